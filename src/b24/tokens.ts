@@ -1,0 +1,256 @@
+/**
+ * The portal's token pair, as one holder of it. The refresh token rotates and the old one dies
+ * on first use, so:
+ * - one refresh at a time: concurrent callers share the refresh in flight, and a caller whose
+ *   token was already replaced gets the new one without another refresh;
+ * - the new pair is written to the token file before anyone uses it; if the write fails the
+ *   pair is kept in memory anyway (the old refresh token is already dead), the failure is
+ *   logged and exposed as `persistError`, and the write is tried again on the next call;
+ * - a refresh in flight is never aborted: an answer lost half-way would lose the pair.
+ */
+import type { Logger } from 'pino';
+import type { Dispatcher } from 'undici';
+import { type Clock, raceAbort, systemClock } from './clock.js';
+import { AuthError, MonitorError, NetworkError, TokenStoreError } from './errors.js';
+import { type OAuthClientOptions, refreshTokenPair } from './oauth.js';
+import type { TokenPair, TokenStore } from './tokenStore.js';
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUTS, type Timeouts } from './transport.js';
+import type { ClientObserver } from './types.js';
+
+/** A pair fresh from the OAuth server: it always has an access token. */
+export type FreshTokenPair = TokenPair & { readonly accessToken: string };
+
+/** Exchanges a refresh token for a new pair; the default calls the OAuth endpoint. */
+export type RefreshExchange = (refreshToken: string) => Promise<FreshTokenPair>;
+
+export interface TokenManagerOptions {
+  /** The `portal` field of log lines. */
+  readonly portal: string;
+  readonly store: TokenStore;
+  /** The pair used when the store has none yet (B24_REFRESH_TOKEN, B24_ACCESS_TOKEN). */
+  readonly seed?: {
+    readonly refreshToken?: string | undefined;
+    readonly accessToken?: string | undefined;
+  };
+  /** The OAuth application; `tokenFile` defaults to `store.path`. */
+  readonly oauth: OAuthClientOptions;
+  readonly observer: Pick<ClientObserver, 'refresh'>;
+  readonly logger: Logger;
+  /** For the OAuth request. @default undici's global dispatcher */
+  readonly dispatcher?: Dispatcher | undefined;
+  /** For the OAuth request (`connectMs` applies only through `dispatcher`). @default DEFAULT_TIMEOUTS */
+  readonly timeouts?: Partial<Timeouts> | undefined;
+  /** @default 8 MiB */
+  readonly maxBodyBytes?: number | undefined;
+  /** @default systemClock */
+  readonly clock?: Pick<Clock, 'now'> | undefined;
+  /** Replaces the OAuth request (tests, other OAuth servers). */
+  readonly exchange?: RefreshExchange | undefined;
+}
+
+export class TokenManager {
+  readonly portal: string;
+  readonly #store: TokenStore;
+  readonly #seed: TokenManagerOptions['seed'];
+  readonly #observer: Pick<ClientObserver, 'refresh'>;
+  readonly #logger: Logger;
+  readonly #exchange: RefreshExchange;
+  /** The pair in use; undefined until loaded. */
+  #pair: TokenPair | undefined;
+  #loading: Promise<TokenPair> | undefined;
+  #refreshing: Promise<FreshTokenPair> | undefined;
+  /** The newest pair, which the file must hold; moves ahead of `#pair` while it is written. */
+  #latest: TokenPair | undefined;
+  #saved: TokenPair | undefined;
+  /** Writes run one after another, each writing `#latest`: an older pair never lands last. */
+  #writes: Promise<void> = Promise.resolve();
+  #persistError: TokenStoreError | undefined;
+  /** The refresh token the OAuth server refused for good, and how. */
+  #refused: { readonly refreshToken: string; readonly error: AuthError } | undefined;
+
+  constructor(options: TokenManagerOptions) {
+    this.portal = options.portal;
+    this.#store = options.store;
+    this.#seed = options.seed;
+    this.#observer = options.observer;
+    this.#logger = options.logger;
+    const clock = options.clock ?? systemClock;
+    const oauth: OAuthClientOptions = { tokenFile: options.store.path, ...options.oauth };
+    const transport = {
+      dispatcher: options.dispatcher,
+      timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
+      maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    };
+    this.#exchange =
+      options.exchange ??
+      ((refreshToken) => refreshTokenPair(refreshToken, oauth, transport, clock.now()));
+  }
+
+  /** Where the pair is kept. */
+  get path(): string {
+    return this.#store.path;
+  }
+
+  /** The last failure to write the token file, until a write succeeds again. */
+  get persistError(): TokenStoreError | undefined {
+    return this.#persistError;
+  }
+
+  /**
+   * The access token to use now. Loads the pair on first use (the file's, else the seed);
+   * refreshes when there is no access token yet; writes the file again if the last write
+   * failed. Throws TokenStoreError (unusable file), AuthError (no or refused refresh token),
+   * or what a refresh throws.
+   */
+  async accessToken(signal?: AbortSignal): Promise<string> {
+    const pair = await this.#current(signal);
+    if (this.#persistError !== undefined) await this.#flush();
+    if (pair.accessToken !== undefined) return pair.accessToken;
+    return this.refresh(undefined, signal);
+  }
+
+  /**
+   * Gets a new access token. `staleAccessToken` is the token the portal refused: when the pair
+   * has moved on since it was handed out, the current token is returned without a refresh.
+   * Concurrent callers share one refresh. `signal` stops the caller's wait, not the refresh.
+   */
+  async refresh(staleAccessToken?: string, signal?: AbortSignal): Promise<string> {
+    const pair = await this.#current(signal);
+    if (
+      staleAccessToken !== undefined &&
+      pair.accessToken !== undefined &&
+      pair.accessToken !== staleAccessToken
+    ) {
+      return pair.accessToken;
+    }
+    this.#refreshing ??= this.#refresh(pair).finally(() => {
+      this.#refreshing = undefined;
+    });
+    const next = await raceAbort(this.#refreshing, signal);
+    return next.accessToken;
+  }
+
+  #current(signal?: AbortSignal): Promise<TokenPair> {
+    if (this.#pair !== undefined) return Promise.resolve(this.#pair);
+    this.#loading ??= this.#load().finally(() => {
+      this.#loading = undefined;
+    });
+    return raceAbort(this.#loading, signal);
+  }
+
+  async #load(): Promise<TokenPair> {
+    const stored = await this.#store.load();
+    const seedToken = this.#seed?.refreshToken;
+    const pair: TokenPair | undefined =
+      stored ??
+      (seedToken
+        ? { refreshToken: seedToken, accessToken: this.#seed?.accessToken || undefined }
+        : undefined);
+    if (pair === undefined) {
+      throw new AuthError(
+        'NO_REFRESH_TOKEN',
+        `No refresh token: the token file ${this.#store.path} does not exist and ` +
+          `B24_REFRESH_TOKEN is not set. Authorize the application on the portal as an ` +
+          `administrator and give the monitor its refresh token.`,
+      );
+    }
+    this.#pair = pair;
+    this.#latest = pair;
+    this.#saved = pair;
+    return pair;
+  }
+
+  async #refresh(current: TokenPair): Promise<FreshTokenPair> {
+    const refreshToken = await this.#usableRefreshToken(current);
+    let next: FreshTokenPair;
+    try {
+      next = await this.#exchange(refreshToken);
+    } catch (error) {
+      this.#observer.refresh(false);
+      this.#logRefreshFailure(error);
+      if (error instanceof AuthError) this.#refused = { refreshToken, error };
+      throw error;
+    }
+    this.#observer.refresh(true);
+    this.#logger.info({ portal: this.portal }, 'Access token refreshed');
+    this.#latest = next;
+    await this.#flush();
+    this.#pair = next;
+    return next;
+  }
+
+  /**
+   * The refresh token to use. After a refusal the same token is not sent again (it cannot
+   * work); the file is read once more instead, in case an operator put a new token there.
+   */
+  async #usableRefreshToken(current: TokenPair): Promise<string> {
+    const refused = this.#refused;
+    if (refused === undefined || refused.refreshToken !== current.refreshToken) {
+      return current.refreshToken;
+    }
+    const stored = await this.#store.load().catch(() => null);
+    if (stored === null || stored.refreshToken === refused.refreshToken) throw refused.error;
+    this.#logger.info({ portal: this.portal, path: this.path }, 'New refresh token in token file');
+    this.#refused = undefined;
+    this.#pair = stored;
+    this.#latest = stored;
+    this.#saved = stored;
+    return stored.refreshToken;
+  }
+
+  #logRefreshFailure(error: unknown): void {
+    const fields = {
+      portal: this.portal,
+      code: errorCode(error),
+      reason: error instanceof MonitorError ? error.reason : undefined,
+      // Messages of MonitorErrors are built to be safe: no token, no secret, no OAuth URL.
+      error: error instanceof MonitorError ? error.message : 'unexpected error',
+    };
+    if (error instanceof AuthError) {
+      this.#logger.error(fields, 'Token refresh refused: the application must be re-authorized');
+    } else {
+      this.#logger.warn(fields, 'Token refresh failed');
+    }
+  }
+
+  /** Writes `#latest` unless the file holds it already. Never throws: see `persistError`. */
+  #flush(): Promise<void> {
+    this.#writes = this.#writes.then(async () => {
+      const pair = this.#latest;
+      if (pair === undefined || pair === this.#saved) return;
+      try {
+        await this.#store.save(pair);
+        this.#saved = pair;
+        if (this.#persistError !== undefined) {
+          this.#logger.info({ portal: this.portal, path: this.path }, 'Token file written again');
+        }
+        this.#persistError = undefined;
+      } catch (error) {
+        const storeError =
+          error instanceof TokenStoreError
+            ? error
+            : new TokenStoreError(`Token file ${this.path} could not be written`, {
+                cause: error,
+              });
+        const repeated =
+          this.#persistError !== undefined && this.#persistError.fsCode === storeError.fsCode;
+        this.#persistError = storeError;
+        if (!repeated) {
+          this.#logger.error(
+            { portal: this.portal, path: this.path, code: storeError.fsCode ?? storeError.code },
+            'Token file could not be written; the new token pair is kept in memory only',
+          );
+        }
+      }
+    });
+    return this.#writes;
+  }
+}
+
+/** The most specific code of an error, for the `code` log field. */
+function errorCode(error: unknown): string {
+  if (error instanceof AuthError) return error.apiCode;
+  if (error instanceof NetworkError) return error.netCode;
+  if (error instanceof MonitorError) return 'apiCode' in error ? String(error.apiCode) : error.code;
+  return 'UNKNOWN';
+}

@@ -1,0 +1,133 @@
+/**
+ * The metric series of one portal. Implements the REST client's observer (requests, errors,
+ * operating time, refreshes) and turns each poll's outcome into gauge values. Keeps track of
+ * the label sets it has set, so event names that vanish and stale data are removed exactly.
+ */
+import type { FailureReason } from '../b24/errors.js';
+import { FAILURE_REASONS } from '../b24/errors.js';
+import type { ClientObserver } from '../b24/types.js';
+import { AGE_THRESHOLDS, STATUSES, type QueueSnapshot } from '../poll/snapshot.js';
+import type { MonitorMetrics } from './definitions.js';
+
+export type Strategy = 'scan' | 'count';
+
+export class PortalMetrics implements ClientObserver {
+  readonly #metrics: MonitorMetrics;
+  readonly #portal: string;
+  #eventNames = new Set<string>();
+  #hasQueueSeries = false;
+  /** HTTP requests sent since the process started; the poller takes differences. */
+  requestsSent = 0;
+
+  constructor(metrics: MonitorMetrics, portal: string) {
+    this.#metrics = metrics;
+    this.#portal = portal;
+    const labels = { portal };
+    metrics.up.set(labels, 0);
+    metrics.polls.inc(labels, 0);
+    for (const reason of FAILURE_REASONS) metrics.pollFailures.inc({ portal, reason }, 0);
+    metrics.oauthRefreshes.inc(labels, 0);
+    metrics.oauthRefreshFailures.inc(labels, 0);
+  }
+
+  request(method: string): void {
+    this.requestsSent += 1;
+    this.#metrics.restRequests.inc({ portal: this.#portal, method });
+  }
+
+  restError(method: string, code: string): void {
+    this.#metrics.restErrors.inc({ portal: this.#portal, method, code });
+  }
+
+  operating(method: string, seconds: number): void {
+    this.#metrics.restOperating.set({ portal: this.#portal, method }, seconds);
+  }
+
+  refresh(ok: boolean): void {
+    (ok ? this.#metrics.oauthRefreshes : this.#metrics.oauthRefreshFailures).inc({ portal: this.#portal });
+  }
+
+  tokenPersistFailed(): void {
+    this.#metrics.tokenPersistFailures.inc({ portal: this.#portal });
+  }
+
+  pollStarted(): void {
+    this.#metrics.polls.inc({ portal: this.#portal });
+  }
+
+  pollSucceeded(
+    snapshot: QueueSnapshot,
+    outcome: { durationSeconds: number; requests: number; strategy: Strategy; finishedAt: number },
+  ): void {
+    const m = this.#metrics;
+    const portal = this.#portal;
+    for (const name of this.#eventNames) {
+      if (!snapshot.groups.has(name)) this.#removeEventName(name);
+    }
+    for (const [eventName, stats] of snapshot.groups) {
+      for (const status of STATUSES) {
+        const labels = { portal, event_name: eventName, status };
+        const group = stats[status];
+        m.events.set(labels, group.count);
+        if (group.oldest === null) m.oldestEvent.remove(labels);
+        else m.oldestEvent.set(labels, group.oldest);
+      }
+    }
+    this.#eventNames = new Set(snapshot.groups.keys());
+    for (const status of STATUSES) {
+      for (const age of AGE_THRESHOLDS) {
+        m.olderThan.set({ portal, status, age: String(age) }, snapshot.olderThan[status][age]);
+      }
+    }
+    m.queueDepth.set({ portal }, snapshot.depth);
+    this.#hasQueueSeries = true;
+    m.up.set({ portal }, 1);
+    m.lastSuccess.set({ portal }, outcome.finishedAt);
+    this.#pollFinished(outcome);
+  }
+
+  pollFailed(
+    reason: FailureReason,
+    outcome: { durationSeconds: number; requests: number; strategy?: Strategy | undefined },
+  ): void {
+    this.#metrics.up.set({ portal: this.#portal }, 0);
+    this.#metrics.pollFailures.inc({ portal: this.#portal, reason });
+    this.#pollFinished(outcome);
+  }
+
+  /** Removes every queue gauge of the portal: its data is too old to be served as fresh. */
+  removeQueueSeries(): boolean {
+    if (!this.#hasQueueSeries) return false;
+    for (const name of this.#eventNames) this.#removeEventName(name);
+    this.#eventNames.clear();
+    for (const status of STATUSES) {
+      for (const age of AGE_THRESHOLDS) this.#metrics.olderThan.remove({ portal: this.#portal, status, age: String(age) });
+    }
+    this.#metrics.queueDepth.remove({ portal: this.#portal });
+    this.#hasQueueSeries = false;
+    return true;
+  }
+
+  get hasQueueSeries(): boolean {
+    return this.#hasQueueSeries;
+  }
+
+  #pollFinished(outcome: { durationSeconds: number; requests: number; strategy?: Strategy | undefined }): void {
+    const portal = this.#portal;
+    this.#metrics.pollDuration.set({ portal }, outcome.durationSeconds);
+    this.#metrics.pollRequests.set({ portal }, outcome.requests);
+    if (outcome.strategy !== undefined) {
+      for (const strategy of ['scan', 'count'] as const) {
+        this.#metrics.pollStrategy.set({ portal, strategy }, strategy === outcome.strategy ? 1 : 0);
+      }
+    }
+  }
+
+  #removeEventName(eventName: string): void {
+    for (const status of STATUSES) {
+      const labels = { portal: this.#portal, event_name: eventName, status };
+      this.#metrics.events.remove(labels);
+      this.#metrics.oldestEvent.remove(labels);
+    }
+  }
+}

@@ -1,0 +1,50 @@
+/** Turning validated answers into what the snapshot needs. */
+import { z } from 'zod';
+import { BadResponseError } from '../b24/errors.js';
+import { OfflineListResult, type OfflineRow } from '../b24/schemas.js';
+
+/** `TIMESTAMP_X` (ISO 8601 with offset) → Unix seconds. */
+export function parseTimestamp(value: string, method = 'event.offline.list'): number {
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new BadResponseError(method, `TIMESTAMP_X is not a date: ${JSON.stringify(value.slice(0, 40))}`);
+  return Math.floor(ms / 1000);
+}
+
+export function parseRows(result: unknown, method = 'event.offline.list'): OfflineRow[] {
+  const parsed = OfflineListResult.safeParse(result);
+  if (!parsed.success) throw new BadResponseError(method, describeIssue(parsed.error));
+  return parsed.data;
+}
+
+const Handler = z
+  .object({
+    event: z.string().min(1),
+    offline: z.union([z.number(), z.string(), z.boolean()]).optional(),
+  })
+  .loose();
+
+/** Event names the application has bound offline, from `event.get`. */
+export function parseOfflineEventNames(result: unknown): string[] {
+  const parsed = z.array(Handler).safeParse(result);
+  if (!parsed.success) throw new BadResponseError('event.get', describeIssue(parsed.error));
+  const names = new Set<string>();
+  for (const handler of parsed.data) {
+    if (handler.offline === 1 || handler.offline === '1' || handler.offline === true) {
+      names.add(handler.event.toUpperCase());
+    }
+  }
+  return [...names];
+}
+
+export function parseTotal(value: unknown, method = 'event.offline.list'): number {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
+  if (typeof value === 'string' && /^\d+$/.test(value)) return Number(value);
+  throw new BadResponseError(method, 'total is missing or not a count');
+}
+
+function describeIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (issue === undefined) return 'unexpected shape';
+  const path = issue.path.length > 0 ? issue.path.join('.') : 'result';
+  return `${path}: ${issue.message}`;
+}

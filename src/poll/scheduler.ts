@@ -1,0 +1,101 @@
+/**
+ * Schedules the polls with node-cron. Portals sharing a schedule are spread over its interval
+ * (portal i of n starts i/n of the interval late) so that a thousand portals are not all
+ * polled in the same second; a semaphore bounds the polls in flight.
+ */
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Logger } from 'pino';
+import type { PortalPoller } from './poller.js';
+import { Semaphore } from './semaphore.js';
+
+export interface ScheduledPortal {
+  readonly poller: PortalPoller;
+  readonly schedule: string;
+}
+
+export interface SchedulerOptions {
+  readonly portals: readonly ScheduledPortal[];
+  readonly logger: Logger;
+  /** @default 8 */
+  readonly maxConcurrentPolls?: number;
+  /** Aborts polls in flight on stop. */
+  readonly signal: AbortSignal;
+}
+
+export interface Scheduler {
+  /** Polls every portal now (bounded), e.g. at start-up. */
+  pollAll(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The interval between two runs of a cron expression, in ms (for spreading start offsets). */
+export function cronIntervalMs(task: ScheduledTask): number {
+  const [first, second] = task.getNextRuns(2);
+  if (first === undefined || second === undefined) return 0;
+  return second.getTime() - first.getTime();
+}
+
+function cronLogger(logger: Logger) {
+  return {
+    info: (message: string) => logger.debug({ source: 'node-cron' }, message),
+    warn: (message: string) => logger.warn({ source: 'node-cron', detail: message }, 'Scheduler warning'),
+    error: (message: string | Error) => logger.error({ source: 'node-cron', err: message }, 'Scheduler error'),
+    debug: (message: string | Error) => logger.debug({ source: 'node-cron', detail: String(message) }, 'Scheduler debug'),
+  };
+}
+
+export function startScheduler(options: SchedulerOptions): Scheduler {
+  const { logger, signal } = options;
+  const semaphore = new Semaphore(options.maxConcurrentPolls ?? 8);
+  const tasks: ScheduledTask[] = [];
+  const timers = new Set<NodeJS.Timeout>();
+  const inFlight = new Set<Promise<unknown>>();
+
+  const run = (poller: PortalPoller): Promise<unknown> => {
+    if (signal.aborted) return Promise.resolve();
+    const promise = semaphore.run(() => (signal.aborted ? Promise.resolve(null) : poller.poll(signal)));
+    inFlight.add(promise);
+    void promise.finally(() => inFlight.delete(promise));
+    return promise;
+  };
+
+  const bySchedule = new Map<string, PortalPoller[]>();
+  for (const { poller, schedule } of options.portals) {
+    const group = bySchedule.get(schedule) ?? [];
+    group.push(poller);
+    bySchedule.set(schedule, group);
+  }
+  for (const [schedule, pollers] of bySchedule) {
+    pollers.forEach((poller, index) => {
+      const task = cron.createTask(
+        schedule,
+        () => {
+          const interval = cronIntervalMs(task);
+          const offset = pollers.length > 1 ? Math.floor((index * interval) / pollers.length) : 0;
+          if (offset === 0) return void run(poller);
+          const timer = setTimeout(() => {
+            timers.delete(timer);
+            void run(poller);
+          }, offset);
+          timers.add(timer);
+          return undefined;
+        },
+        { name: `poll:${poller.name}`, logger: cronLogger(logger), suppressMissedWarning: true },
+      );
+      tasks.push(task);
+      void task.start();
+    });
+  }
+
+  return {
+    async pollAll() {
+      await Promise.all(options.portals.map(({ poller }) => run(poller)));
+    },
+    async stop() {
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      await Promise.all(tasks.map((task) => task.destroy()));
+      await Promise.allSettled([...inFlight]);
+    },
+  };
+}

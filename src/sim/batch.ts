@@ -1,0 +1,65 @@
+/**
+ * `batch`: up to 50 commands, each a `"method?query"` string parsed with PHP's `parse_str`
+ * (see phpQuery.ts for the unencoded-key trap), run one after the other with the batch's own
+ * token. The answer groups results by command name in `result`, `result_error`,
+ * `result_total`, `result_next` and `result_time`; an empty group is `[]` and a group keyed
+ * 0..n-1 is a list, as PHP's `json_encode` writes arrays.
+ */
+import type { SimApiError } from './errors.js';
+import { apiErrors } from './errors.js';
+import type { MethodOutput } from './methods.js';
+import { entriesOf, phpInt, phpString } from './params.js';
+import type { PhpArray } from './phpQuery.js';
+import { parseBatchCommand } from './phpQuery.js';
+
+export const BATCH_MAX_COMMANDS = 50;
+
+export type CommandOutcome =
+  | { readonly ok: true; readonly output: MethodOutput; readonly time: unknown }
+  | { readonly ok: false; readonly error: SimApiError };
+
+/** Runs one command (method lower-cased, `.json` stripped by the caller's rules). */
+export type CommandRunner = (method: string, params: PhpArray) => CommandOutcome;
+
+/** A PHP array as `json_encode` writes it: a list when keyed 0..n-1 (or empty), else an object. */
+export function phpArrayJson(entries: readonly (readonly [string, unknown])[]): unknown {
+  if (entries.every(([key], index) => key === String(index)))
+    return entries.map(([, value]) => value);
+  return Object.fromEntries(entries);
+}
+
+export function runBatch(
+  params: Readonly<Record<string, unknown>>,
+  run: CommandRunner,
+): MethodOutput {
+  const commands = entriesOf(params['cmd']);
+  if (commands.length > BATCH_MAX_COMMANDS) throw apiErrors.batchLength();
+  const halt = phpInt(params['halt']) !== 0;
+  const result: [string, unknown][] = [];
+  const errors: [string, unknown][] = [];
+  const totals: [string, unknown][] = [];
+  const nexts: [string, unknown][] = [];
+  const times: [string, unknown][] = [];
+  for (const [name, command] of commands) {
+    const { method, params: commandParams } = parseBatchCommand(phpString(command));
+    const outcome = run(method, commandParams);
+    if (!outcome.ok) {
+      errors.push([name, outcome.error.toJSON()]);
+      if (halt) break;
+      continue;
+    }
+    result.push([name, outcome.output.result]);
+    if (outcome.output.total !== undefined) totals.push([name, outcome.output.total]);
+    if (outcome.output.next !== undefined) nexts.push([name, outcome.output.next]);
+    times.push([name, outcome.time]);
+  }
+  return {
+    result: {
+      result: phpArrayJson(result),
+      result_error: phpArrayJson(errors),
+      result_total: phpArrayJson(totals),
+      result_next: phpArrayJson(nexts),
+      result_time: phpArrayJson(times),
+    },
+  };
+}

@@ -1,0 +1,214 @@
+/**
+ * The REST methods of the simulated portal. Each handler reads PHP-style parameters (top-level
+ * names lower-cased), throws `SimApiError` for error answers and returns `result` (plus `total`
+ * and `next` for lists). Limits, auth and the journal are the portal's business, not theirs.
+ */
+import type { Authorization } from './oauth.js';
+import type { EventBindings } from './bindings.js';
+import { SimApiError, argumentError } from './errors.js';
+import type { FaultInjector } from './faults.js';
+import {
+  DEFAULT_GET_ORDER,
+  DEFAULT_LIST_ORDER,
+  GET_FILTER_FIELDS,
+  parseFilter,
+  parseOrder,
+} from './filter.js';
+import { phpEmpty, phpInt, phpString, valuesOf } from './params.js';
+import type { OfflineQueue, RowSelection } from './queue.js';
+
+/** Rows per page of `event.offline.list`; fixed by the API. */
+export const PAGE_SIZE = 50;
+
+/** What handlers may use of the portal. */
+export interface MethodHost {
+  readonly offsetMinutes: number;
+  readonly offlineExtended: boolean;
+  readonly bindings: EventBindings;
+  readonly faults: FaultInjector;
+  queue(connector: string): OfflineQueue;
+}
+
+export interface MethodCall {
+  readonly host: MethodHost;
+  /** Parameters with lower-cased top-level names. */
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly authorization: Authorization;
+}
+
+export interface MethodOutput {
+  readonly result: unknown;
+  readonly total?: unknown;
+  readonly next?: number;
+}
+
+export interface MethodSpec {
+  /** `event.*` methods need an administrator's token (403 ACCESS_DENIED otherwise). */
+  readonly adminOnly: boolean;
+  /** Changes the queue or the bindings. */
+  readonly mutating: boolean;
+  run(call: MethodCall): MethodOutput;
+}
+
+function connectorOf(params: Readonly<Record<string, unknown>>): string {
+  return phpString(params['auth_connector']).trim();
+}
+
+function requiredProcessId(params: Readonly<Record<string, unknown>>): string {
+  const processId = phpString(params['process_id']).trim();
+  if (processId === '') throw argumentError("Argument 'process_id' is null or empty");
+  return processId;
+}
+
+/** `id` (row IDs) wins over `message_id`, like the real `event.offline.clear`. */
+function selectionOf(params: Readonly<Record<string, unknown>>): RowSelection {
+  if (!phpEmpty(params['id'])) return { ids: valuesOf(params['id']).map(phpInt) };
+  if (!phpEmpty(params['message_id'])) {
+    return { messageIds: valuesOf(params['message_id']).map(phpString) };
+  }
+  return {};
+}
+
+const offlineList: MethodSpec = {
+  adminOnly: true,
+  mutating: false,
+  run({ host, params }) {
+    const filter = parseFilter(params['filter'], { offsetMinutes: host.offsetMinutes });
+    const order = parseOrder(params['order'], DEFAULT_LIST_ORDER);
+    const start = phpInt(params['start']);
+    const offset = start > 0 ? start : 0; // -1 means "no offset"; `total` is computed anyway
+    const queue = host.queue(connectorOf(params));
+    const total = queue.count(filter);
+    const result = queue.list(filter, order, offset, PAGE_SIZE);
+    const answer =
+      offset + PAGE_SIZE < total ? { result, total, next: offset + PAGE_SIZE } : { result, total };
+    return host.faults.corruptList(answer);
+  },
+};
+
+const offlineGet: MethodSpec = {
+  adminOnly: true,
+  mutating: true,
+  run({ host, params }) {
+    const filter = parseFilter(params['filter'], {
+      fields: GET_FILTER_FIELDS,
+      offsetMinutes: host.offsetMinutes,
+    });
+    const order = parseOrder(params['order'], DEFAULT_GET_ORDER, GET_FILTER_FIELDS);
+    const limit = params['limit'] === undefined ? PAGE_SIZE : phpInt(params['limit']);
+    if (limit <= 0) throw argumentError('Value of limit must be a positive integer');
+    // Without the extended mode there is no reservation: rows are always deleted.
+    const clear =
+      !host.offlineExtended || params['clear'] === undefined || phpInt(params['clear']) !== 0;
+    const processId = phpString(params['process_id']).trim();
+    const reserved = host.queue(connectorOf(params)).reserve(limit, {
+      filter,
+      order,
+      clear,
+      error: phpInt(params['error']) > 0,
+      ...(processId === '' ? {} : { processId }),
+    });
+    return { result: { process_id: clear ? null : reserved.processId, events: reserved.events } };
+  },
+};
+
+const offlineClear: MethodSpec = {
+  adminOnly: true,
+  mutating: true,
+  run({ host, params }) {
+    host.queue(connectorOf(params)).clear(requiredProcessId(params), selectionOf(params));
+    return { result: true };
+  },
+};
+
+const offlineError: MethodSpec = {
+  adminOnly: true,
+  mutating: true,
+  run({ host, params }) {
+    host.queue(connectorOf(params)).markError(requiredProcessId(params), selectionOf(params));
+    return { result: true };
+  },
+};
+
+const eventGet: MethodSpec = {
+  adminOnly: true,
+  mutating: false,
+  run({ host }) {
+    const result = host.bindings.list().map((binding) => ({
+      event: binding.event,
+      handler: binding.handler,
+      auth_type: '0',
+      offline: binding.offline ? 1 : 0,
+      ...(binding.connector === '' ? {} : { connector_id: binding.connector }),
+    }));
+    return { result };
+  },
+};
+
+function eventNameOf(params: Readonly<Record<string, unknown>>): string {
+  const event = phpString(params['event']).trim().toUpperCase();
+  if (!/^ON[A-Z0-9_]+$/.test(event)) {
+    throw new SimApiError(400, 'ERROR_EVENT_NOT_FOUND', 'Event not found');
+  }
+  return event;
+}
+
+function isOfflineType(params: Readonly<Record<string, unknown>>): boolean {
+  return phpString(params['event_type']).trim().toLowerCase() === 'offline';
+}
+
+const eventBind: MethodSpec = {
+  adminOnly: true,
+  mutating: true,
+  run({ host, params }) {
+    const event = eventNameOf(params);
+    const offline = isOfflineType(params);
+    const handler = phpString(params['handler']).trim();
+    if (!offline && handler === '') throw argumentError('Handler is required');
+    const added = host.bindings.bind(event, {
+      offline,
+      handler,
+      connector: connectorOf(params),
+    });
+    if (!added) throw new SimApiError(400, 'ERROR_CORE', 'Handler already binded');
+    return { result: true };
+  },
+};
+
+const eventUnbind: MethodSpec = {
+  adminOnly: true,
+  mutating: true,
+  run({ host, params }) {
+    const offline = isOfflineType(params);
+    const handler = phpString(params['handler']).trim();
+    const count = host.bindings.unbind(eventNameOf(params), {
+      offline,
+      ...(handler === '' ? {} : { handler }),
+      ...(params['auth_connector'] === undefined ? {} : { connector: connectorOf(params) }),
+    });
+    return { result: { count } };
+  },
+};
+
+const featureGet: MethodSpec = {
+  adminOnly: false,
+  mutating: false,
+  run({ host, params }) {
+    const code = phpString(params['code']).trim();
+    if (code === '') throw argumentError("Argument 'CODE' is null or empty");
+    const on = code === 'rest_offline_extended' && host.offlineExtended;
+    return { result: { value: on ? 'Y' : 'N' } };
+  },
+};
+
+/** Every method the portal knows, by lower-case name (`batch` is the portal's own). */
+export const METHODS: ReadonlyMap<string, MethodSpec> = new Map([
+  ['event.offline.list', offlineList],
+  ['event.offline.get', offlineGet],
+  ['event.offline.clear', offlineClear],
+  ['event.offline.error', offlineError],
+  ['event.get', eventGet],
+  ['event.bind', eventBind],
+  ['event.unbind', eventUnbind],
+  ['feature.get', featureGet],
+]);

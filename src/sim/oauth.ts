@@ -1,0 +1,264 @@
+/**
+ * The OAuth server (oauth.bitrix.info) of all simulated portals: authorizations, rotating
+ * refresh tokens, access-token expiry. An authorization is one administrator's consent; each
+ * yields an independent token pair, and each pair carries the label of its holder
+ * ('monitor', 'consumer'...) through every rotation, for the journal.
+ */
+import type { Clock } from './clock.js';
+import type { SimApiError } from './errors.js';
+import { apiErrors } from './errors.js';
+import type { TokenEndpointFault } from './faults.js';
+import { phpString } from './params.js';
+import { secureHex } from './random.js';
+
+/** What the OAuth server needs to know of a portal's application. */
+export interface OAuthApp {
+  readonly portalId: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly accessTokenTtlSec: number;
+  /** The portal's REST endpoint, `client_endpoint` of the answer. */
+  readonly restUrl: string;
+  readonly domain: string;
+  readonly memberId: string;
+  readonly scope: string;
+  /** Application status letter (`L` local, `P` paid, `F` free...). */
+  readonly appStatus: string;
+  tokenEndpointFault(): TokenEndpointFault;
+}
+
+export interface TokenPair {
+  readonly accessToken: string;
+  readonly refreshToken: string;
+  /** Unix seconds when the access token expires. */
+  readonly expires: number;
+}
+
+export interface AuthorizeOptions {
+  /** An administrator's authorization; a non-admin pair gets 403 ACCESS_DENIED from event.*. @default true */
+  readonly admin?: boolean;
+  /** @default 1 for an administrator, else 2 */
+  readonly userId?: number;
+}
+
+export interface Authorization {
+  readonly portalId: string;
+  readonly holder: string;
+  readonly admin: boolean;
+  readonly userId: number;
+}
+
+interface Grant extends Authorization {
+  refreshToken: string | null;
+  refreshExpiresMs: number;
+  accessTokens: string[];
+}
+
+interface AccessEntry {
+  readonly grant: Grant;
+  expiresMs: number;
+}
+
+export type OAuthReply =
+  | { readonly kind: 'json'; readonly status: number; readonly body: unknown }
+  | { readonly kind: 'html'; readonly status: number; readonly body: string }
+  | { readonly kind: 'reset' }
+  | { readonly kind: 'hang' };
+
+export const REFRESH_TOKEN_TTL_SEC = 180 * 86_400;
+/** Expired access tokens are remembered this long, answering `expired_token` rather than `invalid_token`. */
+const EXPIRED_TOKEN_MEMORY_MS = 7 * 86_400_000;
+/** Well-formed tokens: an unknown one is `invalid_token`, anything else `NO_AUTH_FOUND`. */
+const TOKEN_SHAPE = /^[0-9a-z]{32,128}$/i;
+
+export type AuthResult =
+  | { readonly ok: true; readonly authorization: Authorization }
+  | { readonly ok: false; readonly error: SimApiError; readonly holder: string | null };
+
+function oauthError(status: number, error: string, description: string): OAuthReply {
+  return { kind: 'json', status, body: { error, error_description: description } };
+}
+
+export class OAuthServer {
+  private readonly apps = new Map<string, OAuthApp>();
+  private readonly clientIds = new Map<string, number>();
+  private readonly accessIndex = new Map<string, AccessEntry>();
+  private readonly refreshIndex = new Map<string, Grant>();
+  private readonly grantsByPortal = new Map<string, Set<Grant>>();
+
+  /** @param serverEndpoint `server_endpoint` of the answers (`<server url>/rest/`). */
+  constructor(
+    private readonly clock: Clock,
+    private readonly serverEndpoint: string,
+  ) {}
+
+  register(app: OAuthApp): void {
+    this.apps.set(app.portalId, app);
+    this.clientIds.set(app.clientId, (this.clientIds.get(app.clientId) ?? 0) + 1);
+  }
+
+  unregister(portalId: string): void {
+    const app = this.apps.get(portalId);
+    if (app === undefined) return;
+    this.apps.delete(portalId);
+    const left = (this.clientIds.get(app.clientId) ?? 1) - 1;
+    if (left > 0) this.clientIds.set(app.clientId, left);
+    else this.clientIds.delete(app.clientId);
+    for (const grant of this.grantsByPortal.get(portalId) ?? []) this.forget(grant);
+    this.grantsByPortal.delete(portalId);
+  }
+
+  /** An administrator (by default) authorizes the application: a new, independent pair. */
+  authorize(portalId: string, holder: string, options: AuthorizeOptions = {}): TokenPair {
+    const app = this.requireApp(portalId);
+    const admin = options.admin ?? true;
+    const grant: Grant = {
+      portalId,
+      holder,
+      admin,
+      userId: options.userId ?? (admin ? 1 : 2),
+      refreshToken: null,
+      refreshExpiresMs: 0,
+      accessTokens: [],
+    };
+    let grants = this.grantsByPortal.get(portalId);
+    if (grants === undefined) {
+      grants = new Set();
+      this.grantsByPortal.set(portalId, grants);
+    }
+    grants.add(grant);
+    return this.issue(grant, app);
+  }
+
+  /** Checks the `auth` parameter of a REST call to `portalId`. */
+  authenticate(portalId: string, token: unknown): AuthResult {
+    const text = phpString(token);
+    if (text === '' || !TOKEN_SHAPE.test(text)) {
+      return { ok: false, error: apiErrors.noAuth(), holder: null };
+    }
+    const entry = this.accessIndex.get(text);
+    if (entry === undefined || entry.grant.portalId !== portalId) {
+      return { ok: false, error: apiErrors.invalidToken(), holder: null };
+    }
+    if (this.clock.now() >= entry.expiresMs) {
+      return { ok: false, error: apiErrors.expiredToken(), holder: entry.grant.holder };
+    }
+    return { ok: true, authorization: entry.grant };
+  }
+
+  /** Holder label of an access token of `portalId`, expired or not (journal). */
+  holderOf(portalId: string, token: unknown): string | null {
+    const entry = this.accessIndex.get(phpString(token));
+    return entry !== undefined && entry.grant.portalId === portalId ? entry.grant.holder : null;
+  }
+
+  /** Expires every access token of the portal (of one holder when given) now. */
+  expireAccessTokens(portalId: string, holder?: string): void {
+    const now = this.clock.now();
+    for (const grant of this.grantsByPortal.get(portalId) ?? []) {
+      if (holder !== undefined && grant.holder !== holder) continue;
+      for (const token of grant.accessTokens) {
+        const entry = this.accessIndex.get(token);
+        if (entry !== undefined) entry.expiresMs = Math.min(entry.expiresMs, now);
+      }
+    }
+  }
+
+  /** Revokes refresh tokens (the app must be re-authorized); access tokens live on until they expire. */
+  revokeRefreshTokens(portalId: string, holder?: string): void {
+    for (const grant of this.grantsByPortal.get(portalId) ?? []) {
+      if (holder !== undefined && grant.holder !== holder) continue;
+      if (grant.refreshToken !== null) this.refreshIndex.delete(grant.refreshToken);
+      grant.refreshToken = null;
+    }
+  }
+
+  /** `GET|POST /oauth/token/`: `grant_type=refresh_token&client_id&client_secret&refresh_token`. */
+  handleToken(params: Readonly<Record<string, unknown>>): OAuthReply {
+    const grantType = phpString(params['grant_type']);
+    const clientId = phpString(params['client_id']);
+    const clientSecret = phpString(params['client_secret']);
+    const refreshToken = phpString(params['refresh_token']);
+    const grant = this.refreshIndex.get(refreshToken);
+    const app = grant === undefined ? undefined : this.apps.get(grant.portalId);
+    const fault = app?.tokenEndpointFault() ?? 'up';
+    if (fault === 'reset' || fault === 'hang') return { kind: fault };
+    if (fault === 'error') {
+      return {
+        kind: 'html',
+        status: 500,
+        body: '<html><body><h1>500 Internal Server Error</h1></body></html>',
+      };
+    }
+    if (grantType === '') return oauthError(400, 'invalid_request', 'grant_type is required');
+    if (grantType !== 'refresh_token') {
+      return oauthError(400, 'invalid_request', 'Unsupported grant_type');
+    }
+    if (clientId === '' || refreshToken === '') {
+      return oauthError(400, 'invalid_request', 'client_id and refresh_token are required');
+    }
+    if (grant === undefined || app === undefined) {
+      return this.clientIds.has(clientId)
+        ? oauthError(400, 'invalid_grant', 'Refresh token is invalid, expired or already used')
+        : oauthError(400, 'invalid_client', 'Client is not found or the secret is wrong');
+    }
+    if (clientId !== app.clientId || clientSecret !== app.clientSecret) {
+      return oauthError(400, 'invalid_client', 'Client is not found or the secret is wrong');
+    }
+    if (this.clock.now() >= grant.refreshExpiresMs) {
+      this.refreshIndex.delete(refreshToken);
+      grant.refreshToken = null;
+      return oauthError(400, 'invalid_grant', 'Refresh token is invalid, expired or already used');
+    }
+    const pair = this.issue(grant, app);
+    return {
+      kind: 'json',
+      status: 200,
+      body: {
+        access_token: pair.accessToken,
+        refresh_token: pair.refreshToken,
+        expires: pair.expires,
+        expires_in: app.accessTokenTtlSec,
+        client_endpoint: app.restUrl,
+        server_endpoint: this.serverEndpoint,
+        domain: app.domain,
+        member_id: app.memberId,
+        scope: app.scope,
+        status: app.appStatus,
+        user_id: grant.userId,
+      },
+    };
+  }
+
+  /** New access and refresh tokens for a grant; the previous refresh token stops working. */
+  private issue(grant: Grant, app: OAuthApp): TokenPair {
+    const now = this.clock.now();
+    if (grant.refreshToken !== null) this.refreshIndex.delete(grant.refreshToken);
+    grant.accessTokens = grant.accessTokens.filter((token) => {
+      const entry = this.accessIndex.get(token);
+      const keep = entry !== undefined && entry.expiresMs + EXPIRED_TOKEN_MEMORY_MS > now;
+      if (!keep) this.accessIndex.delete(token);
+      return keep;
+    });
+    const accessToken = secureHex(32);
+    const refreshToken = secureHex(32);
+    const expiresMs = now + app.accessTokenTtlSec * 1000;
+    this.accessIndex.set(accessToken, { grant, expiresMs });
+    grant.accessTokens.push(accessToken);
+    grant.refreshToken = refreshToken;
+    grant.refreshExpiresMs = now + REFRESH_TOKEN_TTL_SEC * 1000;
+    this.refreshIndex.set(refreshToken, grant);
+    return { accessToken, refreshToken, expires: Math.floor(expiresMs / 1000) };
+  }
+
+  private forget(grant: Grant): void {
+    for (const token of grant.accessTokens) this.accessIndex.delete(token);
+    if (grant.refreshToken !== null) this.refreshIndex.delete(grant.refreshToken);
+  }
+
+  private requireApp(portalId: string): OAuthApp {
+    const app = this.apps.get(portalId);
+    if (app === undefined) throw new Error(`Unknown portal: ${portalId}`);
+    return app;
+  }
+}
