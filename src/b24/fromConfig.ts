@@ -21,6 +21,8 @@ export interface PortalClientDeps {
   /** Shared by REST and OAuth requests. @default the client's own Agent (closed by close()) */
   readonly dispatcher?: Dispatcher | undefined;
   readonly clock?: Clock | undefined;
+  /** Told every token value learnt, for log scrubbing. */
+  readonly secrets?: { add(value: string | undefined): void } | undefined;
 }
 
 export interface PortalClient {
@@ -58,6 +60,7 @@ export function createPortalClient(portal: PortalConfig, deps: PortalClientDeps)
     dispatcher: deps.dispatcher,
     timeouts,
     clock: deps.clock,
+    secrets: deps.secrets,
   });
   const limiter = new RateLimiter({ ...portal.rateLimit, clock: deps.clock });
   const client = createRestClient({

@@ -46,6 +46,8 @@ export interface TokenManagerOptions {
   readonly clock?: Pick<Clock, 'now'> | undefined;
   /** Replaces the OAuth request (tests, other OAuth servers). */
   readonly exchange?: RefreshExchange | undefined;
+  /** Told every token value the manager learns, so the logger can scrub them. */
+  readonly secrets?: { add(value: string | undefined): void } | undefined;
 }
 
 export class TokenManager {
@@ -55,6 +57,7 @@ export class TokenManager {
   readonly #observer: Pick<ClientObserver, 'refresh'>;
   readonly #logger: Logger;
   readonly #exchange: RefreshExchange;
+  readonly #secrets: TokenManagerOptions['secrets'];
   /** The pair in use; undefined until loaded. */
   #pair: TokenPair | undefined;
   #loading: Promise<TokenPair> | undefined;
@@ -74,6 +77,7 @@ export class TokenManager {
     this.#seed = options.seed;
     this.#observer = options.observer;
     this.#logger = options.logger;
+    this.#secrets = options.secrets;
     const clock = options.clock ?? systemClock;
     const oauth: OAuthClientOptions = { tokenFile: options.store.path, ...options.oauth };
     const transport = {
@@ -165,6 +169,8 @@ export class TokenManager {
     let next: FreshTokenPair;
     try {
       next = await this.#exchange(refreshToken);
+      this.#secrets?.add(next.accessToken);
+      this.#secrets?.add(next.refreshToken);
     } catch (error) {
       this.#observer.refresh(false);
       this.#logRefreshFailure(error);

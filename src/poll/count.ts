@@ -15,10 +15,10 @@
  * keyset walk over EVENT_NAME and counted in one more batch.
  */
 import { BadResponseError } from '../b24/errors.js';
-import type { BatchCommand, CallAnswer, Params } from '../b24/types.js';
+import type { BatchCommand, CallAnswer, CallOptions, Params } from '../b24/types.js';
 import { runCommands } from './commands.js';
 import { parseOfflineEventNames, parseRows, parseTimestamp, parseTotal } from './rows.js';
-import { listParams, type ScanInput } from './scan.js';
+import { callOptions, listParams, type ScanInput } from './scan.js';
 import { AGE_THRESHOLDS, SnapshotBuilder, type QueueSnapshot } from './snapshot.js';
 
 /** An offset no queue reaches: the answer holds `total` and no rows. */
@@ -81,7 +81,7 @@ function difference(all: number, ...parts: number[]): number {
  * without them, `event.get` is asked in the first batch.
  */
 export async function countQueue(input: ScanInput, boundEventNames?: readonly string[]): Promise<QueueSnapshot> {
-  const options = input.signal === undefined ? {} : { signal: input.signal };
+  const options = callOptions(input);
   const known = new Set<string>([...input.knownEventNames, ...(boundEventNames ?? [])]);
   const commands: Record<string, BatchCommand> = {};
   if (boundEventNames === undefined) commands['handlers'] = { method: 'event.get', params: {} };
@@ -145,7 +145,7 @@ function prefixed(answers: Record<string, CallAnswer>, offset: number): Record<s
 async function discoverNames(
   input: ScanInput,
   known: ReadonlySet<string>,
-  options: { signal?: AbortSignal },
+  options: CallOptions,
 ): Promise<string[]> {
   const found: string[] = [];
   let after = '';

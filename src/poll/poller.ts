@@ -19,6 +19,7 @@ export interface PortalPollerOptions {
   readonly name: string;
   readonly client: RestClient;
   readonly metrics: PortalMetrics;
+  /** A child logger that already carries `{ portal }`. */
   readonly logger: Logger;
   /** @default auto */
   readonly strategy?: PollStrategy;
@@ -79,7 +80,7 @@ export class PortalPoller {
   expireStale(now = this.#now()): void {
     if (this.isStale(now) && this.#options.metrics.removeQueueSeries()) {
       this.#options.logger.warn(
-        { portal: this.name, staleAfterMs: this.staleAfterMs },
+        { staleAfterMs: this.staleAfterMs },
         'Queue metrics removed: no successful poll within the stale limit',
       );
     }
@@ -98,7 +99,7 @@ export class PortalPoller {
     const { metrics, logger } = this.#options;
     const startedAt = this.#now();
     if (startedAt < this.#pausedUntil) {
-      logger.debug({ portal: this.name, pausedUntil: new Date(this.#pausedUntil).toISOString() }, 'Poll skipped: portal paused');
+      logger.debug({ pausedUntil: new Date(this.#pausedUntil).toISOString() }, 'Poll skipped: portal paused');
       return { portal: this.name, ok: false, skipped: 'paused', startedAt, durationMs: 0, requests: 0 };
     }
     metrics.pollStarted();
@@ -108,7 +109,7 @@ export class PortalPoller {
     const signal = parent === undefined ? deadline : AbortSignal.any([parent, deadline]);
     let strategy: Strategy | undefined;
     try {
-      const result = await this.#collect(signal, Math.floor(startedAt / 1000), (used) => {
+      const result = await this.#collect(signal, startedAt + timeoutMs, Math.floor(startedAt / 1000), (used) => {
         strategy = used;
       });
       const finishedAt = this.#now();
@@ -131,7 +132,6 @@ export class PortalPoller {
       });
       logger.info(
         {
-          portal: this.name,
           strategy: report.strategy,
           durationMs: report.durationMs,
           requests: report.requests,
@@ -148,7 +148,7 @@ export class PortalPoller {
       const durationMs = this.#now() - startedAt;
       const requests = metrics.requestsSent - requestsBefore;
       if (parent?.aborted === true) {
-        logger.info({ portal: this.name, durationMs }, 'Poll aborted: shutting down');
+        logger.info({ durationMs }, 'Poll aborted: shutting down');
         return { portal: this.name, ok: false, skipped: 'aborted', startedAt, durationMs, requests };
       }
       const error = classify(caught, deadline.aborted, timeoutMs);
@@ -156,7 +156,7 @@ export class PortalPoller {
       if (error.code === 'B24_API_ERROR' && 'apiCode' in error && error.apiCode === 'OVERLOAD_LIMIT') {
         this.#pausedUntil = this.#now() + OVERLOAD_PAUSE_MS;
       }
-      logFailure(logger, this.name, error, { durationMs, requests, pausedUntil: this.#pausedUntil });
+      logFailure(logger, error, { durationMs, requests, pausedUntil: this.#pausedUntil });
       this.expireStale();
       const report: PollReport = { portal: this.name, ok: false, startedAt, durationMs, requests, strategy, error };
       this.lastReport = report;
@@ -166,6 +166,7 @@ export class PortalPoller {
 
   async #collect(
     signal: AbortSignal,
+    deadline: number,
     takenAt: number,
     onStrategy: (strategy: Strategy) => void,
   ): Promise<{ snapshot: QueueSnapshot; strategy: Strategy }> {
@@ -175,6 +176,7 @@ export class PortalPoller {
       knownEventNames: this.#knownEventNames,
       authConnector: this.#options.authConnector,
       signal,
+      deadline,
     };
     const mode = this.#options.strategy ?? 'auto';
     if (mode === 'scan') {
@@ -221,12 +223,10 @@ const REAUTHORIZE = 'The application must be re-authorized on the portal: give t
 
 function logFailure(
   logger: Logger,
-  portal: string,
   error: MonitorError,
   details: { durationMs: number; requests: number; pausedUntil: number },
 ): void {
   const fields: Record<string, unknown> = {
-    portal,
     reason: error.reason,
     code: error.code,
     error: error.message,

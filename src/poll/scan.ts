@@ -19,6 +19,8 @@ export interface ScanInput {
   readonly knownEventNames: Iterable<string>;
   readonly authConnector?: string | undefined;
   readonly signal?: AbortSignal | undefined;
+  /** Unix ms by which the poll must end: retries that would wait past it are not started. */
+  readonly deadline?: number | undefined;
 }
 
 export function listParams(filter: Params, authConnector: string | undefined, order: Params = { ID: 'ASC' }): Params {
@@ -40,7 +42,7 @@ export async function firstRequest(
       handlers: { method: 'event.get', params: {} },
       page: { method: 'event.offline.list', params: listParams({ '>ID': 0 }, input.authConnector) },
     },
-    options(input),
+    callOptions(input),
   );
   return {
     eventNames: parseOfflineEventNames(answers['handlers']?.result),
@@ -72,7 +74,7 @@ export async function scanFrom(
     page = await input.client.call(
       'event.offline.list',
       listParams({ '>ID': lastId }, input.authConnector),
-      options(input),
+      callOptions(input),
     );
   }
   return builder.finish(depth);
@@ -83,6 +85,9 @@ export async function scanQueue(input: ScanInput): Promise<QueueSnapshot> {
   return scanFrom(input, eventNames, firstPage);
 }
 
-function options(input: ScanInput): CallOptions {
-  return input.signal === undefined ? {} : { signal: input.signal };
+export function callOptions(input: ScanInput): CallOptions {
+  return {
+    ...(input.signal === undefined ? {} : { signal: input.signal }),
+    ...(input.deadline === undefined ? {} : { deadline: input.deadline }),
+  };
 }

@@ -23,6 +23,7 @@ export type {
   OfflineEventJson,
   OfflineQueueOptions,
   OfflineRowJson,
+  QueueColumns,
   QueueEvent,
   ReserveOptions,
   ReserveResult,
@@ -82,6 +83,7 @@ export type { JournalEntry } from './journal.js';
 export { EventBindings } from './bindings.js';
 export type { BindOptions, Binding } from './bindings.js';
 export { computeTruth } from './truth.js';
+export { FLAG_DELETED, FLAG_ERROR, FLAG_RESERVED } from './plan.js';
 export type { Truth } from './truth.js';
 export { DEFAULT_EVENT_NAMES, startTraffic } from './traffic.js';
 export type { ConsumerOptions, Traffic, TrafficOptions, TrafficStats } from './traffic.js';

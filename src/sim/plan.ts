@@ -9,6 +9,8 @@ import type { Condition, Filter, FilterOperation, OrderKey } from './filter.js';
 
 export const FLAG_DELETED = 1;
 export const FLAG_ERROR = 2;
+/** Mirrors `procs[row] !== 0`, so status tests read one byte per row. */
+export const FLAG_RESERVED = 4;
 
 /** What a plan reads. Valid until the queue changes (arrays are replaced when they grow). */
 export interface ColumnView {
@@ -27,6 +29,26 @@ export interface ColumnView {
 
 export type RowPredicate = (row: number) => boolean;
 
+/**
+ * One condition as a JavaScript expression over the row `r` and the columns (`ids`, `ts`,
+ * `names`, `flags`, `procs`); `$0`, `$1`... name its `bindings` (tables, sets, closures,
+ * constants). Clauses are compiled together into one function, so a count over a million rows
+ * is a tight loop with no call per condition.
+ */
+export type Clause =
+  | { readonly code: string; readonly bindings: readonly unknown[] }
+  /** A test of flag bits: `(flags[r] & mask) === value`. */
+  | { readonly mask: number; readonly value: number }
+  /** A test of the event name: `table[names[r]] === 1`. */
+  | { readonly nameTable: Uint8Array };
+
+/** Rows not reserved (PROCESS_ID empty). */
+export const UNRESERVED: Clause = { mask: FLAG_RESERVED, value: 0 };
+/** ERROR = 1, or ERROR = 0. */
+export function errorClause(error: boolean): Clause {
+  return { mask: FLAG_ERROR, value: error ? FLAG_ERROR : 0 };
+}
+
 export interface Plan {
   /** Nothing can match. */
   readonly empty: boolean;
@@ -35,15 +57,14 @@ export interface Plan {
   readonly hi: number;
   /** Further test of a live row in range; null when the range says it all. */
   readonly predicate: RowPredicate | null;
+  /** Live rows in [lo, hi) that pass the predicate. */
+  count(): number;
   readonly key: string;
 }
 
 type Test<T> = (value: T) => boolean;
 
-function compareTest<T extends number | string>(
-  op: FilterOperation,
-  values: readonly T[],
-): Test<T> {
+function compareTest<T extends number | string>(op: FilterOperation, values: readonly T[]): Test<T> {
   const first = values[0] as T;
   switch (op) {
     case '>':
@@ -64,6 +85,21 @@ function compareTest<T extends number | string>(
   }
 }
 
+/** A clause comparing a numeric column expression with the values, inline. */
+function numericClause(column: string, op: FilterOperation, values: readonly number[]): Clause {
+  switch (op) {
+    case '>':
+    case '>=':
+    case '<':
+    case '<=':
+      return { code: `${column} ${op} $0`, bindings: [values[0]] };
+    default:
+      return values.length === 1
+        ? { code: `${column} === $0`, bindings: [values[0]] }
+        : { code: `$0.has(${column})`, bindings: [new Set(values)] };
+  }
+}
+
 /** First row whose ID is >= value (`strict`: > value). */
 function bound(ids: Float64Array, length: number, value: number, strict: boolean): number {
   let lo = 0;
@@ -77,44 +113,118 @@ function bound(ids: Float64Array, length: number, value: number, strict: boolean
   return lo;
 }
 
-function conjunction(tests: readonly RowPredicate[]): RowPredicate | null {
-  if (tests.length === 0) return null;
-  if (tests.length === 1) return tests[0]!;
-  if (tests.length === 2) {
-    const [a, b] = tests as [RowPredicate, RowPredicate];
-    return (row) => a(row) && b(row);
-  }
-  return (row) => {
-    for (const test of tests) if (!test(row)) return false;
-    return true;
-  };
-}
+type Compiled = (
+  view: ColumnView,
+  bindings: readonly unknown[],
+) => { test: RowPredicate; count: (lo: number, hi: number) => number };
 
-const NOTHING: Plan = { empty: true, lo: 0, hi: 0, predicate: null, key: '' };
+/** Compiled functions by source: the same filter shape reuses one (already optimised) function. */
+const compiledBySource = new Map<string, Compiled>();
 
 /**
- * Compiles a filter. `restrict` adds an internal condition (e.g. "unreserved, ERROR=0" for
- * `event.offline.get`); it makes the plan's key meaningless, so such plans are not cached.
+ * The generated source of a plan's clauses. Flag and event-name clauses fold into one lookup
+ * table indexed by `name index × 8 + flag bits`, so the common "name and status" count is a
+ * branch-free `n += table[...]` per row; other clauses follow with `&&`.
  */
-export function compilePlan(filter: Filter, view: ColumnView, restrict?: RowPredicate): Plan {
+function source(clauses: readonly Clause[]): { body: string; bindings: unknown[] } {
+  const bindings: unknown[] = [];
+  const parts: string[] = [];
+  for (const clause of clauses) {
+    if (!('code' in clause)) continue;
+    const offset = bindings.length + 1;
+    bindings.push(...clause.bindings);
+    parts.push(`(${clause.code.replace(/\$(\d+)/g, (_, n: string) => `b${offset + Number(n)}`)})`);
+  }
+  const names = bindings.map((_, index) => `b${index + 1}`);
+  const rest = parts.join(' && ');
+  const slot = 'b0[(names[r] << 3) | (flags[r] & 7)]';
+  const body = `
+    const ids = view.ids, ts = view.ts, names = view.names, flags = view.flags, procs = view.procs;
+    const [b0${names.map((name) => `, ${name}`).join('')}] = bindings;
+    return {
+      test: (r) => ${slot} === 1${rest === '' ? '' : ` && ${rest}`},
+      count: (lo, hi) => {
+        let n = 0;
+        for (let r = lo; r < hi; r++) ${rest === '' ? `n += ${slot};` : `if (${slot} === 1 && ${rest}) n++;`}
+        return n;
+      },
+    };`;
+  return { body, bindings };
+}
+
+/** The name × flags table of the clauses (live rows only); null when nothing can match. */
+function slotTable(clauses: readonly Clause[], nameCount: number): Uint8Array | null {
+  let mask = FLAG_DELETED;
+  let value = 0;
+  const table = new Uint8Array(nameCount * 8);
+  const nameOk = new Uint8Array(nameCount).fill(1);
+  for (const clause of clauses) {
+    if ('mask' in clause) {
+      if ((mask & clause.mask & (value ^ clause.value)) !== 0) return null;
+      mask |= clause.mask;
+      value |= clause.value;
+    } else if ('nameTable' in clause) {
+      for (let i = 0; i < nameCount; i++) nameOk[i]! &= clause.nameTable[i]!;
+    }
+  }
+  let any = false;
+  for (let name = 0; name < nameCount; name++) {
+    if (nameOk[name] !== 1) continue;
+    for (let bits = 0; bits < 8; bits++) {
+      if ((bits & mask) === value) {
+        table[name * 8 + bits] = 1;
+        any = true;
+      }
+    }
+  }
+  return any ? table : null;
+}
+
+function compile(body: string): Compiled {
+  let compiled = compiledBySource.get(body);
+  if (compiled === undefined) {
+    compiled = new Function('view', 'bindings', body) as Compiled;
+    if (compiledBySource.size > 1000) compiledBySource.clear();
+    compiledBySource.set(body, compiled);
+  }
+  return compiled;
+}
+
+const NOTHING: Plan = { empty: true, lo: 0, hi: 0, predicate: null, count: () => 0, key: '' };
+
+/**
+ * Compiles a filter. `extra` adds internal conditions (e.g. "unreserved, ERROR=0" for
+ * `event.offline.get`); such plans have no cache key.
+ */
+export function compilePlan(filter: Filter, view: ColumnView, extra: readonly Clause[] = []): Plan {
   let lo = 0;
   let hi = view.length;
-  const tests: RowPredicate[] = [];
+  const clauses: Clause[] = [];
   for (const condition of filter.conditions) {
     if (condition.values.length === 0) return NOTHING;
     if (condition.field === 'ID' && condition.op !== '%') {
-      const narrowed = narrowById(condition, view, lo, hi, tests);
+      const narrowed = narrowById(condition, view, lo, hi, clauses);
       lo = narrowed[0];
       hi = narrowed[1];
     } else {
-      const test = rowTest(condition, view);
-      if (test === false) return NOTHING;
-      if (test !== true) tests.push(test);
+      const clause = rowClause(condition, view);
+      if (clause === false) return NOTHING;
+      if (clause !== true) clauses.push(clause);
     }
   }
-  if (restrict !== undefined) tests.push(restrict);
+  clauses.push(...extra);
   if (lo >= hi) return NOTHING;
-  return { empty: false, lo, hi, predicate: conjunction(tests), key: filter.key };
+  const key = extra.length === 0 ? filter.key : '';
+  const from = lo;
+  const to = hi;
+  if (clauses.length === 0) {
+    return { empty: false, lo, hi, predicate: null, count: () => -1, key };
+  }
+  const table = slotTable(clauses, view.nameTexts.length);
+  if (table === null) return NOTHING;
+  const { body, bindings } = source(clauses);
+  const { test, count } = compile(body)(view, [table, ...bindings]);
+  return { empty: false, lo, hi, predicate: test, count: () => count(from, to), key };
 }
 
 function narrowById(
@@ -122,7 +232,7 @@ function narrowById(
   view: ColumnView,
   lo: number,
   hi: number,
-  tests: RowPredicate[],
+  clauses: Clause[],
 ): [number, number] {
   const { ids, length } = view;
   const values = condition.values as readonly number[];
@@ -137,12 +247,13 @@ function narrowById(
     case '<=':
       return [lo, Math.min(hi, bound(ids, length, value, true))];
     default: {
-      const min = Math.min(...values);
-      const max = Math.max(...values);
-      if (values.length > 1) {
-        const set = new Set(values);
-        tests.push((row) => set.has(ids[row]!));
+      let min = Infinity;
+      let max = -Infinity;
+      for (const id of values) {
+        min = Math.min(min, id);
+        max = Math.max(max, id);
       }
+      if (values.length > 1) clauses.push({ code: '$0.has(ids[r])', bindings: [new Set(values)] });
       return [
         Math.max(lo, bound(ids, length, min, false)),
         Math.min(hi, bound(ids, length, max, true)),
@@ -151,51 +262,44 @@ function narrowById(
   }
 }
 
-/** A row test, or `true` (always matches) / `false` (never matches). */
-function rowTest(condition: Condition, view: ColumnView): RowPredicate | boolean {
+/** A clause, or `true` (always matches) / `false` (never matches). */
+function rowClause(condition: Condition, view: ColumnView): Clause | boolean {
   const { op, values } = condition;
   switch (condition.field) {
     case 'ID': {
       const test = compareTest(op, values.map(String));
-      const ids = view.ids;
-      return (row) => test(String(ids[row]!));
+      return { code: '$0(String(ids[r]))', bindings: [test] };
     }
     case 'TIMESTAMP_X': {
-      const ts = view.ts;
       if (op === '%') {
         const test = compareTest(op, values as readonly string[]);
         const offset = view.offsetMinutes;
-        return (row) => test(formatSql(ts[row]!, offset));
+        const ts = view.ts;
+        return { code: '$0(r)', bindings: [(row: number) => test(formatSql(ts[row]!, offset))] };
       }
-      const test = compareTest(op, values as readonly number[]);
-      return (row) => test(ts[row]!);
+      return numericClause('ts[r]', op, values as readonly number[]);
     }
     case 'EVENT_NAME': {
       const test = compareTest(op, values as readonly string[]);
       const table = Uint8Array.from(view.nameTexts, (name) => (test(name.toLowerCase()) ? 1 : 0));
       if (table.every((hit) => hit === 1)) return true;
       if (table.every((hit) => hit === 0)) return false;
-      const names = view.names;
-      return (row) => table[names[row]!] === 1;
+      return { nameTable: table };
     }
     case 'ERROR': {
       const test = compareTest(op, values as readonly string[]);
       const whenZero = test('0');
       const whenOne = test('1');
-      if (whenZero && whenOne) return true;
-      if (!whenZero && !whenOne) return false;
-      const flags = view.flags;
-      return whenOne
-        ? (row) => (flags[row]! & FLAG_ERROR) !== 0
-        : (row) => (flags[row]! & FLAG_ERROR) === 0;
+      if (whenZero === whenOne) return whenZero;
+      return errorClause(whenOne);
     }
     case 'PROCESS_ID': {
+      if (op === '=' && values.length === 1 && values[0] === '') return UNRESERVED;
       const test = compareTest(op, values as readonly string[]);
       const unreserved = test('');
       const procs = view.procs;
-      if (op === '=' && values.length === 1 && values[0] === '') return (row) => procs[row] === 0;
       const bySlot = new Map<number, boolean>();
-      return (row) => {
+      const rowTest = (row: number): boolean => {
         const slot = procs[row]!;
         if (slot === 0) return unreserved;
         let hit = bySlot.get(slot);
@@ -205,10 +309,11 @@ function rowTest(condition: Condition, view: ColumnView): RowPredicate | boolean
         }
         return hit;
       };
+      return { code: '$0(r)', bindings: [rowTest] };
     }
     case 'MESSAGE_ID': {
       const test = compareTest(op, values as readonly string[]);
-      return (row) => test(view.messageIdOf(row).toLowerCase());
+      return { code: '$0(r)', bindings: [(row: number) => test(view.messageIdOf(row).toLowerCase())] };
     }
   }
 }

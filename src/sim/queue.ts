@@ -15,8 +15,16 @@ import { formatIso } from './dates.js';
 import { Fenwick } from './fenwick.js';
 import type { Filter, OrderKey } from './filter.js';
 import { DEFAULT_GET_ORDER } from './filter.js';
-import type { ColumnView, Plan, RowPredicate } from './plan.js';
-import { FLAG_DELETED, FLAG_ERROR, compileOrder, compilePlan } from './plan.js';
+import type { ColumnView, Plan } from './plan.js';
+import {
+  FLAG_DELETED,
+  FLAG_ERROR,
+  FLAG_RESERVED,
+  UNRESERVED,
+  compileOrder,
+  compilePlan,
+  errorClause,
+} from './plan.js';
 import type { Random } from './random.js';
 import { randomAlnum, randomHex, seededRandom } from './random.js';
 
@@ -117,6 +125,16 @@ export interface LiveRow {
   readonly eventName: string;
   readonly reserved: boolean;
   readonly error: boolean;
+}
+
+/** See `OfflineQueue.columns()`. */
+export interface QueueColumns {
+  readonly length: number;
+  readonly ids: Float64Array;
+  readonly ts: Float64Array;
+  readonly names: Uint16Array;
+  readonly flags: Uint8Array;
+  readonly nameTexts: readonly string[];
 }
 
 /** Columns of rows to append in one go (see fill.ts). */
@@ -281,6 +299,7 @@ export class OfflineQueue {
         }
         process.rows.push(row);
         procs[row] = process.slot;
+        flags[row]! |= FLAG_RESERVED;
       } else {
         procs[row] = 0;
       }
@@ -320,7 +339,7 @@ export class OfflineQueue {
 
   /** Calls `visit` for every live row in ID order (ground truth, tests). */
   forEachLive(visit: (row: LiveRow) => void): void {
-    const { ids, ts, names, flags, procs } = this;
+    const { ids, ts, names, flags } = this;
     for (let row = 0; row < this.length; row++) {
       const flag = flags[row]!;
       if ((flag & FLAG_DELETED) !== 0) continue;
@@ -328,10 +347,26 @@ export class OfflineQueue {
         id: ids[row]!,
         timestampMs: ts[row]!,
         eventName: this.nameTexts[names[row]!]!,
-        reserved: procs[row] !== 0,
+        reserved: (flag & FLAG_RESERVED) !== 0,
         error: (flag & FLAG_ERROR) !== 0,
       });
     }
+  }
+
+  /**
+   * The raw columns, read-only, valid until the next change: rows [0, length) in ID order,
+   * `flags` bits FLAG_DELETED / FLAG_ERROR / FLAG_RESERVED, `names` indexing `nameTexts`,
+   * `ts` in Unix ms. For fast whole-queue scans (ground truth, benchmarks).
+   */
+  columns(): QueueColumns {
+    return {
+      length: this.length,
+      ids: this.ids,
+      ts: this.ts,
+      names: this.names,
+      flags: this.flags,
+      nameTexts: this.nameTexts,
+    };
   }
 
   // ---- changing -----------------------------------------------------------------------------
@@ -344,20 +379,20 @@ export class OfflineQueue {
   reserve(limit: number, options: ReserveOptions = {}): ReserveResult {
     const order = options.order ?? DEFAULT_GET_ORDER;
     const { procs, flags } = this;
-    const wantError = options.error === true;
-    const restrict: RowPredicate = wantError
-      ? (row) => procs[row] === 0 && (flags[row]! & FLAG_ERROR) !== 0
-      : (row) => procs[row] === 0 && (flags[row]! & FLAG_ERROR) === 0;
     const existingSlot =
       options.processId === undefined ? undefined : this.slotByProcessId.get(options.processId);
     let process = existingSlot === undefined ? undefined : this.processes.get(existingSlot);
     const take = Math.max(0, limit - (process?.rows.length ?? 0));
     const view = this.view();
-    const plan = compilePlan(options.filter ?? { conditions: [], key: '' }, view, restrict);
+    const plan = compilePlan(options.filter ?? { conditions: [], key: '' }, view, [
+      UNRESERVED,
+      errorClause(options.error === true),
+    ]);
     const picked = this.selectRows(plan, order, 0, take, view);
     if (process === undefined) process = this.newProcess(options.processId, this.clock.now());
     for (const row of picked) {
       procs[row] = process.slot;
+      flags[row]! |= FLAG_RESERVED;
       process.rows.push(row);
       const messageId = this.explicitMessageIds.get(row);
       if (messageId !== undefined && this.unreservedByMessageId.get(messageId) === row) {
@@ -424,7 +459,7 @@ export class OfflineQueue {
   private countPlan(plan: Plan, cacheable: boolean): number {
     if (plan.empty) return 0;
     if (plan.predicate === null) return this.fenwick.prefix(plan.hi) - this.fenwick.prefix(plan.lo);
-    if (cacheable) {
+    if (cacheable && plan.key !== '') {
       if (this.countCacheVersion !== this.changes) {
         this.countCache.clear();
         this.countCacheVersion = this.changes;
@@ -432,13 +467,8 @@ export class OfflineQueue {
       const cached = this.countCache.get(plan.key);
       if (cached !== undefined) return cached;
     }
-    const { flags } = this;
-    const test = plan.predicate;
-    let count = 0;
-    for (let row = plan.lo; row < plan.hi; row++) {
-      if ((flags[row]! & FLAG_DELETED) === 0 && test(row)) count++;
-    }
-    if (cacheable) {
+    const count = plan.count();
+    if (cacheable && plan.key !== '') {
       if (this.countCache.size >= COUNT_CACHE_LIMIT) this.countCache.clear();
       this.countCache.set(plan.key, count);
     }
@@ -553,7 +583,9 @@ export class OfflineQueue {
     if (messageId.length !== 32 || !messageId.startsWith(this.salt)) return -1;
     const id = Number.parseInt(messageId.slice(16), 16);
     const row = this.rowOf(id);
-    if (row < 0 || this.procs[row] !== 0 || this.explicitMessageIds.has(row)) return -1;
+    if (row < 0 || (this.flags[row]! & FLAG_RESERVED) !== 0 || this.explicitMessageIds.has(row)) {
+      return -1;
+    }
     return row;
   }
 
@@ -609,6 +641,7 @@ export class OfflineQueue {
     if (rows.size === 0) return 0;
     for (const row of rows) {
       this.procs[row] = 0;
+      this.flags[row]! &= ~FLAG_RESERVED;
       if (remove) this.deleteRow(row);
       else this.markRowError(row);
     }

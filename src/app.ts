@@ -1,0 +1,121 @@
+/**
+ * The composition root: builds every piece from a validated config and hands each what it
+ * needs. Only the CLI touches `process`.
+ */
+import type { Logger } from 'pino';
+import { Agent, type Dispatcher } from 'undici';
+import { createPortalClient, type PortalClient } from './b24/fromConfig.js';
+import type { MonitorConfig } from './config/types.js';
+import { startHttpServer, type MonitorServer } from './http/server.js';
+import type { SecretRegistry } from './log.js';
+import { createMetrics, type MonitorMetrics } from './metrics/definitions.js';
+import { PortalMetrics } from './metrics/portalMetrics.js';
+import { PortalPoller, type PollReport } from './poll/poller.js';
+import { startScheduler, type Scheduler } from './poll/scheduler.js';
+import { Semaphore } from './poll/semaphore.js';
+import { VERSION } from './version.js';
+
+export interface MonitorDeps {
+  readonly logger: Logger;
+  readonly secrets?: SecretRegistry | undefined;
+  /** Shared by every portal's REST and OAuth requests. @default a keep-alive Agent */
+  readonly dispatcher?: Dispatcher | undefined;
+}
+
+export interface Monitor {
+  readonly config: MonitorConfig;
+  readonly metrics: MonitorMetrics;
+  readonly pollers: readonly PortalPoller[];
+  /** One poll of every portal (bounded concurrency). */
+  pollOnce(signal?: AbortSignal): Promise<PollReport[]>;
+  /** Releases connections. */
+  close(): Promise<void>;
+}
+
+export interface RunningMonitor extends Monitor {
+  readonly server: MonitorServer;
+  /** Stops scheduling, aborts polls in flight, closes the server and connections. */
+  stop(): Promise<void>;
+}
+
+export function buildMonitor(config: MonitorConfig, deps: MonitorDeps): Monitor {
+  const metrics = createMetrics(VERSION);
+  const dispatcher = deps.dispatcher ?? new Agent({ keepAliveTimeout: 30_000 });
+  const clients: PortalClient[] = [];
+  const pollers = config.portals.map((portal) => {
+    const logger = deps.logger.child({ portal: portal.name });
+    const portalMetrics = new PortalMetrics(metrics, portal.name);
+    const client = createPortalClient(portal, {
+      observer: portalMetrics,
+      logger,
+      dispatcher,
+      secrets: deps.secrets,
+    });
+    clients.push(client);
+    return new PortalPoller({
+      name: portal.name,
+      client: client.client,
+      metrics: portalMetrics,
+      logger,
+      strategy: portal.strategy,
+      scanMaxRows: portal.scanMaxRows,
+      pollTimeoutMs: portal.pollTimeoutMs,
+      staleAfterMs: portal.staleAfterMs,
+      authConnector: portal.authConnector,
+    });
+  });
+  return {
+    config,
+    metrics,
+    pollers,
+    async pollOnce(signal) {
+      const semaphore = new Semaphore(config.maxConcurrentPolls);
+      return Promise.all(pollers.map((poller) => semaphore.run(() => poller.poll(signal))));
+    },
+    async close() {
+      await Promise.all(clients.map(({ client }) => client.close()));
+      if (deps.dispatcher === undefined) await dispatcher.close();
+    },
+  };
+}
+
+/** Builds the monitor, serves HTTP, polls every portal at once and then on schedule. */
+export async function startMonitor(config: MonitorConfig, deps: MonitorDeps): Promise<RunningMonitor> {
+  const monitor = buildMonitor(config, deps);
+  const server = await startHttpServer({
+    host: config.listen.host,
+    port: config.listen.port,
+    metrics: monitor.metrics,
+    pollers: monitor.pollers,
+    logger: deps.logger,
+    version: VERSION,
+    auth: config.httpAuth,
+  });
+  const abort = new AbortController();
+  const scheduler: Scheduler = startScheduler({
+    portals: monitor.pollers.map((poller, i) => ({ poller, schedule: config.portals[i]?.schedule ?? '' })),
+    logger: deps.logger,
+    maxConcurrentPolls: config.maxConcurrentPolls,
+    signal: abort.signal,
+  });
+  deps.logger.info(
+    { version: VERSION, url: server.url, metricsUrl: `${server.url}/metrics`, portals: monitor.pollers.length },
+    'Monitor started',
+  );
+  void scheduler.pollAll();
+  let stopping: Promise<void> | undefined;
+  return {
+    ...monitor,
+    server,
+    stop() {
+      stopping ??= (async () => {
+        abort.abort();
+        await scheduler.stop();
+        await server.close();
+        await monitor.close();
+        deps.logger.info({}, 'Monitor stopped');
+      })();
+      return stopping;
+    },
+  };
+}

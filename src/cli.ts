@@ -1,0 +1,139 @@
+#!/usr/bin/env node
+/**
+ * The entry point: `start` (default), `once [--json]`, `demo`. The only module that touches
+ * `process`: arguments, environment, signals, exit codes.
+ */
+import type { Logger } from 'pino';
+import { buildMonitor, startMonitor } from './app.js';
+import { formatTable, toOnceResult } from './cli/report.js';
+import { formatProblems, loadConfig } from './config/load.js';
+import type { MonitorConfig } from './config/types.js';
+import { startDemo } from './demo.js';
+import { createLogger, SecretRegistry } from './log.js';
+import { VERSION } from './version.js';
+
+const USAGE = `Usage: b24-offline-monitor [command]
+
+Commands:
+  start          run the monitor (default): polls on schedule, serves /metrics
+  once [--json]  poll every configured portal once and print the result
+                 exit 0: every poll succeeded, 1: one failed, 2: bad configuration
+  demo           a simulated Bitrix24 portal with live traffic, and the monitor on it
+  --help         this text
+  --version      the version
+
+Configuration: environment variables (B24_PORTAL_URL, B24_CLIENT_ID, B24_CLIENT_SECRET,
+B24_REFRESH_TOKEN, ...) and/or a YAML or JSON file named by MONITOR_CONFIG.
+See README.md and config/monitor.example.yaml.
+`;
+
+/** Grace period for a clean shutdown before the process exits anyway. */
+const SHUTDOWN_GRACE_MS = 8_000;
+
+function configOrExit(): { config: MonitorConfig; warnings: string[] } {
+  const result = loadConfig({ env: process.env });
+  if (!result.ok) {
+    process.stderr.write(`${formatProblems(result.problems)}\n`);
+    process.exit(2);
+  }
+  return result;
+}
+
+function secretsOf(config: MonitorConfig): SecretRegistry {
+  const secrets = new SecretRegistry();
+  for (const value of config.secrets) secrets.add(value);
+  return secrets;
+}
+
+function onSignals(logger: Logger, stop: () => Promise<void>): void {
+  let signalled = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (signalled) return;
+    signalled = true;
+    logger.info({ signal }, 'Shutting down');
+    setTimeout(() => {
+      logger.error({ graceMs: SHUTDOWN_GRACE_MS }, 'Shutdown took too long; exiting');
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS).unref();
+    stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'Shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', handler);
+  process.once('SIGINT', handler);
+}
+
+async function start(): Promise<void> {
+  const { config, warnings } = configOrExit();
+  const secrets = secretsOf(config);
+  const logger = createLogger({ level: config.logLevel, secrets });
+  for (const warning of warnings) logger.warn({ detail: warning }, 'Configuration warning');
+  const monitor = await startMonitor(config, { logger, secrets });
+  onSignals(logger, () => monitor.stop());
+}
+
+async function once(json: boolean): Promise<void> {
+  const { config, warnings } = configOrExit();
+  const secrets = secretsOf(config);
+  // Logs go to stderr so that stdout holds only the table or the JSON.
+  const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, secrets, destination: process.stderr });
+  for (const warning of warnings) logger.warn({ detail: warning }, 'Configuration warning');
+  const monitor = buildMonitor(config, { logger, secrets });
+  const reports = await monitor.pollOnce();
+  await monitor.close();
+  const results = reports.map(toOnceResult);
+  const text = json ? JSON.stringify(results, null, 2) : formatTable(results);
+  process.stdout.write(`${secrets.scrub(text)}\n`);
+  process.exitCode = results.every((r) => r.ok) ? 0 : 1;
+}
+
+async function demo(): Promise<void> {
+  const secrets = new SecretRegistry();
+  const logger = createLogger({ level: process.env['LOG_LEVEL'] ?? 'info', secrets });
+  const running = await startDemo({ logger, secrets, env: process.env });
+  process.stdout.write(
+    `\nDemo running: simulated portal at ${running.portalUrl}\n  metrics: ${running.metricsUrl}\n  status:  ${running.statusUrl}\nPress Ctrl-C to stop.\n\n`,
+  );
+  onSignals(logger, () => running.stop());
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  const [command = 'start', ...rest] = argv;
+  switch (command) {
+    case 'start':
+      return start();
+    case 'once': {
+      const unknown = rest.filter((arg) => arg !== '--json');
+      if (unknown.length > 0) {
+        process.stderr.write(`Unknown option for once: ${unknown.join(' ')}\n\n${USAGE}`);
+        process.exitCode = 2;
+        return;
+      }
+      return once(rest.includes('--json'));
+    }
+    case 'demo':
+      return demo();
+    case '--version':
+    case '-v':
+      process.stdout.write(`${VERSION}\n`);
+      return;
+    case '--help':
+    case '-h':
+    case 'help':
+      process.stdout.write(USAGE);
+      return;
+    default:
+      process.stderr.write(`Unknown command: ${command}\n\n${USAGE}`);
+      process.exitCode = 2;
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`b24-offline-monitor: ${message}\n`);
+  process.exit(1);
+});
