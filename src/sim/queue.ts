@@ -164,6 +164,12 @@ interface Payload {
   readonly additional: EventPayload | undefined;
 }
 
+// Local copies: hot loops should read plain constants, not imported bindings (which module
+// runners such as vitest's turn into property reads).
+const BIT_DELETED = FLAG_DELETED;
+const BIT_ERROR = FLAG_ERROR;
+const BIT_RESERVED = FLAG_RESERVED;
+
 const COUNT_CACHE_LIMIT = 512;
 const COMPACT_MIN_DELETED = 1024;
 
@@ -191,7 +197,8 @@ export class OfflineQueue {
   private readonly nameTexts: string[] = [];
   private readonly nameIndex = new Map<string, number>();
   private explicitMessageIds = new Map<number, string>();
-  private unreservedByMessageId = new Map<string, number>();
+  /** Unreserved rows carrying an explicit MESSAGE_ID, ascending (usually one per id). */
+  private unreservedByMessageId = new Map<string, number[]>();
   private payloads = new Map<number, Payload>();
   private readonly processes = new Map<number, Process>();
   private readonly slotByProcessId = new Map<string, number>();
@@ -239,6 +246,8 @@ export class OfflineQueue {
   /**
    * Adds an event. A MESSAGE_ID equal to that of an unreserved row updates that row's
    * TIMESTAMP_X, EVENT_DATA and EVENT_ADDITIONAL (its ID stays); otherwise a row is appended.
+   * Should several unreserved rows share the MESSAGE_ID (a failed row back from `error` next to
+   * one added while it was reserved), the one with the smallest ID takes the update.
    */
   add(event: QueueEvent): AddResult {
     const timestamp = wholeSeconds(event.timestampMs ?? this.clock.now());
@@ -269,7 +278,7 @@ export class OfflineQueue {
     if (payload !== undefined) this.payloads.set(row, payload);
     if (event.messageId !== undefined) {
       this.explicitMessageIds.set(row, event.messageId);
-      this.unreservedByMessageId.set(event.messageId, row);
+      this.trackUnreserved(event.messageId, row);
     }
     this.changes++;
     return { id, merged: false, messageId: this.messageIdOf(row) };
@@ -292,14 +301,14 @@ export class OfflineQueue {
       ids[row] = id;
       ts[row] = wholeSeconds(bulk.timestampMs[k]!);
       names[row] = nameMap[bulk.nameIndex[k]!]!;
-      flags[row] = bulk.error[k] === 1 ? FLAG_ERROR : 0;
+      flags[row] = bulk.error[k] === 1 ? BIT_ERROR : 0;
       if (bulk.reserved[k] === 1) {
         if (process === null || process.rows.length >= bulk.rowsPerProcess) {
           process = this.newProcess(undefined, bulk.reservedAtMs);
         }
         process.rows.push(row);
         procs[row] = process.slot;
-        flags[row]! |= FLAG_RESERVED;
+        flags[row]! |= BIT_RESERVED;
       } else {
         procs[row] = 0;
       }
@@ -315,7 +324,7 @@ export class OfflineQueue {
 
   /** Rows matching the filter (what `total` reports). */
   count(filter: Filter): number {
-    return this.countPlan(compilePlan(filter, this.view()), true);
+    return this.countPlan(compilePlan(filter, this.view()));
   }
 
   /** Up to `limit` rows matching the filter in `order`, after skipping `offset` of them. */
@@ -342,13 +351,13 @@ export class OfflineQueue {
     const { ids, ts, names, flags } = this;
     for (let row = 0; row < this.length; row++) {
       const flag = flags[row]!;
-      if ((flag & FLAG_DELETED) !== 0) continue;
+      if ((flag & BIT_DELETED) !== 0) continue;
       visit({
         id: ids[row]!,
         timestampMs: ts[row]!,
         eventName: this.nameTexts[names[row]!]!,
-        reserved: (flag & FLAG_RESERVED) !== 0,
-        error: (flag & FLAG_ERROR) !== 0,
+        reserved: (flag & BIT_RESERVED) !== 0,
+        error: (flag & BIT_ERROR) !== 0,
       });
     }
   }
@@ -392,12 +401,9 @@ export class OfflineQueue {
     if (process === undefined) process = this.newProcess(options.processId, this.clock.now());
     for (const row of picked) {
       procs[row] = process.slot;
-      flags[row]! |= FLAG_RESERVED;
+      flags[row]! |= BIT_RESERVED;
       process.rows.push(row);
-      const messageId = this.explicitMessageIds.get(row);
-      if (messageId !== undefined && this.unreservedByMessageId.get(messageId) === row) {
-        this.unreservedByMessageId.delete(messageId);
-      }
+      this.untrackUnreserved(row);
     }
     const compare = compileOrder(order, this.view());
     const rows = [...process.rows].sort(compare).slice(0, limit);
@@ -456,19 +462,18 @@ export class OfflineQueue {
     };
   }
 
-  private countPlan(plan: Plan, cacheable: boolean): number {
+  /** ID ranges count in O(log n); other filters scan once per queue version (cached by key). */
+  private countPlan(plan: Plan): number {
     if (plan.empty) return 0;
     if (plan.predicate === null) return this.fenwick.prefix(plan.hi) - this.fenwick.prefix(plan.lo);
-    if (cacheable && plan.key !== '') {
-      if (this.countCacheVersion !== this.changes) {
-        this.countCache.clear();
-        this.countCacheVersion = this.changes;
-      }
-      const cached = this.countCache.get(plan.key);
-      if (cached !== undefined) return cached;
+    if (plan.key === '') return plan.count();
+    if (this.countCacheVersion !== this.changes) {
+      this.countCache.clear();
+      this.countCacheVersion = this.changes;
     }
-    const count = plan.count();
-    if (cacheable && plan.key !== '') {
+    let count = this.countCache.get(plan.key);
+    if (count === undefined) {
+      count = plan.count();
       if (this.countCache.size >= COUNT_CACHE_LIMIT) this.countCache.clear();
       this.countCache.set(plan.key, count);
     }
@@ -506,7 +511,7 @@ export class OfflineQueue {
     let skip = offset;
     const step = desc ? -1 : 1;
     for (let row = desc ? plan.hi - 1 : plan.lo; row >= plan.lo && row < plan.hi; row += step) {
-      if ((flags[row]! & FLAG_DELETED) !== 0 || !test(row)) continue;
+      if ((flags[row]! & BIT_DELETED) !== 0 || !test(row)) continue;
       if (skip > 0) skip--;
       else if (out.push(row) >= limit) break;
     }
@@ -524,7 +529,7 @@ export class OfflineQueue {
     const test = plan.predicate;
     const matches: number[] = [];
     for (let row = plan.lo; row < plan.hi; row++) {
-      if ((flags[row]! & FLAG_DELETED) === 0 && (test === null || test(row))) matches.push(row);
+      if ((flags[row]! & BIT_DELETED) === 0 && (test === null || test(row))) matches.push(row);
     }
     const wanted = offset + limit;
     if (wanted * 8 >= matches.length) return matches.sort(compare).slice(offset, wanted);
@@ -542,7 +547,7 @@ export class OfflineQueue {
       EVENT_ADDITIONAL: payload?.additional !== undefined ? payload.additional : { user_id: '1' },
       MESSAGE_ID: this.messageIdOf(row),
       PROCESS_ID: this.processIdOf(row),
-      ERROR: (this.flags[row]! & FLAG_ERROR) !== 0 ? '1' : '0',
+      ERROR: (this.flags[row]! & BIT_ERROR) !== 0 ? '1' : '0',
     };
   }
 
@@ -571,22 +576,19 @@ export class OfflineQueue {
       if (this.ids[mid]! < id) lo = mid + 1;
       else hi = mid;
     }
-    return lo < this.length && this.ids[lo] === id && (this.flags[lo]! & FLAG_DELETED) === 0
+    return lo < this.length && this.ids[lo] === id && (this.flags[lo]! & BIT_DELETED) === 0
       ? lo
       : -1;
   }
 
   /** The unreserved row carrying this MESSAGE_ID, or -1. */
   private findUnreserved(messageId: string): number {
-    const known = this.unreservedByMessageId.get(messageId);
-    if (known !== undefined) return known;
-    if (messageId.length !== 32 || !messageId.startsWith(this.salt)) return -1;
-    const id = Number.parseInt(messageId.slice(16), 16);
-    const row = this.rowOf(id);
-    if (row < 0 || (this.flags[row]! & FLAG_RESERVED) !== 0 || this.explicitMessageIds.has(row)) {
-      return -1;
-    }
-    return row;
+    const explicit = this.unreservedByMessageId.get(messageId)?.[0] ?? -1;
+    if (messageId.length !== 32 || !messageId.startsWith(this.salt)) return explicit;
+    const row = this.rowOf(Number.parseInt(messageId.slice(16), 16));
+    const synthetic =
+      row >= 0 && (this.flags[row]! & BIT_RESERVED) === 0 && !this.explicitMessageIds.has(row);
+    return synthetic && (explicit < 0 || row < explicit) ? row : explicit;
   }
 
   private internName(name: string): number {
@@ -641,7 +643,7 @@ export class OfflineQueue {
     if (rows.size === 0) return 0;
     for (const row of rows) {
       this.procs[row] = 0;
-      this.flags[row]! &= ~FLAG_RESERVED;
+      this.flags[row]! &= ~BIT_RESERVED;
       if (remove) this.deleteRow(row);
       else this.markRowError(row);
     }
@@ -653,25 +655,39 @@ export class OfflineQueue {
   }
 
   private markRowError(row: number): void {
-    this.flags[row]! |= FLAG_ERROR;
+    this.flags[row]! |= BIT_ERROR;
     const messageId = this.explicitMessageIds.get(row);
-    if (messageId !== undefined && !this.unreservedByMessageId.has(messageId)) {
-      this.unreservedByMessageId.set(messageId, row);
+    if (messageId !== undefined) this.trackUnreserved(messageId, row);
+  }
+
+  private trackUnreserved(messageId: string, row: number): void {
+    const rows = this.unreservedByMessageId.get(messageId);
+    if (rows === undefined) {
+      this.unreservedByMessageId.set(messageId, [row]);
+      return;
     }
+    let at = rows.length;
+    while (at > 0 && rows[at - 1]! > row) at--;
+    rows.splice(at, 0, row);
+  }
+
+  private untrackUnreserved(row: number): void {
+    const messageId = this.explicitMessageIds.get(row);
+    if (messageId === undefined) return;
+    const rows = this.unreservedByMessageId.get(messageId);
+    const at = rows?.indexOf(row) ?? -1;
+    if (rows === undefined || at < 0) return;
+    rows.splice(at, 1);
+    if (rows.length === 0) this.unreservedByMessageId.delete(messageId);
   }
 
   private deleteRow(row: number): void {
-    this.flags[row]! |= FLAG_DELETED;
+    this.flags[row]! |= BIT_DELETED;
     this.fenwick.add(row, -1);
     this.live--;
     this.payloads.delete(row);
-    const messageId = this.explicitMessageIds.get(row);
-    if (messageId !== undefined) {
-      this.explicitMessageIds.delete(row);
-      if (this.unreservedByMessageId.get(messageId) === row) {
-        this.unreservedByMessageId.delete(messageId);
-      }
-    }
+    this.untrackUnreserved(row);
+    this.explicitMessageIds.delete(row);
   }
 
   private ensureCapacity(needed: number): void {
@@ -701,11 +717,7 @@ export class OfflineQueue {
 
   private rebuildFenwick(capacity: number): void {
     const flags = this.flags;
-    this.fenwick = Fenwick.build(
-      capacity,
-      this.length,
-      (row) => (flags[row]! & FLAG_DELETED) === 0,
-    );
+    this.fenwick = Fenwick.build(capacity, this.length, (row) => (flags[row]! & BIT_DELETED) === 0);
   }
 
   /** Drops deleted rows once they are the majority, renumbering rows (IDs never change). */
@@ -716,7 +728,7 @@ export class OfflineQueue {
     const moved = new Int32Array(this.length).fill(-1);
     let write = 0;
     for (let row = 0; row < this.length; row++) {
-      if ((flags[row]! & FLAG_DELETED) !== 0) continue;
+      if ((flags[row]! & BIT_DELETED) !== 0) continue;
       moved[row] = write;
       ids[write] = ids[row]!;
       ts[write] = ts[row]!;
@@ -731,7 +743,10 @@ export class OfflineQueue {
     this.explicitMessageIds = remapKeys(this.explicitMessageIds);
     this.payloads = remapKeys(this.payloads);
     this.unreservedByMessageId = new Map(
-      [...this.unreservedByMessageId].map(([messageId, row]) => [messageId, moved[row]!]),
+      [...this.unreservedByMessageId].map(([messageId, rows]) => [
+        messageId,
+        rows.map((row) => moved[row]!),
+      ]),
     );
     for (const process of this.processes.values()) {
       process.rows = process.rows.map((row) => moved[row]!);

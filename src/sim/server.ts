@@ -48,6 +48,8 @@ export class SimServer {
   readonly oauthUrl: string;
   readonly oauth: OAuthServer;
   readonly clock: Clock;
+  /** The last unexpected error of the HTTP layer (answered 500); for debugging tests. */
+  lastError: unknown = null;
   private readonly portals = new Map<string, SimPortal>();
   private readonly closing = new AbortController();
 
@@ -70,7 +72,12 @@ export class SimServer {
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const server = new SimServer(http, `http://${host}:${address.port}`, options);
     http.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      server.onRequest(req, res).catch(() => res.destroy());
+      server.onRequest(req, res).catch((error: unknown) => {
+        server.lastError = error;
+        if (res.headersSent) res.destroy();
+        else
+          sendJson(res, 500, { error: 'INTERNAL_SERVER_ERROR', error_description: String(error) });
+      });
     });
     return server;
   }

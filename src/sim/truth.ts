@@ -27,21 +27,24 @@ export function computeTruth(
   const groupCount = nameTexts.length * 3;
   const counts = new Float64Array(groupCount);
   const oldest = new Float64Array(groupCount).fill(Infinity);
-  const thresholds = AGE_THRESHOLDS.length;
+  // locals, not imported bindings, in the hot loop (module runners turn those into getters)
+  const ages = Float64Array.from(AGE_THRESHOLDS);
+  const thresholds = ages.length;
   const older = new Float64Array(3 * thresholds);
+  const [deleted, reserved, failed] = [FLAG_DELETED, FLAG_RESERVED, FLAG_ERROR];
   let depth = 0;
   for (let row = 0; row < length; row++) {
     const flag = flags[row]!;
-    if ((flag & FLAG_DELETED) !== 0) continue;
+    if ((flag & deleted) !== 0) continue;
     depth++;
-    const status = (flag & FLAG_RESERVED) !== 0 ? 1 : (flag & FLAG_ERROR) !== 0 ? 2 : 0;
+    const status = (flag & reserved) !== 0 ? 1 : (flag & failed) !== 0 ? 2 : 0;
     const group = names[row]! * 3 + status;
     const seconds = Math.floor(ts[row]! / 1000);
     counts[group]!++;
     if (seconds < oldest[group]!) oldest[group] = seconds;
     const age = nowSec - seconds;
     // thresholds ascend: once one is not exceeded, no later one is
-    for (let k = 0; k < thresholds && age > AGE_THRESHOLDS[k]!; k++) older[status * thresholds + k]!++;
+    for (let k = 0; k < thresholds && age > ages[k]!; k++) older[status * thresholds + k]!++;
   }
 
   const groups = new Map<string, StatusStats>();
