@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'pino';
 import { Agent, type Dispatcher } from 'undici';
+import type { Clock } from './b24/clock.js';
 import { createPortalClient, type PortalClient } from './b24/fromConfig.js';
 import type { MonitorConfig } from './config/types.js';
 import { startHttpServer, type MonitorServer } from './http/server.js';
@@ -20,6 +21,8 @@ export interface MonitorDeps {
   readonly secrets?: SecretRegistry | undefined;
   /** Shared by every portal's REST and OAuth requests. @default a keep-alive Agent */
   readonly dispatcher?: Dispatcher | undefined;
+  /** Time and waits of the REST clients (retry backoff, rate limiting). @default the system clock */
+  readonly clock?: Clock | undefined;
 }
 
 export interface Monitor {
@@ -50,6 +53,7 @@ export function buildMonitor(config: MonitorConfig, deps: MonitorDeps): Monitor 
       logger,
       dispatcher,
       secrets: deps.secrets,
+      clock: deps.clock,
     });
     clients.push(client);
     return new PortalPoller({

@@ -15,9 +15,12 @@ import { randomHex, randomInt, seededRandom } from './random.js';
 import type { TokenPair } from './oauth.js';
 
 export interface ConsumerOptions {
-  /** Pause between cycles. @default 1000 */
+  /**
+   * Pause between cycles. A cycle costs 1–3 requests of the portal's budget (2/s by default),
+   * which the monitor shares: keep the average well under it. @default 2000
+   */
   readonly intervalMs: number;
-  /** `limit` of each `event.offline.get`. @default 20 */
+  /** `limit` of each `event.offline.get`. @default 25 */
   readonly batchSize: number;
   /** Share of reserved rows reported with `event.offline.error`. @default 0.1 */
   readonly failRate: number;
@@ -74,8 +77,8 @@ export const DEFAULT_EVENT_NAMES = [
 ] as const;
 
 const DEFAULT_CONSUMER: ConsumerOptions = {
-  intervalMs: 1000,
-  batchSize: 20,
+  intervalMs: 2000,
+  batchSize: 25,
   failRate: 0.1,
   leaveReservedRate: 0.05,
   retryErrorsEvery: 20,

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from 'undici';
 import { buildMonitor, type Monitor } from '../../src/app.js';
+import { sleep, type Clock } from '../../src/b24/clock.js';
 import { startHttpServer, type MonitorServer } from '../../src/http/server.js';
 import { formatProblems, loadConfig } from '../../src/config/load.js';
 import { SimServer, type SimPortal, type SimPortalOptions } from '../../src/sim/index.js';
@@ -30,7 +31,12 @@ export interface HarnessOptions {
   readonly refreshOnly?: boolean;
   /** Serve /metrics. @default true */
   readonly http?: boolean;
+  /** Waits of the REST client (backoff, bucket). @default the system clock */
+  readonly clock?: Clock;
 }
+
+/** Real time, but every wait of the client shortened 100 times: retries without slow tests. */
+export const fastClock: Clock = { now: () => Date.now(), sleep: (ms, signal) => sleep(ms / 100, signal) };
 
 export interface Harness {
   readonly sim: SimServer;
@@ -73,7 +79,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const build = (): Monitor => {
     const loaded = loadConfig({ env });
     if (!loaded.ok) throw new Error(formatProblems(loaded.problems));
-    const monitor = buildMonitor(loaded.config, { logger: log.logger, dispatcher });
+    const monitor = buildMonitor(loaded.config, { logger: log.logger, dispatcher, clock: options.clock });
     monitors.push(monitor);
     return monitor;
   };

@@ -1,0 +1,132 @@
+/**
+ * `b24-offline-monitor once [--json]` as a user runs it: exit codes, output, and a rotated
+ * refresh token that survives a restart (the seed token from the environment is used up).
+ */
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SimServer, type SimPortal } from '../../src/sim/index.js';
+import { jsonLines, runCli } from '../helpers/processes.js';
+
+let sim: SimServer;
+let portal: SimPortal;
+let dir: string;
+const secrets: string[] = [];
+
+beforeAll(async () => {
+  sim = await SimServer.start();
+  portal = sim.addPortal('acme', { rateLimit: null, events: ['ONCRMLEADADD'] });
+  portal.fill({ counts: { ONCRMLEADADD: { queued: 70, error: 3, reserved: 2 } } });
+  dir = await mkdtemp(join(tmpdir(), 'b24-once-'));
+  secrets.push(portal.clientSecret);
+});
+
+afterAll(async () => {
+  await sim.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function envFor(refreshToken: string, tokenFile: string): Record<string, string> {
+  secrets.push(refreshToken);
+  return {
+    B24_PORTAL_URL: portal.restUrl,
+    B24_PORTAL_NAME: 'acme',
+    B24_CLIENT_ID: portal.clientId,
+    B24_CLIENT_SECRET: portal.clientSecret,
+    B24_REFRESH_TOKEN: refreshToken,
+    B24_OAUTH_URL: sim.oauthUrl,
+    B24_TOKEN_FILE: tokenFile,
+  };
+}
+
+async function refreshWith(refreshToken: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const url = new URL(sim.oauthUrl);
+  url.search = new URLSearchParams({
+    grant_type: 'refresh_token',
+    client_id: portal.clientId,
+    client_secret: portal.clientSecret,
+    refresh_token: refreshToken,
+  }).toString();
+  const response = await fetch(url);
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+function expectNoSecrets(text: string): void {
+  for (const secret of secrets) expect(text.includes(secret), 'a secret was printed').toBe(false);
+}
+
+describe('once', () => {
+  it('prints JSON of every portal and exits 0; the rotated pair survives a restart', async () => {
+    const seed = portal.authorize('monitor');
+    const tokenFile = join(dir, 'acme.tokens.json');
+    const env = envFor(seed.refreshToken, tokenFile);
+
+    const first = await runCli(['once', '--json'], env);
+    portal.expireAccessTokens();
+    const second = await runCli(['once', '--json'], env);
+
+    expect(first.code).toBe(0);
+    const [result] = JSON.parse(first.stdout) as Record<string, unknown>[];
+    expect(result).toMatchObject({ portal: 'acme', ok: true, depth: 75, counts: { queued: 70, reserved: 2, error: 3 } });
+    expect(second.code, second.stderr).toBe(0);
+    expect(JSON.parse(second.stdout)).toMatchObject([{ portal: 'acme', ok: true, depth: 75 }]);
+    // the seed from the environment is used up: only the rotated pair in the file still works
+    expect(await refreshWith(seed.refreshToken)).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+    const stored = JSON.parse(await readFile(tokenFile, 'utf8')) as { refreshToken: string; accessToken: string };
+    secrets.push(stored.refreshToken, stored.accessToken);
+    expect(stored.refreshToken).not.toBe(seed.refreshToken);
+    expect((await stat(tokenFile)).mode & 0o777).toBe(0o600);
+    expectNoSecrets(first.stdout + first.stderr + second.stdout + second.stderr);
+  });
+
+  it('prints a table by default', async () => {
+    const seed = portal.authorize('monitor');
+    const run = await runCli(['once'], envFor(seed.refreshToken, join(dir, 'table.tokens.json')));
+
+    expect(run.code).toBe(0);
+    const [header, row] = run.stdout.trim().split('\n');
+    expect(header?.split(/\s+/)).toEqual(['PORTAL', 'STATUS', 'DEPTH', 'QUEUED', 'RESERVED', 'ERROR', 'REQUESTS', 'TIME', 'DETAIL']);
+    expect(row?.split(/\s+/).slice(0, 6)).toEqual(['acme', 'ok', '75', '70', '2', '3']);
+  });
+
+  it('exits 1 when a poll fails, and says the application must be re-authorized', async () => {
+    const seed = portal.authorize('monitor');
+    portal.revokeRefreshTokens('monitor');
+
+    const run = await runCli(['once', '--json'], envFor(seed.refreshToken, join(dir, 'revoked.tokens.json')));
+
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout)).toMatchObject([{ portal: 'acme', ok: false, error: { reason: 'auth' } }]);
+    const failure = jsonLines(run.stderr).find((line) => line['msg'] === 'Poll failed: not authorized');
+    expect(failure).toMatchObject({ level: 'error', portal: 'acme', reason: 'auth' });
+    expect(String(failure?.['action'])).toMatch(/re-authorized/);
+    expectNoSecrets(run.stdout + run.stderr);
+  });
+
+  it('exits 2 on bad configuration, listing every problem in one message', async () => {
+    const run = await runCli(['once'], {
+      B24_PORTAL_URL: 'http://portal.example.com/rest/',
+      B24_CLIENT_SECRET: 'a-secret-value-123456',
+      MONITOR_SCHEDULE: 'every minute',
+    });
+
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    for (const field of ['B24_PORTAL_URL', 'B24_CLIENT_ID', 'B24_REFRESH_TOKEN', 'MONITOR_SCHEDULE']) {
+      expect(run.stderr).toContain(field);
+    }
+    expect(run.stderr).not.toContain('a-secret-value-123456');
+  });
+
+  it.each([
+    [['bogus'], 2],
+    [['once', '--jsn'], 2],
+    [['--help'], 0],
+    [['--version'], 0],
+  ])('%j exits %i', async (args, code) => {
+    const run = await runCli(args, {});
+
+    expect(run.code).toBe(code);
+  });
+});
