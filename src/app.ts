@@ -84,7 +84,10 @@ export function buildMonitor(config: MonitorConfig, deps: MonitorDeps): Monitor 
 }
 
 /** Builds the monitor, serves HTTP, polls every portal at once and then on schedule. */
-export async function startMonitor(config: MonitorConfig, deps: MonitorDeps): Promise<RunningMonitor> {
+export async function startMonitor(
+  config: MonitorConfig,
+  deps: MonitorDeps,
+): Promise<RunningMonitor> {
   const monitor = buildMonitor(config, deps);
   const server = await startHttpServer({
     host: config.listen.host,
@@ -97,13 +100,21 @@ export async function startMonitor(config: MonitorConfig, deps: MonitorDeps): Pr
   });
   const abort = new AbortController();
   const scheduler: Scheduler = startScheduler({
-    portals: monitor.pollers.map((poller, i) => ({ poller, schedule: config.portals[i]?.schedule ?? '' })),
+    portals: monitor.pollers.map((poller, i) => ({
+      poller,
+      schedule: config.portals[i]?.schedule ?? '',
+    })),
     logger: deps.logger,
     maxConcurrentPolls: config.maxConcurrentPolls,
     signal: abort.signal,
   });
   deps.logger.info(
-    { version: VERSION, url: server.url, metricsUrl: `${server.url}/metrics`, portals: monitor.pollers.length },
+    {
+      version: VERSION,
+      url: server.url,
+      metricsUrl: `${server.url}/metrics`,
+      portals: monitor.pollers.length,
+    },
     'Monitor started',
   );
   void scheduler.pollAll();

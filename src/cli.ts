@@ -80,7 +80,11 @@ async function once(json: boolean): Promise<void> {
   const { config, warnings } = configOrExit();
   const secrets = secretsOf(config);
   // Logs go to stderr so that stdout holds only the table or the JSON.
-  const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, secrets, destination: process.stderr });
+  const logger = createLogger({
+    level: config.logLevel === 'info' ? 'warn' : config.logLevel,
+    secrets,
+    destination: process.stderr,
+  });
   for (const warning of warnings) logger.warn({ detail: warning }, 'Configuration warning');
   const monitor = buildMonitor(config, { logger, secrets });
   const reports = await monitor.pollOnce();

@@ -43,7 +43,13 @@ export class SecretRegistry {
   scrub(text: string): string {
     if (this.#values.size === 0) return text;
     this.#pattern ??= new RegExp(
-      [...this.#values].map((v) => JSON.stringify(v).slice(1, -1).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'),
+      [...this.#values]
+        .map((v) =>
+          JSON.stringify(v)
+            .slice(1, -1)
+            .replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+        )
+        .join('|'),
       'g',
     );
     return text.replace(this.#pattern, '[redacted]');
@@ -67,7 +73,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-      ...(secrets === undefined ? {} : { hooks: { streamWrite: (line: string) => secrets.scrub(line) } }),
+      ...(secrets === undefined
+        ? {}
+        : { hooks: { streamWrite: (line: string) => secrets.scrub(line) } }),
     },
     options.destination ?? pino.destination({ dest: 1, sync: true }),
   );

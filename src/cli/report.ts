@@ -21,7 +21,10 @@ export function toOnceResult(report: PollReport): OnceResult {
       events[name] = Object.fromEntries(
         STATUSES.map((status) => {
           const { count, oldest } = stats[status];
-          return [status, { count, oldest: oldest === null ? null : new Date(oldest * 1000).toISOString() }];
+          return [
+            status,
+            { count, oldest: oldest === null ? null : new Date(oldest * 1000).toISOString() },
+          ];
         }),
       );
     }
@@ -43,11 +46,24 @@ export function toOnceResult(report: PollReport): OnceResult {
 }
 
 function pad(cells: readonly string[], widths: readonly number[]): string {
-  return cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  return cells
+    .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+    .join('  ')
+    .trimEnd();
 }
 
 export function formatTable(results: readonly OnceResult[]): string {
-  const header = ['PORTAL', 'STATUS', 'DEPTH', 'QUEUED', 'RESERVED', 'ERROR', 'REQUESTS', 'TIME', 'DETAIL'];
+  const header = [
+    'PORTAL',
+    'STATUS',
+    'DEPTH',
+    'QUEUED',
+    'RESERVED',
+    'ERROR',
+    'REQUESTS',
+    'TIME',
+    'DETAIL',
+  ];
   const rows = results.map((r) => [
     r.portal,
     r.ok ? 'ok' : 'FAILED',
@@ -59,6 +75,8 @@ export function formatTable(results: readonly OnceResult[]): string {
     `${r.durationMs} ms`,
     r.error === null ? (r.strategy ?? '') : `${r.error.reason}: ${r.error.message}`,
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const widths = header.map((h, i) =>
+    Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)),
+  );
   return [pad(header, widths), ...rows.map((row) => pad(row, widths))].join('\n');
 }

@@ -12,12 +12,14 @@ function sameSecret(given: string, expected: string): boolean {
 
 /** True when the request may see protected pages. */
 export function isAuthorized(request: IncomingMessage, auth: HttpAuthConfig | undefined): boolean {
-  if (auth === undefined || (auth.bearerToken === undefined && auth.basic === undefined)) return true;
+  if (auth === undefined || (auth.bearerToken === undefined && auth.basic === undefined))
+    return true;
   const header = request.headers.authorization ?? '';
   const space = header.indexOf(' ');
   const scheme = header.slice(0, space).toLowerCase();
   const value = header.slice(space + 1).trim();
-  if (scheme === 'bearer' && auth.bearerToken !== undefined) return sameSecret(value, auth.bearerToken);
+  if (scheme === 'bearer' && auth.bearerToken !== undefined)
+    return sameSecret(value, auth.bearerToken);
   if (scheme === 'basic' && auth.basic !== undefined) {
     const decoded = Buffer.from(value, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
@@ -30,5 +32,7 @@ export function isAuthorized(request: IncomingMessage, auth: HttpAuthConfig | un
 }
 
 export function challenge(auth: HttpAuthConfig | undefined): string {
-  return auth?.basic !== undefined ? 'Basic realm="b24-offline-monitor", charset="UTF-8"' : 'Bearer';
+  return auth?.basic !== undefined
+    ? 'Basic realm="b24-offline-monitor", charset="UTF-8"'
+    : 'Bearer';
 }

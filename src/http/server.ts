@@ -26,17 +26,28 @@ export interface MonitorServer {
   close(): Promise<void>;
 }
 
-function send(response: ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {
+function send(
+  response: ServerResponse,
+  status: number,
+  type: string,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
   response.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', ...headers });
   response.end(body);
 }
 
-function readiness(pollers: readonly PortalPoller[]): { ready: boolean; portals: { portal: string; reason: string }[] } {
+function readiness(pollers: readonly PortalPoller[]): {
+  ready: boolean;
+  portals: { portal: string; reason: string }[];
+} {
   const now = Date.now();
   const notReady: { portal: string; reason: string }[] = [];
   for (const poller of pollers) {
-    if (poller.lastSuccess === null) notReady.push({ portal: poller.name, reason: 'no successful poll yet' });
-    else if (poller.isStale(now)) notReady.push({ portal: poller.name, reason: 'last successful poll is stale' });
+    if (poller.lastSuccess === null)
+      notReady.push({ portal: poller.name, reason: 'no successful poll yet' });
+    else if (poller.isStale(now))
+      notReady.push({ portal: poller.name, reason: 'last successful poll is stale' });
   }
   return { ready: notReady.length === 0, portals: notReady.slice(0, 100) };
 }
@@ -50,7 +61,9 @@ export function createHttpHandler(options: HttpServerOptions) {
   return async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const path = (request.url ?? '/').split('?')[0];
     if (request.method !== 'GET' && request.method !== 'HEAD') {
-      send(response, 405, 'text/plain; charset=utf-8', 'Method not allowed\n', { allow: 'GET, HEAD' });
+      send(response, 405, 'text/plain; charset=utf-8', 'Method not allowed\n', {
+        allow: 'GET, HEAD',
+      });
       return;
     }
     if (path === '/healthz') {
@@ -67,7 +80,9 @@ export function createHttpHandler(options: HttpServerOptions) {
       return;
     }
     if (!isAuthorized(request, auth)) {
-      send(response, 401, 'text/plain; charset=utf-8', 'Unauthorized\n', { 'www-authenticate': challenge(auth) });
+      send(response, 401, 'text/plain; charset=utf-8', 'Unauthorized\n', {
+        'www-authenticate': challenge(auth),
+      });
       return;
     }
     if (path === '/') {

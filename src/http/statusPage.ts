@@ -8,7 +8,8 @@ function escapeHtml(text: string): string {
 function row(poller: PortalPoller, now: number): string {
   const report = poller.lastReport;
   const success = poller.lastSuccess;
-  const status = report === null ? 'waiting' : report.ok ? 'up' : `down (${report.error?.reason ?? 'unknown'})`;
+  const status =
+    report === null ? 'waiting' : report.ok ? 'up' : `down (${report.error?.reason ?? 'unknown'})`;
   const counts = success?.counts;
   const age = success === null ? '—' : `${Math.round((now - success.startedAt) / 1000)} s ago`;
   const cells = [
@@ -25,7 +26,11 @@ function row(poller: PortalPoller, now: number): string {
   return `<tr>${cells.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`;
 }
 
-export function renderStatusPage(pollers: readonly PortalPoller[], version: string, now = Date.now()): string {
+export function renderStatusPage(
+  pollers: readonly PortalPoller[],
+  version: string,
+  now = Date.now(),
+): string {
   const shown = pollers.slice(0, 500);
   const more = pollers.length - shown.length;
   return `<!doctype html>

@@ -34,7 +34,8 @@ export interface MonitorMetrics {
 
 export function createMetrics(version: string): MonitorMetrics {
   const registry = new Registry();
-  const openMetricsRegistry = new Registry<'application/openmetrics-text; version=1.0.0; charset=utf-8'>();
+  const openMetricsRegistry =
+    new Registry<'application/openmetrics-text; version=1.0.0; charset=utf-8'>();
   openMetricsRegistry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
   const registers = [registry, openMetricsRegistry];
 

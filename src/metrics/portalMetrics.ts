@@ -44,7 +44,9 @@ export class PortalMetrics implements ClientObserver {
   }
 
   refresh(ok: boolean): void {
-    (ok ? this.#metrics.oauthRefreshes : this.#metrics.oauthRefreshFailures).inc({ portal: this.#portal });
+    (ok ? this.#metrics.oauthRefreshes : this.#metrics.oauthRefreshFailures).inc({
+      portal: this.#portal,
+    });
   }
 
   tokenPersistFailed(): void {
@@ -101,7 +103,8 @@ export class PortalMetrics implements ClientObserver {
     for (const name of this.#eventNames) this.#removeEventName(name);
     this.#eventNames.clear();
     for (const status of STATUSES) {
-      for (const age of AGE_THRESHOLDS) this.#metrics.olderThan.remove({ portal: this.#portal, status, age: String(age) });
+      for (const age of AGE_THRESHOLDS)
+        this.#metrics.olderThan.remove({ portal: this.#portal, status, age: String(age) });
     }
     this.#metrics.queueDepth.remove({ portal: this.#portal });
     this.#hasQueueSeries = false;
@@ -112,7 +115,11 @@ export class PortalMetrics implements ClientObserver {
     return this.#hasQueueSeries;
   }
 
-  #pollFinished(outcome: { durationSeconds: number; requests: number; strategy?: Strategy | undefined }): void {
+  #pollFinished(outcome: {
+    durationSeconds: number;
+    requests: number;
+    strategy?: Strategy | undefined;
+  }): void {
     const portal = this.#portal;
     this.#metrics.pollDuration.set({ portal }, outcome.durationSeconds);
     this.#metrics.pollRequests.set({ portal }, outcome.requests);

@@ -38,7 +38,8 @@ export async function runCommands(
   const answers: Record<string, CallAnswer> = {};
   for (let i = 0; i < names.length; i += BATCH_LIMIT) {
     const chunk: Record<string, BatchCommand> = {};
-    for (const name of names.slice(i, i + BATCH_LIMIT)) chunk[name] = commands[name] as BatchCommand;
+    for (const name of names.slice(i, i + BATCH_LIMIT))
+      chunk[name] = commands[name] as BatchCommand;
     Object.assign(answers, await runChunk(client, chunk, options));
   }
   return answers;
@@ -67,7 +68,13 @@ async function runChunk(
       continue;
     }
     if (!(name in batch.result)) {
-      throw new ApiError('batch', 200, 'MISSING_RESULT', `no result for command ${name}`, 'bad_response');
+      throw new ApiError(
+        'batch',
+        200,
+        'MISSING_RESULT',
+        `no result for command ${name}`,
+        'bad_response',
+      );
     }
     const total = batch.resultTotal[name];
     const next = batch.resultNext[name];

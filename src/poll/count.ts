@@ -34,7 +34,10 @@ export function isoSeconds(unixSeconds: number): string {
 
 function list(input: ScanInput, filter: Params, order: Params, countOnly: boolean): BatchCommand {
   const params = listParams(filter, input.authConnector, order);
-  return { method: 'event.offline.list', params: countOnly ? { ...params, start: COUNT_ONLY_START } : params };
+  return {
+    method: 'event.offline.list',
+    params: countOnly ? { ...params, start: COUNT_ONLY_START } : params,
+  };
 }
 
 function nameCommands(input: ScanInput, names: readonly string[]): Record<string, BatchCommand> {
@@ -73,14 +76,20 @@ function firstTimestamp(page: CallAnswer): number | null {
 
 function difference(all: number, ...parts: number[]): number {
   // The queue may change between two commands of one batch; a count is never negative.
-  return Math.max(0, parts.reduce((rest, part) => rest - part, all));
+  return Math.max(
+    0,
+    parts.reduce((rest, part) => rest - part, all),
+  );
 }
 
 /**
  * Counts the queue. `boundEventNames` come from an `event.get` already made this poll;
  * without them, `event.get` is asked in the first batch.
  */
-export async function countQueue(input: ScanInput, boundEventNames?: readonly string[]): Promise<QueueSnapshot> {
+export async function countQueue(
+  input: ScanInput,
+  boundEventNames?: readonly string[],
+): Promise<QueueSnapshot> {
   const options = callOptions(input);
   const known = new Set<string>([...input.knownEventNames, ...(boundEventNames ?? [])]);
   const commands: Record<string, BatchCommand> = {};
@@ -91,15 +100,26 @@ export async function countQueue(input: ScanInput, boundEventNames?: readonly st
   const answers = await runCommands(input.client, commands, options);
 
   if (boundEventNames === undefined) {
-    const fresh = parseOfflineEventNames(answer(answers, 'handlers').result).filter((n) => !known.has(n));
+    const fresh = parseOfflineEventNames(answer(answers, 'handlers').result).filter(
+      (n) => !known.has(n),
+    );
     if (fresh.length > 0) {
-      Object.assign(answers, prefixed(await runCommands(input.client, nameCommands(input, fresh), options), names.length));
+      Object.assign(
+        answers,
+        prefixed(
+          await runCommands(input.client, nameCommands(input, fresh), options),
+          names.length,
+        ),
+      );
       names = [...names, ...fresh];
     }
   }
 
   const depth = parseTotal(answer(answers, 'depth').total);
-  const counted = names.reduce((sum, _, i) => sum + parseTotal(answer(answers, `all_${i}`).total), 0);
+  const counted = names.reduce(
+    (sum, _, i) => sum + parseTotal(answer(answers, `all_${i}`).total),
+    0,
+  );
   if (counted < depth) {
     const unknown = await discoverNames(input, new Set(names), options);
     if (unknown.length > 0) {
@@ -119,7 +139,12 @@ export async function countQueue(input: ScanInput, boundEventNames?: readonly st
     const reserved = difference(all, queued, failed);
     builder.setGroup(name, 'queued', queued, firstTimestamp(queuedPage));
     builder.setGroup(name, 'error', failed, firstTimestamp(errorPage));
-    builder.setGroup(name, 'reserved', reserved, reserved > 0 ? firstTimestamp(answer(answers, `reserved_${i}`)) : null);
+    builder.setGroup(
+      name,
+      'reserved',
+      reserved,
+      reserved > 0 ? firstTimestamp(answer(answers, `reserved_${i}`)) : null,
+    );
   });
   for (const age of AGE_THRESHOLDS) {
     const all = parseTotal(answer(answers, `older_all_${age}`).total);
@@ -152,7 +177,9 @@ async function discoverNames(
   for (;;) {
     const page = await input.client.call(
       'event.offline.list',
-      listParams(after === '' ? {} : { '>EVENT_NAME': after }, input.authConnector, { EVENT_NAME: 'ASC' }),
+      listParams(after === '' ? {} : { '>EVENT_NAME': after }, input.authConnector, {
+        EVENT_NAME: 'ASC',
+      }),
       options,
     );
     const rows = parseRows(page.result);
@@ -161,7 +188,11 @@ async function discoverNames(
     for (const row of rows) {
       if (!known.has(row.EVENT_NAME) && !found.includes(row.EVENT_NAME)) found.push(row.EVENT_NAME);
     }
-    if (last <= after) throw new BadResponseError('event.offline.list', 'rows are not in ascending EVENT_NAME order');
+    if (last <= after)
+      throw new BadResponseError(
+        'event.offline.list',
+        'rows are not in ascending EVENT_NAME order',
+      );
     after = last;
   }
 }

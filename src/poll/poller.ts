@@ -99,8 +99,18 @@ export class PortalPoller {
     const { metrics, logger } = this.#options;
     const startedAt = this.#now();
     if (startedAt < this.#pausedUntil) {
-      logger.debug({ pausedUntil: new Date(this.#pausedUntil).toISOString() }, 'Poll skipped: portal paused');
-      return { portal: this.name, ok: false, skipped: 'paused', startedAt, durationMs: 0, requests: 0 };
+      logger.debug(
+        { pausedUntil: new Date(this.#pausedUntil).toISOString() },
+        'Poll skipped: portal paused',
+      );
+      return {
+        portal: this.name,
+        ok: false,
+        skipped: 'paused',
+        startedAt,
+        durationMs: 0,
+        requests: 0,
+      };
     }
     metrics.pollStarted();
     const requestsBefore = metrics.requestsSent;
@@ -109,9 +119,14 @@ export class PortalPoller {
     const signal = parent === undefined ? deadline : AbortSignal.any([parent, deadline]);
     let strategy: Strategy | undefined;
     try {
-      const result = await this.#collect(signal, startedAt + timeoutMs, Math.floor(startedAt / 1000), (used) => {
-        strategy = used;
-      });
+      const result = await this.#collect(
+        signal,
+        startedAt + timeoutMs,
+        Math.floor(startedAt / 1000),
+        (used) => {
+          strategy = used;
+        },
+      );
       const finishedAt = this.#now();
       const report: PollReport = {
         portal: this.name,
@@ -149,16 +164,35 @@ export class PortalPoller {
       const requests = metrics.requestsSent - requestsBefore;
       if (parent?.aborted === true) {
         logger.info({ durationMs }, 'Poll aborted: shutting down');
-        return { portal: this.name, ok: false, skipped: 'aborted', startedAt, durationMs, requests };
+        return {
+          portal: this.name,
+          ok: false,
+          skipped: 'aborted',
+          startedAt,
+          durationMs,
+          requests,
+        };
       }
       const error = classify(caught, deadline.aborted, timeoutMs);
       metrics.pollFailed(error.reason, { durationSeconds: durationMs / 1000, requests, strategy });
-      if (error.code === 'B24_API_ERROR' && 'apiCode' in error && error.apiCode === 'OVERLOAD_LIMIT') {
+      if (
+        error.code === 'B24_API_ERROR' &&
+        'apiCode' in error &&
+        error.apiCode === 'OVERLOAD_LIMIT'
+      ) {
         this.#pausedUntil = this.#now() + OVERLOAD_PAUSE_MS;
       }
       logFailure(logger, error, { durationMs, requests, pausedUntil: this.#pausedUntil });
       this.expireStale();
-      const report: PollReport = { portal: this.name, ok: false, startedAt, durationMs, requests, strategy, error };
+      const report: PollReport = {
+        portal: this.name,
+        ok: false,
+        startedAt,
+        durationMs,
+        requests,
+        strategy,
+        error,
+      };
       this.lastReport = report;
       return report;
     }
@@ -210,16 +244,24 @@ export class PortalPoller {
 
 function classify(caught: unknown, deadlinePassed: boolean, timeoutMs: number): MonitorError {
   if (deadlinePassed && (caught instanceof AbortedError || !(caught instanceof MonitorError))) {
-    return new TimeoutError(`Poll did not finish within its deadline of ${timeoutMs} ms`, { cause: caught });
+    return new TimeoutError(`Poll did not finish within its deadline of ${timeoutMs} ms`, {
+      cause: caught,
+    });
   }
   if (caught instanceof MonitorError) return caught;
   const message = caught instanceof Error ? caught.message : String(caught);
-  return new MonitorError('B24_INTERNAL', 'bad_response', `Unexpected error while polling: ${message}`, {
-    cause: caught,
-  });
+  return new MonitorError(
+    'B24_INTERNAL',
+    'bad_response',
+    `Unexpected error while polling: ${message}`,
+    {
+      cause: caught,
+    },
+  );
 }
 
-const REAUTHORIZE = 'The application must be re-authorized on the portal: give the monitor a new refresh token';
+const REAUTHORIZE =
+  'The application must be re-authorized on the portal: give the monitor a new refresh token';
 
 function logFailure(
   logger: Logger,

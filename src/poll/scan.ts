@@ -23,7 +23,11 @@ export interface ScanInput {
   readonly deadline?: number | undefined;
 }
 
-export function listParams(filter: Params, authConnector: string | undefined, order: Params = { ID: 'ASC' }): Params {
+export function listParams(
+  filter: Params,
+  authConnector: string | undefined,
+  order: Params = { ID: 'ASC' },
+): Params {
   return {
     filter,
     order,
@@ -63,9 +67,14 @@ export async function scanFrom(
   for (;;) {
     const rows = parseRows(page.result);
     for (const row of rows) {
-      if (row.ID <= lastId) throw new BadResponseError('event.offline.list', 'rows are not in ascending ID order');
+      if (row.ID <= lastId)
+        throw new BadResponseError('event.offline.list', 'rows are not in ascending ID order');
       lastId = row.ID;
-      builder.add(row.EVENT_NAME.toUpperCase(), rowStatus(row.PROCESS_ID, row.ERROR), parseTimestamp(row.TIMESTAMP_X));
+      builder.add(
+        row.EVENT_NAME.toUpperCase(),
+        rowStatus(row.PROCESS_ID, row.ERROR),
+        parseTimestamp(row.TIMESTAMP_X),
+      );
     }
     // `total` counts the rows matching this page's filter, this page included: when the page
     // holds them all, there is nothing left and no further request is needed.

@@ -38,9 +38,12 @@ export function cronIntervalMs(task: ScheduledTask): number {
 function cronLogger(logger: Logger) {
   return {
     info: (message: string) => logger.debug({ source: 'node-cron' }, message),
-    warn: (message: string) => logger.warn({ source: 'node-cron', detail: message }, 'Scheduler warning'),
-    error: (message: string | Error) => logger.error({ source: 'node-cron', err: message }, 'Scheduler error'),
-    debug: (message: string | Error) => logger.debug({ source: 'node-cron', detail: String(message) }, 'Scheduler debug'),
+    warn: (message: string) =>
+      logger.warn({ source: 'node-cron', detail: message }, 'Scheduler warning'),
+    error: (message: string | Error) =>
+      logger.error({ source: 'node-cron', err: message }, 'Scheduler error'),
+    debug: (message: string | Error) =>
+      logger.debug({ source: 'node-cron', detail: String(message) }, 'Scheduler debug'),
   };
 }
 
@@ -53,7 +56,9 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
 
   const run = (poller: PortalPoller): Promise<unknown> => {
     if (signal.aborted) return Promise.resolve();
-    const promise = semaphore.run(() => (signal.aborted ? Promise.resolve(null) : poller.poll(signal)));
+    const promise = semaphore.run(() =>
+      signal.aborted ? Promise.resolve(null) : poller.poll(signal),
+    );
     inFlight.add(promise);
     void promise.finally(() => inFlight.delete(promise));
     return promise;

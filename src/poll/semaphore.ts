@@ -4,7 +4,8 @@ export class Semaphore {
   readonly #waiting: (() => void)[] = [];
 
   constructor(size: number) {
-    if (!Number.isInteger(size) || size < 1) throw new RangeError('Semaphore size must be a positive integer');
+    if (!Number.isInteger(size) || size < 1)
+      throw new RangeError('Semaphore size must be a positive integer');
     this.#free = size;
   }
 

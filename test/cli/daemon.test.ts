@@ -19,12 +19,16 @@ describe('npm run demo', () => {
   it('serves non-zero b24_offline_events within 15 seconds and stops on SIGINT', async () => {
     const port = await freePort();
     const started = Date.now();
-    const demo = startProcess('npm', ['run', '--silent', 'demo'], { MONITOR_LISTEN: `127.0.0.1:${port}` });
+    const demo = startProcess('npm', ['run', '--silent', 'demo'], {
+      MONITOR_LISTEN: `127.0.0.1:${port}`,
+    });
 
     try {
       const events = await waitFor(
         async () => {
-          const found = select(await metrics(port), 'b24_offline_events').filter((s) => s.value > 0);
+          const found = select(await metrics(port), 'b24_offline_events').filter(
+            (s) => s.value > 0,
+          );
           return found.length > 0 ? found : undefined;
         },
         15_000,
@@ -60,41 +64,48 @@ describe('start', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it.each(['SIGTERM', 'SIGINT'] as const)('polls, is ready, and exits 0 within seconds of %s', async (signal) => {
-    const port = await freePort();
-    const seed = portal.authorize('monitor');
-    const run = startCli(['start'], {
-      B24_PORTAL_URL: portal.restUrl,
-      B24_CLIENT_ID: portal.clientId,
-      B24_CLIENT_SECRET: portal.clientSecret,
-      B24_REFRESH_TOKEN: seed.refreshToken,
-      B24_OAUTH_URL: sim.oauthUrl,
-      B24_TOKEN_FILE: join(dir, `${signal}.tokens.json`),
-      MONITOR_LISTEN: `127.0.0.1:${port}`,
-      MONITOR_SCHEDULE: '*/2 * * * * *',
-    });
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    'polls, is ready, and exits 0 within seconds of %s',
+    async (signal) => {
+      const port = await freePort();
+      const seed = portal.authorize('monitor');
+      const run = startCli(['start'], {
+        B24_PORTAL_URL: portal.restUrl,
+        B24_CLIENT_ID: portal.clientId,
+        B24_CLIENT_SECRET: portal.clientSecret,
+        B24_REFRESH_TOKEN: seed.refreshToken,
+        B24_OAUTH_URL: sim.oauthUrl,
+        B24_TOKEN_FILE: join(dir, `${signal}.tokens.json`),
+        MONITOR_LISTEN: `127.0.0.1:${port}`,
+        MONITOR_SCHEDULE: '*/2 * * * * *',
+      });
 
-    const ready = await waitFor(
-      async () => {
-        const response = await fetch(`http://127.0.0.1:${port}/readyz`);
-        return response.status === 200 ? response : undefined;
-      },
-      10_000,
-      '/readyz 200',
-    );
-    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
-    const stopAt = Date.now();
-    run.child.kill(signal);
-    const finished = await run.exited;
+      const ready = await waitFor(
+        async () => {
+          const response = await fetch(`http://127.0.0.1:${port}/readyz`);
+          return response.status === 200 ? response : undefined;
+        },
+        10_000,
+        '/readyz 200',
+      );
+      const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+      const stopAt = Date.now();
+      run.child.kill(signal);
+      const finished = await run.exited;
 
-    expect(ready.status).toBe(200);
-    expect(health.status).toBe(200);
-    expect(finished.code).toBe(0);
-    expect(Date.now() - stopAt).toBeLessThan(5_000);
-    const lines = jsonLines(finished.stdout);
-    expect(lines.find((l) => l['msg'] === 'Poll finished')).toMatchObject({ portal: new URL(portal.restUrl).host, depth: 12, queued: 12 }); // default name: the URL's host
-    expect(lines.at(-1)).toMatchObject({ msg: 'Monitor stopped' });
-    expect(finished.stdout).not.toContain(seed.refreshToken);
-    expect(finished.stdout).not.toContain(portal.clientSecret);
-  });
+      expect(ready.status).toBe(200);
+      expect(health.status).toBe(200);
+      expect(finished.code).toBe(0);
+      expect(Date.now() - stopAt).toBeLessThan(5_000);
+      const lines = jsonLines(finished.stdout);
+      expect(lines.find((l) => l['msg'] === 'Poll finished')).toMatchObject({
+        portal: new URL(portal.restUrl).host,
+        depth: 12,
+        queued: 12,
+      }); // default name: the URL's host
+      expect(lines.at(-1)).toMatchObject({ msg: 'Monitor stopped' });
+      expect(finished.stdout).not.toContain(seed.refreshToken);
+      expect(finished.stdout).not.toContain(portal.clientSecret);
+    },
+  );
 });

@@ -40,7 +40,9 @@ function envFor(refreshToken: string, tokenFile: string): Record<string, string>
   };
 }
 
-async function refreshWith(refreshToken: string): Promise<{ status: number; body: Record<string, unknown> }> {
+async function refreshWith(
+  refreshToken: string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const url = new URL(sim.oauthUrl);
   url.search = new URLSearchParams({
     grant_type: 'refresh_token',
@@ -68,12 +70,23 @@ describe('once', () => {
 
     expect(first.code).toBe(0);
     const [result] = JSON.parse(first.stdout) as Record<string, unknown>[];
-    expect(result).toMatchObject({ portal: 'acme', ok: true, depth: 75, counts: { queued: 70, reserved: 2, error: 3 } });
+    expect(result).toMatchObject({
+      portal: 'acme',
+      ok: true,
+      depth: 75,
+      counts: { queued: 70, reserved: 2, error: 3 },
+    });
     expect(second.code, second.stderr).toBe(0);
     expect(JSON.parse(second.stdout)).toMatchObject([{ portal: 'acme', ok: true, depth: 75 }]);
     // the seed from the environment is used up: only the rotated pair in the file still works
-    expect(await refreshWith(seed.refreshToken)).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
-    const stored = JSON.parse(await readFile(tokenFile, 'utf8')) as { refreshToken: string; accessToken: string };
+    expect(await refreshWith(seed.refreshToken)).toMatchObject({
+      status: 400,
+      body: { error: 'invalid_grant' },
+    });
+    const stored = JSON.parse(await readFile(tokenFile, 'utf8')) as {
+      refreshToken: string;
+      accessToken: string;
+    };
     secrets.push(stored.refreshToken, stored.accessToken);
     expect(stored.refreshToken).not.toBe(seed.refreshToken);
     expect((await stat(tokenFile)).mode & 0o777).toBe(0o600);
@@ -86,7 +99,17 @@ describe('once', () => {
 
     expect(run.code).toBe(0);
     const [header, row] = run.stdout.trim().split('\n');
-    expect(header?.split(/\s+/)).toEqual(['PORTAL', 'STATUS', 'DEPTH', 'QUEUED', 'RESERVED', 'ERROR', 'REQUESTS', 'TIME', 'DETAIL']);
+    expect(header?.split(/\s+/)).toEqual([
+      'PORTAL',
+      'STATUS',
+      'DEPTH',
+      'QUEUED',
+      'RESERVED',
+      'ERROR',
+      'REQUESTS',
+      'TIME',
+      'DETAIL',
+    ]);
     expect(row?.split(/\s+/).slice(0, 6)).toEqual(['acme', 'ok', '75', '70', '2', '3']);
   });
 
@@ -94,11 +117,18 @@ describe('once', () => {
     const seed = portal.authorize('monitor');
     portal.revokeRefreshTokens('monitor');
 
-    const run = await runCli(['once', '--json'], envFor(seed.refreshToken, join(dir, 'revoked.tokens.json')));
+    const run = await runCli(
+      ['once', '--json'],
+      envFor(seed.refreshToken, join(dir, 'revoked.tokens.json')),
+    );
 
     expect(run.code).toBe(1);
-    expect(JSON.parse(run.stdout)).toMatchObject([{ portal: 'acme', ok: false, error: { reason: 'auth' } }]);
-    const failure = jsonLines(run.stderr).find((line) => line['msg'] === 'Poll failed: not authorized');
+    expect(JSON.parse(run.stdout)).toMatchObject([
+      { portal: 'acme', ok: false, error: { reason: 'auth' } },
+    ]);
+    const failure = jsonLines(run.stderr).find(
+      (line) => line['msg'] === 'Poll failed: not authorized',
+    );
     expect(failure).toMatchObject({ level: 'error', portal: 'acme', reason: 'auth' });
     expect(String(failure?.['action'])).toMatch(/re-authorized/);
     expectNoSecrets(run.stdout + run.stderr);
@@ -113,7 +143,12 @@ describe('once', () => {
 
     expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
-    for (const field of ['B24_PORTAL_URL', 'B24_CLIENT_ID', 'B24_REFRESH_TOKEN', 'MONITOR_SCHEDULE']) {
+    for (const field of [
+      'B24_PORTAL_URL',
+      'B24_CLIENT_ID',
+      'B24_REFRESH_TOKEN',
+      'MONITOR_SCHEDULE',
+    ]) {
       expect(run.stderr).toContain(field);
     }
     expect(run.stderr).not.toContain('a-secret-value-123456');

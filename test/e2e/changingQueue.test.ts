@@ -29,7 +29,10 @@ describe.each(['scan', 'count'])('strategy %s under a changing queue and faults'
     });
     const nowMs = Date.now();
     harness.portal.fill({
-      counts: { ONCRMLEADADD: { queued: 1500, error: 100, reserved: 50 }, ONCRMDEALADD: { queued: 800 } },
+      counts: {
+        ONCRMLEADADD: { queued: 1500, error: 100, reserved: 50 },
+        ONCRMDEALADD: { queued: 800 },
+      },
       newestMs: nowMs - 1000,
       oldestMs: nowMs - 3 * 86_400_000,
     });
@@ -60,14 +63,20 @@ describe.each(['scan', 'count'])('strategy %s under a changing queue and faults'
     for (const [eventName, stats] of truth.groups) {
       for (const status of STATUSES) {
         const labels = { portal: 'portal', event_name: eventName, status };
-        expect(valueOf(samples, 'b24_offline_events', labels), `${eventName} ${status}`).toBe(stats[status].count);
-        expect(valueOf(samples, 'b24_offline_oldest_event_timestamp_seconds', labels)).toBe(stats[status].oldest ?? undefined);
+        expect(valueOf(samples, 'b24_offline_events', labels), `${eventName} ${status}`).toBe(
+          stats[status].count,
+        );
+        expect(valueOf(samples, 'b24_offline_oldest_event_timestamp_seconds', labels)).toBe(
+          stats[status].oldest ?? undefined,
+        );
       }
     }
     for (const status of STATUSES) {
       for (const age of AGE_THRESHOLDS) {
         const labels = { portal: 'portal', status, age: String(age) };
-        expect(valueOf(samples, 'b24_offline_events_older_than', labels)).toBe(truth.olderThan[status][age]);
+        expect(valueOf(samples, 'b24_offline_events_older_than', labels)).toBe(
+          truth.olderThan[status][age],
+        );
       }
     }
     // the faults really happened, and the client went through them
@@ -76,7 +85,9 @@ describe.each(['scan', 'count'])('strategy %s under a changing queue and faults'
     expect(codes).toContain('INTERNAL_SERVER_ERROR');
     expect(codes).toContain('expired_token');
     expect(codes).toContain('QUERY_LIMIT_EXCEEDED');
-    expect(valueOf(samples, 'b24_offline_oauth_refreshes_total', { portal: 'portal' })).toBeGreaterThanOrEqual(2);
+    expect(
+      valueOf(samples, 'b24_offline_oauth_refreshes_total', { portal: 'portal' }),
+    ).toBeGreaterThanOrEqual(2);
     // a poll that lost to the faults says why, with one of the contract's reasons
     for (const report of busy.flat().filter((r) => !r.ok)) {
       expect(['rate_limit', 'api_error']).toContain(report.error?.reason);

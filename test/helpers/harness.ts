@@ -36,7 +36,10 @@ export interface HarnessOptions {
 }
 
 /** Real time, but every wait of the client shortened 100 times: retries without slow tests. */
-export const fastClock: Clock = { now: () => Date.now(), sleep: (ms, signal) => sleep(ms / 100, signal) };
+export const fastClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) => sleep(ms / 100, signal),
+};
 
 export interface Harness {
   readonly sim: SimServer;
@@ -72,14 +75,19 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     MONITOR_RATE_LIMIT_PER_SECOND: '1000',
     ...options.env,
   };
-  for (const value of [portal.clientSecret, seed.refreshToken, seed.accessToken]) issuedSecrets.add(value);
+  for (const value of [portal.clientSecret, seed.refreshToken, seed.accessToken])
+    issuedSecrets.add(value);
   const log = captureLogger();
   const dispatcher = new Agent({ keepAliveTimeout: 10, keepAliveMaxTimeout: 10 });
   const monitors: Monitor[] = [];
   const build = (): Monitor => {
     const loaded = loadConfig({ env });
     if (!loaded.ok) throw new Error(formatProblems(loaded.problems));
-    const monitor = buildMonitor(loaded.config, { logger: log.logger, dispatcher, clock: options.clock });
+    const monitor = buildMonitor(loaded.config, {
+      logger: log.logger,
+      dispatcher,
+      clock: options.clock,
+    });
     monitors.push(monitor);
     return monitor;
   };
@@ -121,7 +129,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await sim.close();
       await rm(dir, { recursive: true, force: true });
       const forbidden = [...called].filter((method) => !READ_ONLY.has(method));
-      if (forbidden.length > 0) throw new Error(`The monitor called mutating methods: ${forbidden.join(', ')}`);
+      if (forbidden.length > 0)
+        throw new Error(`The monitor called mutating methods: ${forbidden.join(', ')}`);
     },
   };
 }

@@ -30,6 +30,10 @@ export function captureLogger(level = 'debug', options: { scrub?: boolean } = {}
   });
   const secrets = new SecretRegistry();
   // Leak tests turn scrubbing off: they prove nothing reaches the logger in the first place.
-  const logger = createLogger({ level, destination, ...(options.scrub === true ? { secrets } : {}) });
+  const logger = createLogger({
+    level,
+    destination,
+    ...(options.scrub === true ? { secrets } : {}),
+  });
   return { logger, lines, secrets, find: (msg) => lines.filter((line) => line.msg === msg) };
 }

@@ -47,7 +47,10 @@ export function startProcess(
   return { child, stdout: () => out, stderr: () => err, exited };
 }
 
-export async function runCli(args: readonly string[], env: Record<string, string>): Promise<Finished> {
+export async function runCli(
+  args: readonly string[],
+  env: Record<string, string>,
+): Promise<Finished> {
   return startCli(args, env).exited;
 }
 
@@ -61,7 +64,11 @@ export async function freePort(): Promise<number> {
 }
 
 /** Polls `check` until it returns a value, or throws after `timeoutMs`. */
-export async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+export async function waitFor<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = await check().catch(() => undefined);

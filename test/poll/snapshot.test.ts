@@ -42,7 +42,15 @@ describe('SnapshotBuilder', () => {
     builder.add('E', 'reserved', now - 700_000);
     const { olderThan } = builder.finish(4);
 
-    expect(olderThan.reserved).toEqual({ 60: 3, 300: 2, 900: 2, 3600: 2, 21600: 1, 86400: 1, 604800: 1 });
+    expect(olderThan.reserved).toEqual({
+      60: 3,
+      300: 2,
+      900: 2,
+      3600: 2,
+      21600: 1,
+      86400: 1,
+      604800: 1,
+    });
     expect(Object.values(olderThan.queued).every((n) => n === 0)).toBe(true);
   });
 });
