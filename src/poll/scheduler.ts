@@ -28,6 +28,16 @@ export interface Scheduler {
   stop(): Promise<void>;
 }
 
+/**
+ * How late portal `index` of `count` sharing one schedule starts after each tick: spread
+ * evenly over the interval, so that polls (and the portals' rate budgets) are not all spent
+ * in the same second.
+ */
+export function spreadOffsetMs(index: number, count: number, intervalMs: number): number {
+  if (count <= 1 || intervalMs <= 0) return 0;
+  return Math.floor((index * intervalMs) / count);
+}
+
 /** The interval between two runs of a cron expression, in ms (for spreading start offsets). */
 export function cronIntervalMs(task: ScheduledTask): number {
   const [first, second] = task.getNextRuns(2);
@@ -75,8 +85,7 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       const task = cron.createTask(
         schedule,
         () => {
-          const interval = cronIntervalMs(task);
-          const offset = pollers.length > 1 ? Math.floor((index * interval) / pollers.length) : 0;
+          const offset = spreadOffsetMs(index, pollers.length, cronIntervalMs(task));
           if (offset === 0) return void run(poller);
           const timer = setTimeout(() => {
             timers.delete(timer);

@@ -1,0 +1,94 @@
+/**
+ * One process monitors 1,000 simulated portals from one config file, each with its own token
+ * file and rate limiter, with bounded concurrency.
+ */
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildMonitor, type Monitor } from '../../src/app.js';
+import { formatProblems, loadConfig } from '../../src/config/load.js';
+import { SimServer, type SimPortal } from '../../src/sim/index.js';
+import { issuedSecrets } from '../helpers/harness.js';
+import { scanLogsForSecretsAfterAll } from '../helpers/leaks.js';
+import { captureLogger } from '../helpers/logs.js';
+
+scanLogsForSecretsAfterAll();
+
+const PORTALS = 1000;
+let sim: SimServer;
+let dir: string;
+let monitor: Monitor;
+let dispatcher: Agent;
+const portals: SimPortal[] = [];
+const log = captureLogger('warn');
+
+beforeAll(async () => {
+  sim = await SimServer.start();
+  dir = await mkdtemp(join(tmpdir(), 'b24-many-'));
+  const entries: string[] = [];
+  for (let i = 0; i < PORTALS; i++) {
+    const portal = sim.addPortal(`p${i}`, {
+      rateLimit: { capacity: 50, drainPerSecond: 2 },
+      events: ['ONCRMLEADADD'],
+    });
+    portal.fill({ counts: { ONCRMLEADADD: { queued: i % 7, error: i % 3 } } });
+    const { refreshToken } = portal.authorize('monitor');
+    issuedSecrets.add(refreshToken);
+    portals.push(portal);
+    entries.push(
+      `  - { name: p${i}, url: "${portal.restUrl}", refreshToken: "${refreshToken}", tokenFile: "${join(dir, 'tokens', `p${i}.json`)}" }`,
+    );
+  }
+  issuedSecrets.add(portals[0]!.clientSecret);
+  const file = join(dir, 'monitor.yaml');
+  await writeFile(
+    file,
+    [
+      'maxConcurrentPolls: 8',
+      'defaults:',
+      `  clientId: "${portals[0]!.clientId}"`,
+      `  clientSecret: "${portals[0]!.clientSecret}"`,
+      `  oauthUrl: "${sim.oauthUrl}"`,
+      '  schedule: "*/30 * * * * *"',
+      'portals:',
+      ...entries,
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+  const loaded = loadConfig({ env: { MONITOR_CONFIG: file } });
+  if (!loaded.ok) throw new Error(formatProblems(loaded.problems));
+  dispatcher = new Agent({ keepAliveTimeout: 10 });
+  monitor = buildMonitor(loaded.config, { logger: log.logger, dispatcher });
+}, 60_000);
+
+afterAll(async () => {
+  await monitor?.close();
+  await dispatcher?.close();
+  await sim?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('1,000 portals in one process', () => {
+  it('polls every portal with its own token file, and each sees only its own queue', async () => {
+    const reports = await monitor.pollOnce();
+
+    expect(reports.filter((r) => !r.ok).map((r) => r.error?.message)).toEqual([]);
+    expect(reports).toHaveLength(PORTALS);
+    reports.forEach((report, i) => {
+      expect(report.portal).toBe(`p${i}`);
+      expect(report.snapshot?.depth).toBe((i % 7) + (i % 3));
+    });
+    expect((await readdir(join(dir, 'tokens'))).filter((f) => f.endsWith('.json'))).toHaveLength(
+      PORTALS,
+    );
+    for (const portal of portals.slice(0, 50)) {
+      const direct = portal.journal.list({ holder: 'monitor' }).filter((e) => !e.viaBatch);
+      expect(direct.map((e) => e.method)).toEqual(['batch']);
+    }
+    const text = await monitor.metrics.registry.metrics();
+    expect(text.match(/^b24_offline_up\{portal="p\d+"\} 1$/gm)).toHaveLength(PORTALS);
+  }, 60_000);
+});
