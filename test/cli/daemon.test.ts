@@ -60,6 +60,9 @@ describe('start', () => {
     dir = await mkdtemp(join(tmpdir(), 'b24-start-'));
   });
   afterAll(async () => {
+    expect(new Set(portal.journal.methodsBy('monitor'))).toEqual(
+      new Set(['batch', 'event.get', 'event.offline.list']),
+    );
     await sim.close();
     await rm(dir, { recursive: true, force: true });
   });

@@ -23,6 +23,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  expect(new Set(portal.journal.methodsBy('monitor'))).toEqual(
+    new Set(['batch', 'event.get', 'event.offline.list']),
+  );
   await sim.close();
   await rm(dir, { recursive: true, force: true });
 });
