@@ -2,32 +2,12 @@
  * Runs named read-only commands in one `batch` request, falling back to single calls for the
  * commands the portal refuses inside a batch (`ERROR_BATCH_METHOD_NOT_ALLOWED`).
  */
-import { ApiError, type FailureReason } from '../b24/errors.js';
+import { ApiError } from '../b24/errors.js';
+import { reasonFor } from '../b24/transport.js';
 import type { BatchCommand, CallAnswer, CallOptions, RestClient } from '../b24/types.js';
 
 /** The most commands one `batch` request may hold. */
 export const BATCH_LIMIT = 50;
-
-export function reasonForApiCode(code: string): FailureReason {
-  switch (code) {
-    case 'QUERY_LIMIT_EXCEEDED':
-    case 'OVERLOAD_LIMIT':
-      return 'rate_limit';
-    case 'OPERATION_TIME_LIMIT':
-      return 'operating_limit';
-    case 'expired_token':
-    case 'invalid_token':
-    case 'NO_AUTH_FOUND':
-    case 'ACCESS_DENIED':
-    case 'WRONG_AUTH_TYPE':
-    case 'INVALID_CREDENTIALS':
-    case 'insufficient_scope':
-    case 'user_access_error':
-      return 'auth';
-    default:
-      return 'api_error';
-  }
-}
 
 export async function runCommands(
   client: RestClient,
@@ -56,12 +36,13 @@ async function runChunk(
     const error = batch.resultError[name];
     if (error !== undefined) {
       if (error.error !== 'ERROR_BATCH_METHOD_NOT_ALLOWED') {
+        // The batch itself was answered 200; the command's own error decides the reason.
         throw new ApiError(
           command.method,
-          400,
+          200,
           error.error,
           error.error_description ?? '',
-          reasonForApiCode(error.error),
+          reasonFor(error.error, 200),
         );
       }
       answers[name] = await client.call(command.method, command.params, options);

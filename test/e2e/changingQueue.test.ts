@@ -24,7 +24,7 @@ describe.each(['scan', 'count'])('strategy %s under a changing queue and faults'
   it('converges to the truth once the queue is still', async () => {
     harness = await startHarness({
       clock: fastClock,
-      portal: { events: EVENTS, rateLimit: { capacity: 15, drainPerSecond: 200 } },
+      portal: { events: EVENTS, rateLimit: { capacity: 4, drainPerSecond: 40 } },
       env: { MONITOR_STRATEGY: strategy, MONITOR_POLL_TIMEOUT: '60000' },
     });
     const nowMs = Date.now();
@@ -56,7 +56,7 @@ describe.each(['scan', 'count'])('strategy %s under a changing queue and faults'
     const samples = await harness.scrape();
 
     expect(traffic.stats.produced).toBeGreaterThan(100);
-    expect(traffic.stats.cleared + traffic.stats.failed).toBeGreaterThan(50);
+    expect(traffic.stats.cleared + traffic.stats.failed).toBeGreaterThan(10);
     expect(still?.ok).toBe(true);
     const truth = harness.portal.truth(still!.snapshot!.takenAt);
     expect(valueOf(samples, 'b24_offline_queue_depth', { portal: 'portal' })).toBe(truth.depth);

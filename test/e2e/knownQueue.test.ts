@@ -3,6 +3,7 @@
  * value against a queue whose content the test knows.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { FAILURE_REASONS } from '../../src/b24/errors.js';
 import { AGE_THRESHOLDS, STATUSES } from '../../src/poll/snapshot.js';
 import type { QueueSnapshot } from '../../src/poll/snapshot.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
@@ -163,15 +164,7 @@ describe('a poll of a known queue', () => {
     expect(v('b24_offline_up')).toBe(1);
     expect(v('b24_offline_oauth_refreshes_total')).toBe(1);
     expect(v('b24_offline_oauth_refresh_failures_total')).toBe(0);
-    for (const reason of [
-      'auth',
-      'rate_limit',
-      'operating_limit',
-      'timeout',
-      'network',
-      'api_error',
-      'bad_response',
-    ]) {
+    for (const reason of FAILURE_REASONS) {
       expect(v('b24_offline_poll_failures_total', { reason })).toBe(0);
     }
     expect(select(samples, 'b24_offline_rest_errors_total')).toEqual([]);
