@@ -111,4 +111,43 @@ describe('start', () => {
       expect(finished.stdout).not.toContain(portal.clientSecret);
     },
   );
+
+  it('aborts a poll in flight on SIGTERM and still exits 0 within seconds', async () => {
+    const port = await freePort();
+    const hanging = sim.addPortal('hanging', { rateLimit: null, events: ['ONCRMLEADADD'] });
+    const seed = hanging.authorize('monitor');
+    hanging.faults.set({ hangRate: 1 });
+    const run = startCli(['start'], {
+      B24_PORTAL_URL: hanging.restUrl,
+      B24_CLIENT_ID: hanging.clientId,
+      B24_CLIENT_SECRET: hanging.clientSecret,
+      B24_REFRESH_TOKEN: seed.refreshToken,
+      B24_ACCESS_TOKEN: seed.accessToken,
+      B24_OAUTH_URL: sim.oauthUrl,
+      B24_TOKEN_FILE: join(dir, 'hang.tokens.json'),
+      MONITOR_LISTEN: `127.0.0.1:${port}`,
+    });
+
+    try {
+      await waitFor(
+        async () =>
+          hanging.journal.list({ holder: 'monitor', method: 'batch' }).length > 0
+            ? true
+            : undefined,
+        10_000,
+        'a request to the hanging portal',
+      );
+    } finally {
+      hanging.faults.reset();
+    }
+    const stopAt = Date.now();
+    run.child.kill('SIGTERM');
+    const finished = await run.exited;
+
+    expect(finished.code).toBe(0);
+    expect(Date.now() - stopAt).toBeLessThan(5_000);
+    const lines = jsonLines(finished.stdout);
+    expect(lines.some((l) => l['msg'] === 'Poll aborted: shutting down')).toBe(true);
+    expect(lines.some((l) => String(l['msg']).startsWith('Poll failed'))).toBe(false);
+  });
 });
