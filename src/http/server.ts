@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { HttpAuthConfig } from '../config/types.js';
 import type { MonitorMetrics } from '../metrics/definitions.js';
 import type { PortalPoller } from '../poll/poller.js';
+import { MetricsRenderer } from '../metrics/render.js';
 import { challenge, isAuthorized } from './auth.js';
 import { renderStatusPage } from './statusPage.js';
 
@@ -58,6 +59,7 @@ function wantsOpenMetrics(request: IncomingMessage): boolean {
 
 export function createHttpHandler(options: HttpServerOptions) {
   const { metrics, pollers, auth, logger, version } = options;
+  const renderer = new MetricsRenderer(metrics);
   return async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const path = (request.url ?? '/').split('?')[0];
     if (request.method !== 'GET' && request.method !== 'HEAD') {
@@ -91,9 +93,9 @@ export function createHttpHandler(options: HttpServerOptions) {
     }
     const now = Date.now();
     for (const poller of pollers) poller.expireStale(now);
-    const registry = wantsOpenMetrics(request) ? metrics.openMetricsRegistry : metrics.registry;
     try {
-      send(response, 200, registry.contentType, await registry.metrics());
+      const { contentType, body } = await renderer.render(wantsOpenMetrics(request));
+      send(response, 200, contentType, body);
     } catch (error) {
       logger.error({ err: error }, 'Rendering metrics failed');
       send(response, 500, 'text/plain; charset=utf-8', 'Rendering metrics failed\n');

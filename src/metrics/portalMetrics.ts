@@ -28,6 +28,7 @@ export class PortalMetrics implements ClientObserver {
     for (const reason of FAILURE_REASONS) metrics.pollFailures.inc({ portal, reason }, 0);
     metrics.oauthRefreshes.inc(labels, 0);
     metrics.oauthRefreshFailures.inc(labels, 0);
+    metrics.tokenPersistFailures.inc(labels, 0);
   }
 
   request(method: string): void {

@@ -60,6 +60,23 @@ describe('HTTP endpoints', () => {
     expect(open.type).toMatch(/^application\/openmetrics-text/);
     expect(open.body.trimEnd().endsWith('# EOF')).toBe(true);
     expect(open.body).toContain('b24_offline_polls_total{portal="portal"} 1');
+    expect(open.body).toContain('# TYPE b24_offline_polls counter');
+  });
+
+  it('a text scrape after an OpenMetrics scrape still names counters with _total', async () => {
+    harness = await startHarness({ portal: { events: ['ONCRMLEADADD'] } });
+    await harness.monitor.pollOnce();
+
+    const [, , text] = await Promise.all([
+      get('/metrics', { accept: 'application/openmetrics-text; version=1.0.0' }),
+      get('/metrics', { accept: 'application/openmetrics-text; version=1.0.0' }),
+      get('/metrics'),
+    ]);
+
+    expect(text.body).toContain('# TYPE b24_offline_polls_total counter');
+    expect(valueOf(parsePromText(text.body), 'b24_offline_polls_total', { portal: 'portal' })).toBe(
+      1,
+    );
   });
 
   it('a scrape sends no request to the portal', async () => {
