@@ -119,6 +119,7 @@ describe('dashboard', () => {
       'REST errors by code',
       'sum by (portal, code) (rate(b24_offline_rest_errors_total{portal=~"$portal"}[$__rate_interval]))',
     ],
+    ['token file write failures', 'b24_offline_token_file_write_failures_total{portal=~"$portal"}'],
   ])('has a panel for %s', (_topic, expr) => {
     expect(targets.some(([, t]) => (t.expr ?? '').includes(expr))).toBe(true);
   });

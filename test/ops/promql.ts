@@ -25,7 +25,12 @@ export const CONTRACT_METRICS = [
 ] as const;
 
 /** Exported by the monitor beyond the contract. */
-export const EXTRA_METRICS = ['b24_offline_poll_requests', 'b24_offline_poll_strategy'] as const;
+export const EXTRA_METRICS = [
+  'b24_offline_poll_requests',
+  'b24_offline_poll_strategy',
+  // labels: portal. Rotated token pairs that could not be written to the token file.
+  'b24_offline_token_file_write_failures_total',
+] as const;
 
 /** Every name the monitor exports. */
 export const MONITOR_METRICS: ReadonlySet<string> = new Set<string>([

@@ -10,7 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { MONITOR_METRICS, metricNames } from './promql.js';
 import { REPO_ROOT, RULES_DIR, loadRules, type Rule } from './queries.js';
 
-/** The alerts the issue asks for, with the condition each covers. */
+/** The alerts the issue (and the ops review) asks for, with the condition each covers. */
 const REQUIRED_ALERTS = [
   'B24OfflineErrorBacklog', // the error backlog exists
   'B24OfflineErrorBacklogGrowing', // ... and grows
@@ -22,6 +22,7 @@ const REQUIRED_ALERTS = [
   'B24OfflinePollAuthFailing', // polls fail for auth
   'B24OfflineRateLimited', // polls are rate-limited
   'B24OfflineOperatingTimeHigh', // a method's operating time is close to the limit
+  'B24OfflineTokenFileWriteFailing', // a rotated token pair is only in memory (ops review)
 ];
 const SEVERITIES = ['warning', 'critical'];
 /** Prometheus' own series the rules may use. */

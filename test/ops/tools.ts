@@ -24,6 +24,12 @@ export const PROMTOOL: Tool = {
   install: 'apt-get install prometheus',
   requiredInCi: true,
 };
+/** The Prometheus server itself (Debian's package brings it with promtool). */
+export const PROMETHEUS: Tool = {
+  name: 'prometheus',
+  install: 'apt-get install prometheus',
+  requiredInCi: true,
+};
 export const AMTOOL: Tool = {
   name: 'amtool',
   install: 'apt-get install prometheus-alertmanager',
