@@ -21,6 +21,7 @@ import {
   TimeoutError,
 } from './errors.js';
 import { buildQuery } from './query.js';
+import { redact } from './redact.js';
 import { RateLimiter } from './rateLimiter.js';
 import { decideRetry, DEFAULT_RETRY_POLICY } from './retry.js';
 import { type ApiTime, BatchEnvelope, RestAnswer } from './schemas.js';
@@ -28,6 +29,7 @@ import type { TokenManager } from './tokens.js';
 import {
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_TIMEOUTS,
+  errorCode,
   postRest,
   type Timeouts,
   type TransportOptions,
@@ -104,11 +106,28 @@ function isTokenRefusal(error: unknown): error is ApiError {
   );
 }
 
-function parseAnswer<T extends z.ZodType>(schema: T, json: unknown, method: string): z.output<T> {
+/**
+ * The answer validated by `schema`, or a BadResponseError naming where it went wrong. Paths
+ * are built from the answer's own keys, which a portal may have filled with what it was sent:
+ * the token is redacted from them.
+ */
+function parseAnswer<T extends z.ZodType>(
+  schema: T,
+  { json, token }: Sent,
+  method: string,
+): z.output<T> {
   const parsed = schema.safeParse(json);
   if (parsed.success) return parsed.data;
-  const where = [...new Set(parsed.error.issues.map((i) => i.path.join('.') || '(root)'))];
+  const where = [
+    ...new Set(parsed.error.issues.map((i) => redact(i.path.join('.'), [token]) || '(root)')),
+  ];
   throw new BadResponseError(method, `unexpected shape at ${where.slice(0, 5).join(', ')}`);
+}
+
+/** What one logical request brought back, and the access token it was sent with. */
+interface Sent {
+  readonly json: unknown;
+  readonly token: string;
 }
 
 export function createRestClient(options: RestClientOptions): B24RestClient {
@@ -142,7 +161,7 @@ export function createRestClient(options: RestClientOptions): B24RestClient {
    * A refresh after `expired_token`/`invalid_token` is not a retry: it has no wait and happens
    * at most once per call; a second refusal means the new token is no good either.
    */
-  async function send(method: string, params: Params, call: CallOptions): Promise<unknown> {
+  async function send(method: string, params: Params, call: CallOptions): Promise<Sent> {
     const { signal, deadline } = call;
     let attempt = 0;
     let staleToken: string | undefined;
@@ -160,7 +179,8 @@ export function createRestClient(options: RestClientOptions): B24RestClient {
         await limiter.acquire(signal);
         observer.request(method);
         sent = true;
-        return await postRest(restUrl, method, params, token, transport, signal);
+        const json = await postRest(restUrl, method, params, token, transport, signal);
+        return { json, token };
       } catch (error) {
         if (error instanceof AbortedError) throw error;
         if (signal?.aborted) throw abortedError(signal);
@@ -204,8 +224,7 @@ export function createRestClient(options: RestClientOptions): B24RestClient {
   async function call(method: ReadOnlyMethod, params: Params, opts: CallOptions = {}) {
     assertCallable(method);
     if (method === 'batch') assertRawBatchParams(params);
-    const json = await send(method, params, opts);
-    const answer = parseAnswer(RestAnswer, json, method);
+    const answer = parseAnswer(RestAnswer, await send(method, params, opts), method);
     noteTime(method, answer.time);
     if (answer.time?.operating !== undefined) observer.operating(method, answer.time.operating);
     return {
@@ -232,13 +251,27 @@ export function createRestClient(options: RestClientOptions): B24RestClient {
         return [name, query === '' ? method : `${method}?${query}`];
       }),
     );
-    const json = await send('batch', { cmd, halt: 0 }, opts);
-    const envelope = parseAnswer(BatchEnvelope, json, 'batch');
+    const sent = await send('batch', { cmd, halt: 0 }, opts);
+    const envelope = parseAnswer(BatchEnvelope, sent, 'batch');
     noteTime('batch', envelope.time);
     if (envelope.time?.operating !== undefined)
       observer.operating('batch', envelope.time.operating);
 
-    const { result, result_error, result_total, result_next, result_time } = envelope.result;
+    const { result, result_total, result_next, result_time } = envelope.result;
+    // A command's error is text from the portal, quoted in messages and used as a metric
+    // label: like a whole answer's error (transport.ts), it may echo the token it was sent.
+    const result_error = Object.fromEntries(
+      Object.entries(envelope.result.result_error).map(([name, failure]) => [
+        name,
+        {
+          ...failure,
+          error: errorCode(failure.error, [sent.token]),
+          ...(failure.error_description === undefined
+            ? {}
+            : { error_description: redact(failure.error_description, [sent.token]) }),
+        },
+      ]),
+    );
     // Each command counts toward its own method's operating time; report the highest figure
     // the answer gives per method (commands of one method report nearly the same).
     const operating = new Map<string, number>();

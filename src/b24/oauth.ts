@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { ApiError, AuthError, BadResponseError } from './errors.js';
 import { redact } from './redact.js';
-import { exchangeJson, type TransportOptions } from './transport.js';
+import { errorCode, exchangeJson, type TransportOptions } from './transport.js';
 import type { TokenPair } from './tokenStore.js';
 
 export interface OAuthClientOptions {
@@ -115,7 +115,7 @@ export async function refreshTokenPair(
 
   const failed = OAuthErrorAnswer.safeParse(answer.json);
   if (failed.success && (answer.status >= 400 || !('access_token' in failed.data))) {
-    const code = failed.data.error;
+    const code = errorCode(failed.data.error, secrets);
     if (FATAL_OAUTH_CODES.has(code) || AUTH_STATUSES.has(answer.status)) {
       throw new AuthError(code, authMessage(code, oauth.tokenFile));
     }

@@ -3,6 +3,12 @@
  * on every refresh and the old one dies, so a torn or lost write locks the monitor out of the
  * portal until an administrator re-authorizes it: writes are atomic (temp file, fsync, rename,
  * fsync of the directory) and a failed write leaves the previous file as it was.
+ *
+ * The fsync makes that write take milliseconds (hundreds under I/O load), and a process killed
+ * meanwhile would lose a pair the OAuth server has already rotated. So each save first drops
+ * the pair, unsynced, in a sidecar (`.<name>.pending`, page cache survives a killed process),
+ * and removes it once the token file holds the pair. A sidecar still there at the next load
+ * is the newest pair when it is newer than the token file: it is used, and written properly.
  */
 import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
@@ -48,6 +54,8 @@ export interface TokenStoreFs {
   write(handle: FileHandle, data: string): Promise<void>;
   rename(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;
+  readdir(path: string): Promise<string[]>;
+  stat(path: string): Promise<{ readonly mtimeMs: number }>;
 }
 
 const nodeFs: TokenStoreFs = {
@@ -57,6 +65,8 @@ const nodeFs: TokenStoreFs = {
   write: (handle, data) => handle.writeFile(data, 'utf8'),
   rename: (from, to) => fsp.rename(from, to),
   unlink: (path) => fsp.unlink(path),
+  readdir: (path) => fsp.readdir(path),
+  stat: (path) => fsp.stat(path),
 };
 
 export interface FileTokenStoreOptions {
@@ -76,10 +86,16 @@ const FIX_HINT =
   'Fix or delete the file and restart; without the file the monitor uses B24_REFRESH_TOKEN, ' +
   'and if that token was already used the application must be re-authorized on the portal.';
 
+/** Temporary files of `save`: `.<name>.<12 hex>.tmp` next to the token file. */
+function tempFilePattern(name: string): RegExp {
+  return new RegExp(`^\\.${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.[0-9a-f]{12}\\.tmp$`);
+}
+
 export class FileTokenStore implements TokenStore {
   readonly path: string;
   readonly #fs: TokenStoreFs;
   readonly #now: () => Date;
+  #swept = false;
 
   constructor(path: string, options: FileTokenStoreOptions = {}) {
     this.path = path;
@@ -88,9 +104,35 @@ export class FileTokenStore implements TokenStore {
   }
 
   async load(): Promise<TokenPair | null> {
+    if (!this.#swept) {
+      this.#swept = true;
+      await this.#sweepTempFiles();
+    }
+    const stored = await this.#loadFile();
+    const pending = await this.#loadPending();
+    if (pending === null) return stored?.pair ?? null;
+    if (stored !== null && stored.mtimeMs >= pending.mtimeMs) {
+      // a save finished after it: nothing to recover
+      await this.#fs.unlink(this.#pendingPath).catch(() => undefined);
+      return stored.pair;
+    }
+    // the process was killed between the sidecar and the rename: the sidecar is the newest
+    // pair (the one in the file may already be dead); write it properly, best effort
+    await this.save(pending.pair).catch(() => undefined);
+    return pending.pair;
+  }
+
+  /** `.<name>.pending` next to the token file. */
+  get #pendingPath(): string {
+    return join(dirname(this.path), `.${basename(this.path)}.pending`);
+  }
+
+  async #loadFile(): Promise<{ pair: TokenPair; mtimeMs: number } | null> {
     let text: string;
+    let mtimeMs: number;
     try {
       text = await this.#fs.readFile(this.path, 'utf8');
+      mtimeMs = (await this.#fs.stat(this.path)).mtimeMs;
     } catch (error) {
       const code = errnoCode(error);
       if (code === 'ENOENT') return null;
@@ -117,12 +159,52 @@ export class FileTokenStore implements TokenStore {
           `"expiresAt"?: ISO date}). ${FIX_HINT}`,
       );
     }
-    const file = parsed.data;
-    return {
-      refreshToken: file.refreshToken,
-      accessToken: file.accessToken,
-      expiresAt: file.expiresAt === undefined ? undefined : Date.parse(file.expiresAt),
-    };
+    return { pair: pairOf(parsed.data), mtimeMs };
+  }
+
+  /** The sidecar's pair, or null when there is none or it is torn (then it is no use). */
+  async #loadPending(): Promise<{ pair: TokenPair; mtimeMs: number } | null> {
+    try {
+      const text = await this.#fs.readFile(this.#pendingPath, 'utf8');
+      const { mtimeMs } = await this.#fs.stat(this.#pendingPath);
+      const parsed = TokenFile.safeParse(JSON.parse(text));
+      return parsed.success ? { pair: pairOf(parsed.data), mtimeMs } : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * The sidecar: the pair as fast as the page cache takes it (no fsync), so that a process
+   * killed during the durable write below still leaves it behind. Never someone else's file:
+   * whatever has the name is removed, then created anew (`wx`). Best effort.
+   */
+  async #writePending(text: string): Promise<void> {
+    const path = this.#pendingPath;
+    await this.#fs.unlink(path).catch(() => undefined);
+    let handle: FileHandle | undefined;
+    try {
+      handle = await this.#fs.open(path, 'wx', 0o600);
+      await this.#fs.write(handle, text);
+    } catch {
+      await this.#fs.unlink(path).catch(() => undefined);
+    } finally {
+      await handle?.close().catch(() => undefined);
+    }
+  }
+
+  /**
+   * A process killed between creating its temporary file and the rename leaves that file
+   * behind, a token pair in it. The first load (at start, before any write of this process)
+   * removes them: a token file has one holder, so no other write can be in flight. Best effort.
+   */
+  async #sweepTempFiles(): Promise<void> {
+    const dir = dirname(this.path);
+    const pattern = tempFilePattern(basename(this.path));
+    const names = await this.#fs.readdir(dir).catch(() => [] as string[]);
+    for (const name of names) {
+      if (pattern.test(name)) await this.#fs.unlink(join(dir, name)).catch(() => undefined);
+    }
   }
 
   async save(pair: TokenPair): Promise<void> {
@@ -134,18 +216,20 @@ export class FileTokenStore implements TokenStore {
         : { expiresAt: new Date(pair.expiresAt).toISOString() }),
       savedAt: this.#now().toISOString(),
     };
+    const text = `${JSON.stringify(file, null, 2)}\n`;
     const dir = dirname(this.path);
     const temp = join(dir, `.${basename(this.path)}.${randomBytes(6).toString('hex')}.tmp`);
     let step = 'create the directory';
     let created = false;
     try {
       await this.#fs.mkdir(dir, { recursive: true, mode: 0o700 });
+      await this.#writePending(text);
       step = 'write a temporary file';
       // `wx`: a fresh file with a fresh name, never someone else's file (or a symlink) reused.
       const handle = await this.#fs.open(temp, 'wx', 0o600);
       created = true;
       try {
-        await this.#fs.write(handle, `${JSON.stringify(file, null, 2)}\n`);
+        await this.#fs.write(handle, text);
         step = 'flush the temporary file';
         await handle.sync();
       } finally {
@@ -156,6 +240,8 @@ export class FileTokenStore implements TokenStore {
       created = false;
     } catch (error) {
       if (created) await this.#fs.unlink(temp).catch(() => undefined);
+      // a failed save leaves the directory as it was; the caller keeps the pair in memory
+      await this.#fs.unlink(this.#pendingPath).catch(() => undefined);
       const code = errnoCode(error);
       throw new TokenStoreError(
         `Token file ${this.path} could not be written: cannot ${step} (${code}). The previous ` +
@@ -164,7 +250,16 @@ export class FileTokenStore implements TokenStore {
       );
     }
     await syncDirectory(this.#fs, dir);
+    await this.#fs.unlink(this.#pendingPath).catch(() => undefined);
   }
+}
+
+function pairOf(file: TokenFile): TokenPair {
+  return {
+    refreshToken: file.refreshToken,
+    accessToken: file.accessToken,
+    expiresAt: file.expiresAt === undefined ? undefined : Date.parse(file.expiresAt),
+  };
 }
 
 /**

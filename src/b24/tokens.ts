@@ -34,7 +34,7 @@ export interface TokenManagerOptions {
   };
   /** The OAuth application; `tokenFile` defaults to `store.path`. */
   readonly oauth: OAuthClientOptions;
-  readonly observer: Pick<ClientObserver, 'refresh'>;
+  readonly observer: Pick<ClientObserver, 'refresh' | 'tokenPersistFailed'>;
   readonly logger: Logger;
   /** For the OAuth request. @default undici's global dispatcher */
   readonly dispatcher?: Dispatcher | undefined;
@@ -54,7 +54,7 @@ export class TokenManager {
   readonly portal: string;
   readonly #store: TokenStore;
   readonly #seed: TokenManagerOptions['seed'];
-  readonly #observer: Pick<ClientObserver, 'refresh'>;
+  readonly #observer: Pick<ClientObserver, 'refresh' | 'tokenPersistFailed'>;
   readonly #logger: Logger;
   readonly #exchange: RefreshExchange;
   readonly #secrets: TokenManagerOptions['secrets'];
@@ -241,9 +241,16 @@ export class TokenManager {
         const repeated =
           this.#persistError !== undefined && this.#persistError.fsCode === storeError.fsCode;
         this.#persistError = storeError;
+        this.#observer.tokenPersistFailed?.();
         if (!repeated) {
+          // The store's message names the file and what to do, and never holds a token.
           this.#logger.error(
-            { portal: this.portal, path: this.path, code: storeError.fsCode ?? storeError.code },
+            {
+              portal: this.portal,
+              path: this.path,
+              code: storeError.fsCode ?? storeError.code,
+              error: storeError.message,
+            },
             'Token file could not be written; the new token pair is kept in memory only',
           );
         }

@@ -206,6 +206,18 @@ const AUTH_CODES: ReadonlySet<string> = new Set([
   'WRONG_LICENSE',
 ]);
 
+/** Longest error code kept: codes are short words; anything longer is not a code. */
+const MAX_CODE = 64;
+
+/**
+ * An error code from the portal as the monitor may repeat it — in a message and as the `code`
+ * label of `b24_offline_rest_errors_total`: secrets it may echo redacted, cut to a code's length.
+ */
+export function errorCode(raw: string, secrets: readonly (string | undefined)[]): string {
+  const code = redact(raw, secrets);
+  return code.length > MAX_CODE ? `${code.slice(0, MAX_CODE)}…` : code;
+}
+
 /** The `reason` label a Bitrix24 error code (or a bare HTTP status) stands for. */
 export function reasonFor(apiCode: string, status: number): FailureReason {
   if (AUTH_CODES.has(apiCode)) return 'auth';
@@ -230,7 +242,8 @@ export function answerOrError(
 ): Record<string, unknown> {
   const failed = ErrorAnswer.safeParse(answer.json);
   if (failed.success) {
-    const { error: apiCode, error_description: description = '', time } = failed.data;
+    const { error: raw, error_description: description = '', time } = failed.data;
+    const apiCode = errorCode(raw, secrets);
     throw new ApiError(
       method,
       answer.status,

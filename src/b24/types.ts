@@ -67,6 +67,8 @@ export interface ClientObserver {
   operating(method: string, seconds: number): void;
   /** A token refresh finished. */
   refresh(ok: boolean): void;
+  /** A new token pair could not be written to the token file (it is kept in memory). */
+  tokenPersistFailed?(): void;
 }
 
 export type ZodSchema<T> = z.ZodType<T>;
