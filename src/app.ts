@@ -31,6 +31,8 @@ export interface Monitor {
   readonly pollers: readonly PortalPoller[];
   /** One poll of every portal (bounded concurrency). */
   pollOnce(signal?: AbortSignal): Promise<PollReport[]>;
+  /** Portals whose rotated token pair could not be written to the token file (held in memory only). */
+  unsavedTokens(): { portal: string; message: string }[];
   /** Releases connections. */
   close(): Promise<void>;
 }
@@ -75,6 +77,13 @@ export function buildMonitor(config: MonitorConfig, deps: MonitorDeps): Monitor 
     async pollOnce(signal) {
       const semaphore = new Semaphore(config.maxConcurrentPolls);
       return Promise.all(pollers.map((poller) => semaphore.run(() => poller.poll(signal))));
+    },
+    unsavedTokens() {
+      return clients.flatMap(({ tokens }) =>
+        tokens.persistError === undefined
+          ? []
+          : [{ portal: tokens.portal, message: tokens.persistError.message }],
+      );
     },
     async close() {
       await Promise.all(clients.map(({ client }) => client.close()));

@@ -17,7 +17,8 @@ const USAGE = `Usage: b24-offline-monitor [command]
 Commands:
   start          run the monitor (default): polls on schedule, serves /metrics
   once [--json]  poll every configured portal once and print the result
-                 exit 0: every poll succeeded, 1: one failed, 2: bad configuration
+                 exit 0: every poll succeeded, 1: one failed (or a rotated token
+                 pair could not be saved), 2: bad configuration
   demo           a simulated Bitrix24 portal with live traffic, and the monitor on it
   --help         this text
   --version      the version
@@ -88,11 +89,14 @@ async function once(json: boolean): Promise<void> {
   for (const warning of warnings) logger.warn({ detail: warning }, 'Configuration warning');
   const monitor = buildMonitor(config, { logger, secrets });
   const reports = await monitor.pollOnce();
+  // A refresh rotated the pair but the file could not take it: once this process exits, the
+  // only working refresh token is gone. That is a failure even though the poll succeeded.
+  const unsaved = new Map(monitor.unsavedTokens().map((u) => [u.portal, u.message]));
   await monitor.close();
-  const results = reports.map(toOnceResult);
+  const results = reports.map((report) => toOnceResult(report, unsaved.get(report.portal)));
   const text = json ? JSON.stringify(results, null, 2) : formatTable(results);
   process.stdout.write(`${secrets.scrub(text)}\n`);
-  process.exitCode = results.every((r) => r.ok) ? 0 : 1;
+  process.exitCode = results.every((r) => r.ok && r.tokenFileError === null) ? 0 : 1;
 }
 
 async function demo(): Promise<void> {

@@ -4,13 +4,15 @@
  * portal until an administrator re-authorizes it: writes are atomic (temp file, fsync, rename,
  * fsync of the directory) and a failed write leaves the previous file as it was.
  *
- * The fsync makes that write take milliseconds (hundreds under I/O load), and a process killed
- * meanwhile would lose a pair the OAuth server has already rotated. So each save first drops
- * the pair, unsynced, in a sidecar (`.<name>.pending`, page cache survives a killed process),
- * and removes it once the token file holds the pair. A sidecar still there at the next load
- * is the newest pair when it is newer than the token file: it is used, and written properly.
+ * That write takes milliseconds (hundreds when the disk is busy), and a process killed meanwhile
+ * would lose a pair the OAuth server has already rotated. So each save first drops the pair in
+ * a sidecar (`.<name>.pending`) synchronously and without fsync (the page cache survives a
+ * killed process), and removes it once the token file holds the pair. A sidecar still there
+ * at the next load holds the newest pair when it is newer than the token file: it is used,
+ * and written properly.
  */
 import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -56,6 +58,13 @@ export interface TokenStoreFs {
   unlink(path: string): Promise<void>;
   readdir(path: string): Promise<string[]>;
   stat(path: string): Promise<{ readonly mtimeMs: number }>;
+  /**
+   * Writes the sidecar at once: synchronous, so that nothing else runs between the answer of
+   * the OAuth server and this write (a fraction of a millisecond, once per refresh). Removes
+   * whatever has the name first and creates the file anew (`wx`, 0600): never someone else's
+   * file (or a symlink) reused.
+   */
+  writeSidecarSync(path: string, data: string): void;
 }
 
 const nodeFs: TokenStoreFs = {
@@ -67,6 +76,15 @@ const nodeFs: TokenStoreFs = {
   unlink: (path) => fsp.unlink(path),
   readdir: (path) => fsp.readdir(path),
   stat: (path) => fsp.stat(path),
+  writeSidecarSync: (path, data) => {
+    rmSync(path, { force: true });
+    const fd = openSync(path, 'wx', 0o600);
+    try {
+      writeSync(fd, data);
+    } finally {
+      closeSync(fd);
+    }
+  },
 };
 
 export interface FileTokenStoreOptions {
@@ -111,8 +129,10 @@ export class FileTokenStore implements TokenStore {
     const stored = await this.#loadFile();
     const pending = await this.#loadPending();
     if (pending === null) return stored?.pair ?? null;
-    if (stored !== null && stored.mtimeMs >= pending.mtimeMs) {
-      // a save finished after it: nothing to recover
+    // A save writes the sidecar, then the file: a file newer than the sidecar is from a later
+    // save (or an operator). Equal times (file times tick coarsely) mean the same save, or a
+    // sidecar written after the file: the sidecar wins, it is never older.
+    if (stored !== null && stored.mtimeMs > pending.mtimeMs) {
       await this.#fs.unlink(this.#pendingPath).catch(() => undefined);
       return stored.pair;
     }
@@ -174,22 +194,12 @@ export class FileTokenStore implements TokenStore {
     }
   }
 
-  /**
-   * The sidecar: the pair as fast as the page cache takes it (no fsync), so that a process
-   * killed during the durable write below still leaves it behind. Never someone else's file:
-   * whatever has the name is removed, then created anew (`wx`). Best effort.
-   */
-  async #writePending(text: string): Promise<void> {
-    const path = this.#pendingPath;
-    await this.#fs.unlink(path).catch(() => undefined);
-    let handle: FileHandle | undefined;
+  /** The sidecar (no fsync: the page cache survives a killed process). Best effort. */
+  #writePending(text: string): void {
     try {
-      handle = await this.#fs.open(path, 'wx', 0o600);
-      await this.#fs.write(handle, text);
+      this.#fs.writeSidecarSync(this.#pendingPath, text);
     } catch {
-      await this.#fs.unlink(path).catch(() => undefined);
-    } finally {
-      await handle?.close().catch(() => undefined);
+      // no directory yet, no space...: the durable write below says what is wrong
     }
   }
 
@@ -221,9 +231,9 @@ export class FileTokenStore implements TokenStore {
     const temp = join(dir, `.${basename(this.path)}.${randomBytes(6).toString('hex')}.tmp`);
     let step = 'create the directory';
     let created = false;
+    this.#writePending(text);
     try {
       await this.#fs.mkdir(dir, { recursive: true, mode: 0o700 });
-      await this.#writePending(text);
       step = 'write a temporary file';
       // `wx`: a fresh file with a fresh name, never someone else's file (or a symlink) reused.
       const handle = await this.#fs.open(temp, 'wx', 0o600);

@@ -12,9 +12,11 @@ export interface OnceResult {
   readonly counts: Record<string, number> | null;
   readonly events: Record<string, Record<string, { count: number; oldest: string | null }>> | null;
   readonly error: { reason: string; code: string; message: string } | null;
+  /** The rotated token pair could not be written: the next run will not authenticate. */
+  readonly tokenFileError: string | null;
 }
 
-export function toOnceResult(report: PollReport): OnceResult {
+export function toOnceResult(report: PollReport, tokenFileError?: string): OnceResult {
   const events: OnceResult['events'] = report.snapshot === undefined ? null : {};
   if (report.snapshot !== undefined && events !== null) {
     for (const [name, stats] of report.snapshot.groups) {
@@ -42,6 +44,7 @@ export function toOnceResult(report: PollReport): OnceResult {
       report.error === undefined
         ? null
         : { reason: report.error.reason, code: report.error.code, message: report.error.message },
+    tokenFileError: tokenFileError ?? null,
   };
 }
 
@@ -73,7 +76,11 @@ export function formatTable(results: readonly OnceResult[]): string {
     r.counts?.['error']?.toString() ?? '-',
     r.requests.toString(),
     `${r.durationMs} ms`,
-    r.error === null ? (r.strategy ?? '') : `${r.error.reason}: ${r.error.message}`,
+    r.error !== null
+      ? `${r.error.reason}: ${r.error.message}`
+      : r.tokenFileError !== null
+        ? `token pair not saved: ${r.tokenFileError}`
+        : (r.strategy ?? ''),
   ]);
   const widths = header.map((h, i) =>
     Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)),

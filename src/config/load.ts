@@ -56,7 +56,7 @@ export const PORTAL_DEFAULTS = {
   oauthUrl: 'https://oauth.bitrix.info/oauth/token/',
   schedule: '*/30 * * * * *',
   strategy: 'auto',
-  scanMaxRows: 5000,
+  scanMaxRows: 1000,
   pollTimeoutMs: 25_000,
   staleAfterMs: 300_000,
   requestTimeoutMs: 15_000,

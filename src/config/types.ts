@@ -27,7 +27,7 @@ export interface PortalConfig {
   readonly schedule: string;
   /** @default auto */
   readonly strategy: PollStrategy;
-  /** With `auto`: scan while the queue holds at most this many rows, count beyond. @default 5000 */
+  /** With `auto`: scan while the queue holds at most this many rows, count beyond. @default 1000 */
   readonly scanMaxRows: number;
   /** Deadline of one poll. @default 25000 */
   readonly pollTimeoutMs: number;

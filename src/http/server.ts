@@ -94,8 +94,8 @@ export function createHttpHandler(options: HttpServerOptions) {
     const now = Date.now();
     for (const poller of pollers) poller.expireStale(now);
     try {
-      const { contentType, body } = await renderer.render(wantsOpenMetrics(request));
-      send(response, 200, contentType, body);
+      const openMetrics = wantsOpenMetrics(request);
+      send(response, 200, renderer.contentType(openMetrics), await renderer.render(openMetrics));
     } catch (error) {
       logger.error({ err: error }, 'Rendering metrics failed');
       send(response, 500, 'text/plain; charset=utf-8', 'Rendering metrics failed\n');

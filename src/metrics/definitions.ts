@@ -8,10 +8,8 @@ import { Counter, Gauge, Registry } from 'prom-client';
 const FROM_POLL = '(from the background poll; a scrape never calls Bitrix24)';
 
 export interface MonitorMetrics {
-  /** Prometheus text format. */
+  /** The monitor's own registry; rendered by MetricsRenderer (render.ts). */
   readonly registry: Registry;
-  /** The same metrics in OpenMetrics format, for scrapers that ask for it. */
-  readonly openMetricsRegistry: Registry<'application/openmetrics-text; version=1.0.0; charset=utf-8'>;
   readonly events: Gauge<'portal' | 'event_name' | 'status'>;
   readonly queueDepth: Gauge<'portal'>;
   readonly oldestEvent: Gauge<'portal' | 'event_name' | 'status'>;
@@ -34,14 +32,10 @@ export interface MonitorMetrics {
 
 export function createMetrics(version: string): MonitorMetrics {
   const registry = new Registry();
-  const openMetricsRegistry =
-    new Registry<'application/openmetrics-text; version=1.0.0; charset=utf-8'>();
-  openMetricsRegistry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
-  const registers = [registry, openMetricsRegistry];
+  const registers = [registry];
 
   const metrics: MonitorMetrics = {
     registry,
-    openMetricsRegistry,
     events: new Gauge({
       name: 'b24_offline_events',
       help: `Rows in the offline-event queue by event name and status ${FROM_POLL}`,

@@ -1,18 +1,21 @@
 /**
  * The count strategy: the snapshot from the `total`s and first rows of filtered, ordered
  * `event.offline.list` commands packed into `batch` requests. Its cost does not grow with the
- * queue: 1 + 4 × event names + 3 × age thresholds commands, at most 50 to a request.
+ * queue: 24 + 3 × event names commands (+ `event.get`), at most 50 to a request, so up to 16
+ * event names take 2 requests.
  *
- * - counts: `total` of {EVENT_NAME, =PROCESS_ID "", ERROR} for queued and error; reserved is
- *   the difference from the name's total, since `!` filters are refused;
- * - oldest: the first row when ordered by TIMESTAMP_X ascending (reserved rows are selected
- *   with `>PROCESS_ID ""`, a plain string comparison: every non-empty id is greater);
- * - rows older than each age: totals with `<TIMESTAMP_X`, reserved again by difference;
- * - count-only commands ask for an offset past any queue, so they carry no rows: the
- *   portal computes `total` without the offset.
- * Rows whose event name is neither bound nor known (left over after an `event.unbind`) show
- * up as a difference between the depth and the names' totals; they are then found with a
- * keyset walk over EVENT_NAME and counted in one more batch.
+ * - queued and error rows of a name: `total` of {EVENT_NAME, =PROCESS_ID "", =ERROR 0|1},
+ *   ordered by TIMESTAMP_X so that the first row is the oldest;
+ * - reserved rows of a name: {EVENT_NAME, >PROCESS_ID ""} (every non-empty id is greater
+ *   than ""), ordered the same way. `!` filters are refused, so the documented way to count
+ *   reserved rows is a difference of totals: the queue's reserved rows are
+ *   depth − queued − error, and when the names' `>PROCESS_ID` totals do not add up to that,
+ *   the names' totals are asked for and their reserved rows taken as differences too;
+ * - rows older than each age: totals with `<TIMESTAMP_X`, reserved by difference;
+ * - rows of names neither bound nor known (left after an `event.unbind`) show up as a
+ *   shortfall against the queue's totals; they are found with a keyset walk over EVENT_NAME.
+ * `total` is computed on every call whatever `start` says, and `start: -1` (no offset) keeps
+ * the portal's work per command to one page.
  */
 import { BadResponseError } from '../b24/errors.js';
 import type { BatchCommand, CallAnswer, CallOptions, Params } from '../b24/types.js';
@@ -21,52 +24,58 @@ import { parseOfflineEventNames, parseRows, parseTimestamp, parseTotal } from '.
 import { callOptions, listParams, type ScanInput } from './scan.js';
 import { AGE_THRESHOLDS, SnapshotBuilder, type QueueSnapshot } from './snapshot.js';
 
-/** An offset no queue reaches: the answer holds `total` and no rows. */
-const COUNT_ONLY_START = 1_000_000_000;
+const BY_ID = { ID: 'ASC' } as const;
 const BY_TIME = { TIMESTAMP_X: 'ASC' } as const;
 const QUEUED = { '=PROCESS_ID': '', '=ERROR': 0 } as const;
 const FAILED = { '=PROCESS_ID': '', '=ERROR': 1 } as const;
+const RESERVED = { '>PROCESS_ID': '' } as const;
+
+type Answers = Record<string, CallAnswer>;
 
 /** `<TIMESTAMP_X` values: ISO 8601 in UTC, which the portal converts to its own zone. */
 export function isoSeconds(unixSeconds: number): string {
   return new Date(unixSeconds * 1000).toISOString().replace('.000Z', '+00:00');
 }
 
-function list(input: ScanInput, filter: Params, order: Params, countOnly: boolean): BatchCommand {
-  const params = listParams(filter, input.authConnector, order);
-  return {
-    method: 'event.offline.list',
-    params: countOnly ? { ...params, start: COUNT_ONLY_START } : params,
-  };
+function list(input: ScanInput, filter: Params, order: Params): BatchCommand {
+  return { method: 'event.offline.list', params: listParams(filter, input.authConnector, order) };
 }
 
+/** Commands of one event name, keyed `<kind>:<name>`. */
 function nameCommands(input: ScanInput, names: readonly string[]): Record<string, BatchCommand> {
   const commands: Record<string, BatchCommand> = {};
-  names.forEach((name, i) => {
+  for (const name of names) {
     const byName = { '=EVENT_NAME': name };
-    commands[`all_${i}`] = list(input, byName, { ID: 'ASC' }, true);
-    commands[`queued_${i}`] = list(input, { ...byName, ...QUEUED }, BY_TIME, false);
-    commands[`error_${i}`] = list(input, { ...byName, ...FAILED }, BY_TIME, false);
-    commands[`reserved_${i}`] = list(input, { ...byName, '>PROCESS_ID': '' }, BY_TIME, false);
-  });
-  return commands;
-}
-
-function queueCommands(input: ScanInput): Record<string, BatchCommand> {
-  const commands: Record<string, BatchCommand> = { depth: list(input, {}, { ID: 'ASC' }, true) };
-  for (const age of AGE_THRESHOLDS) {
-    const older = { '<TIMESTAMP_X': isoSeconds(input.takenAt - age) };
-    commands[`older_all_${age}`] = list(input, older, { ID: 'ASC' }, true);
-    commands[`older_queued_${age}`] = list(input, { ...older, ...QUEUED }, { ID: 'ASC' }, true);
-    commands[`older_error_${age}`] = list(input, { ...older, ...FAILED }, { ID: 'ASC' }, true);
+    commands[`queued:${name}`] = list(input, { ...byName, ...QUEUED }, BY_TIME);
+    commands[`error:${name}`] = list(input, { ...byName, ...FAILED }, BY_TIME);
+    commands[`reserved:${name}`] = list(input, { ...byName, ...RESERVED }, BY_TIME);
   }
   return commands;
 }
 
-function answer(answers: Record<string, CallAnswer>, key: string): CallAnswer {
+function queueCommands(input: ScanInput): Record<string, BatchCommand> {
+  const commands: Record<string, BatchCommand> = {
+    depth: list(input, {}, BY_ID),
+    queued: list(input, QUEUED, BY_ID),
+    error: list(input, FAILED, BY_ID),
+  };
+  for (const age of AGE_THRESHOLDS) {
+    const older = { '<TIMESTAMP_X': isoSeconds(input.takenAt - age) };
+    commands[`older_all_${age}`] = list(input, older, BY_ID);
+    commands[`older_queued_${age}`] = list(input, { ...older, ...QUEUED }, BY_ID);
+    commands[`older_error_${age}`] = list(input, { ...older, ...FAILED }, BY_ID);
+  }
+  return commands;
+}
+
+function answer(answers: Answers, key: string): CallAnswer {
   const found = answers[key];
   if (found === undefined) throw new BadResponseError('batch', `no answer for command ${key}`);
   return found;
+}
+
+function total(answers: Answers, key: string): number {
+  return parseTotal(answer(answers, key).total);
 }
 
 function firstTimestamp(page: CallAnswer): number | null {
@@ -82,6 +91,10 @@ function difference(all: number, ...parts: number[]): number {
   );
 }
 
+function sum(names: readonly string[], answers: Answers, kind: string): number {
+  return names.reduce((acc, name) => acc + total(answers, `${kind}:${name}`), 0);
+}
+
 /**
  * Counts the queue. `boundEventNames` come from an `event.get` already made this poll;
  * without them, `event.get` is asked in the first batch.
@@ -91,79 +104,74 @@ export async function countQueue(
   boundEventNames?: readonly string[],
 ): Promise<QueueSnapshot> {
   const options = callOptions(input);
-  const known = new Set<string>([...input.knownEventNames, ...(boundEventNames ?? [])]);
+  const known = [...new Set<string>([...input.knownEventNames, ...(boundEventNames ?? [])])];
   const commands: Record<string, BatchCommand> = {};
   if (boundEventNames === undefined) commands['handlers'] = { method: 'event.get', params: {} };
-  Object.assign(commands, queueCommands(input));
-  let names = [...known];
-  Object.assign(commands, nameCommands(input, names));
+  Object.assign(commands, queueCommands(input), nameCommands(input, known));
   const answers = await runCommands(input.client, commands, options);
+  let names = known;
 
+  // Names bound since the last poll are counted in one more batch; names only the queue
+  // knows show as a shortfall against the queue's totals, and are found and counted too.
+  const depth = total(answers, 'depth');
+  const queued = total(answers, 'queued');
+  const failed = total(answers, 'error');
+  const reserved = difference(depth, queued, failed);
+  const addNames = async (more: readonly string[]) => {
+    if (more.length === 0) return;
+    Object.assign(answers, await runCommands(input.client, nameCommands(input, more), options));
+    names = [...names, ...more];
+  };
   if (boundEventNames === undefined) {
-    const fresh = parseOfflineEventNames(answer(answers, 'handlers').result).filter(
-      (n) => !known.has(n),
+    await addNames(
+      parseOfflineEventNames(answer(answers, 'handlers').result).filter((n) => !names.includes(n)),
     );
-    if (fresh.length > 0) {
-      Object.assign(
-        answers,
-        prefixed(
-          await runCommands(input.client, nameCommands(input, fresh), options),
-          names.length,
-        ),
-      );
-      names = [...names, ...fresh];
-    }
+  }
+  if (
+    sum(names, answers, 'queued') < queued ||
+    sum(names, answers, 'error') < failed ||
+    sum(names, answers, 'reserved') < reserved
+  ) {
+    await addNames(await discoverNames(input, new Set(names), options));
   }
 
-  const depth = parseTotal(answer(answers, 'depth').total);
-  const counted = names.reduce(
-    (sum, _, i) => sum + parseTotal(answer(answers, `all_${i}`).total),
-    0,
-  );
-  if (counted < depth) {
-    const unknown = await discoverNames(input, new Set(names), options);
-    if (unknown.length > 0) {
-      const more = await runCommands(input.client, nameCommands(input, unknown), options);
-      Object.assign(answers, prefixed(more, names.length));
-      names = [...names, ...unknown];
-    }
+  // The documented count of reserved rows is a difference of totals: when the names'
+  // `>PROCESS_ID` totals disagree with it, each name's reserved rows are taken that way.
+  const byDifference = sum(names, answers, 'reserved') !== reserved;
+  if (byDifference) {
+    const totals: Record<string, BatchCommand> = {};
+    for (const name of names) totals[`all:${name}`] = list(input, { '=EVENT_NAME': name }, BY_ID);
+    Object.assign(answers, await runCommands(input.client, totals, options));
   }
 
   const builder = new SnapshotBuilder(input.takenAt, names);
-  names.forEach((name, i) => {
-    const all = parseTotal(answer(answers, `all_${i}`).total);
-    const queuedPage = answer(answers, `queued_${i}`);
-    const errorPage = answer(answers, `error_${i}`);
-    const queued = parseTotal(queuedPage.total);
-    const failed = parseTotal(errorPage.total);
-    const reserved = difference(all, queued, failed);
-    builder.setGroup(name, 'queued', queued, firstTimestamp(queuedPage));
-    builder.setGroup(name, 'error', failed, firstTimestamp(errorPage));
+  for (const name of names) {
+    const queuedPage = answer(answers, `queued:${name}`);
+    const errorPage = answer(answers, `error:${name}`);
+    const reservedPage = answer(answers, `reserved:${name}`);
+    const nameQueued = parseTotal(queuedPage.total);
+    const nameFailed = parseTotal(errorPage.total);
+    const nameReserved = byDifference
+      ? difference(total(answers, `all:${name}`), nameQueued, nameFailed)
+      : parseTotal(reservedPage.total);
+    builder.setGroup(name, 'queued', nameQueued, firstTimestamp(queuedPage));
+    builder.setGroup(name, 'error', nameFailed, firstTimestamp(errorPage));
     builder.setGroup(
       name,
       'reserved',
-      reserved,
-      reserved > 0 ? firstTimestamp(answer(answers, `reserved_${i}`)) : null,
+      nameReserved,
+      nameReserved > 0 ? firstTimestamp(reservedPage) : null,
     );
-  });
+  }
   for (const age of AGE_THRESHOLDS) {
-    const all = parseTotal(answer(answers, `older_all_${age}`).total);
-    const queued = parseTotal(answer(answers, `older_queued_${age}`).total);
-    const failed = parseTotal(answer(answers, `older_error_${age}`).total);
-    builder.setOlderThan('queued', age, queued);
-    builder.setOlderThan('error', age, failed);
-    builder.setOlderThan('reserved', age, difference(all, queued, failed));
+    const all = total(answers, `older_all_${age}`);
+    const olderQueued = total(answers, `older_queued_${age}`);
+    const olderFailed = total(answers, `older_error_${age}`);
+    builder.setOlderThan('queued', age, olderQueued);
+    builder.setOlderThan('error', age, olderFailed);
+    builder.setOlderThan('reserved', age, difference(all, olderQueued, olderFailed));
   }
   return builder.finish(depth);
-}
-
-/** Renames `all_0`… of a follow-up batch so they follow the names already counted. */
-function prefixed(answers: Record<string, CallAnswer>, offset: number): Record<string, CallAnswer> {
-  const renamed: Record<string, CallAnswer> = {};
-  for (const [key, value] of Object.entries(answers)) {
-    renamed[key.replace(/_(\d+)$/, (_, i: string) => `_${Number(i) + offset}`)] = value;
-  }
-  return renamed;
 }
 
 /** Event names in the queue that are not in `known`: a keyset walk over EVENT_NAME. */
@@ -188,11 +196,12 @@ async function discoverNames(
     for (const row of rows) {
       if (!known.has(row.EVENT_NAME) && !found.includes(row.EVENT_NAME)) found.push(row.EVENT_NAME);
     }
-    if (last <= after)
+    if (last <= after) {
       throw new BadResponseError(
         'event.offline.list',
         'rows are not in ascending EVENT_NAME order',
       );
+    }
     after = last;
   }
 }

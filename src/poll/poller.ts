@@ -4,7 +4,13 @@
  * last good values until they are stale.
  */
 import type { Logger } from 'pino';
-import { AbortedError, MonitorError, TimeoutError, type FailureReason } from '../b24/errors.js';
+import {
+  AbortedError,
+  MonitorError,
+  TimeoutError,
+  TokenStoreError,
+  type FailureReason,
+} from '../b24/errors.js';
 import type { RestClient } from '../b24/types.js';
 import type { PollStrategy } from '../config/types.js';
 import type { PortalMetrics, Strategy } from '../metrics/portalMetrics.js';
@@ -23,7 +29,7 @@ export interface PortalPollerOptions {
   readonly logger: Logger;
   /** @default auto */
   readonly strategy?: PollStrategy;
-  /** With `auto`: the largest queue that is scanned. @default 5000 */
+  /** With `auto`: the largest queue that is scanned. @default 1000 */
   readonly scanMaxRows?: number;
   /** @default 25000 */
   readonly pollTimeoutMs?: number;
@@ -224,7 +230,7 @@ export class PortalPoller {
     // auto: a queue that was large at the last poll is counted straight away (event names and
     // totals in one batch); otherwise the first page tells the depth: small queues are scanned
     // (exact, cheap), large ones counted.
-    const scanMaxRows = this.#options.scanMaxRows ?? 5000;
+    const scanMaxRows = this.#options.scanMaxRows ?? 1000;
     if (this.#lastDepth > scanMaxRows) {
       onStrategy('count');
       const snapshot = await countQueue(input);
@@ -276,6 +282,12 @@ function logFailure(
     requests: details.requests,
   };
   if ('apiCode' in error && typeof error.apiCode === 'string') fields['apiCode'] = error.apiCode;
+  if (error instanceof TokenStoreError) {
+    // The pair in the file is likely fine: the error's own message says what to fix.
+    fields['action'] = 'Fix or remove the token file named in the error';
+    logger.error(fields, 'Poll failed: token file unusable');
+    return;
+  }
   if (error.reason === 'auth') {
     fields['action'] = REAUTHORIZE;
     logger.error(fields, 'Poll failed: not authorized');

@@ -6,11 +6,8 @@ import { OfflineListResult, type OfflineRow } from '../b24/schemas.js';
 /** `TIMESTAMP_X` (ISO 8601 with offset) → Unix seconds. */
 export function parseTimestamp(value: string, method = 'event.offline.list'): number {
   const ms = Date.parse(value);
-  if (Number.isNaN(ms))
-    throw new BadResponseError(
-      method,
-      `TIMESTAMP_X is not a date: ${JSON.stringify(value.slice(0, 40))}`,
-    );
+  // The value is not quoted: a broken portal may echo anything, tokens included.
+  if (Number.isNaN(ms)) throw new BadResponseError(method, 'TIMESTAMP_X is not a date');
   return Math.floor(ms / 1000);
 }
 

@@ -63,7 +63,7 @@ describe('a single portal from the environment', () => {
         tokenFile: join(cwd, 'data', 'acme.bitrix24.com.tokens.json'),
         schedule: '*/30 * * * * *',
         strategy: 'auto',
-        scanMaxRows: 5000,
+        scanMaxRows: 1000,
         pollTimeoutMs: 25_000,
         staleAfterMs: 300_000,
         requestTimeoutMs: 15_000,

@@ -1,0 +1,64 @@
+/**
+ * Measured child: our monitor polls one portal `runs` times with one strategy, built the way
+ * the CLI builds it (real config loader, `buildMonitor`), with the client-side rate limit
+ * lifted so that only the monitor's own work and the local portal are timed.
+ */
+import { performance } from 'node:perf_hooks';
+import { buildMonitor } from '../src/app.js';
+import { formatProblems, loadConfig } from '../src/config/load.js';
+import { createLogger } from '../src/log.js';
+import type { ChildMessage, PollJob, PollResult, PollRun } from './protocol.js';
+import { toJson } from './snapshotJson.js';
+import { maxRssMb } from './stats.js';
+
+export async function runPollJob(
+  job: PollJob,
+  send: (message: ChildMessage) => Promise<void>,
+): Promise<PollResult> {
+  const { portal } = job;
+  const loaded = loadConfig({
+    env: {
+      B24_PORTAL_URL: portal.restUrl,
+      B24_PORTAL_NAME: 'bench',
+      B24_CLIENT_ID: portal.clientId,
+      B24_CLIENT_SECRET: portal.clientSecret,
+      B24_REFRESH_TOKEN: portal.refreshToken,
+      B24_ACCESS_TOKEN: portal.accessToken,
+      B24_OAUTH_URL: portal.oauthUrl,
+      B24_TOKEN_FILE: job.tokenFile,
+      MONITOR_STRATEGY: job.strategy,
+      MONITOR_RATE_LIMIT_CAPACITY: '1000000',
+      MONITOR_RATE_LIMIT_PER_SECOND: '1000',
+      // a 1M-row scan takes longer than the default deadline of 25 s
+      MONITOR_POLL_TIMEOUT: '600000',
+      MONITOR_LISTEN: '127.0.0.1:0',
+    },
+  });
+  if (!loaded.ok) throw new Error(formatProblems(loaded.problems));
+  const logger = createLogger({ level: 'warn', destination: process.stderr });
+  const monitor = buildMonitor(loaded.config, { logger });
+  const baselineRssMb = Math.round(process.memoryUsage.rss() / 104_857.6) / 10;
+  const runs: PollRun[] = [];
+  try {
+    for (let i = 0; i < job.runs; i++) {
+      await send({ kind: 'poll-mark', phase: 'start', run: i });
+      const started = performance.now();
+      const [report] = await monitor.pollOnce();
+      const wallMs = performance.now() - started;
+      await send({ kind: 'poll-mark', phase: 'end', run: i });
+      if (report === undefined) throw new Error('pollOnce returned no report');
+      runs.push({
+        ok: report.ok,
+        wallMs,
+        durationMs: report.durationMs,
+        requests: report.requests,
+        strategy: report.strategy,
+        snapshot: report.snapshot === undefined ? null : toJson(report.snapshot),
+        ...(report.error === undefined ? {} : { error: report.error.message }),
+      });
+    }
+  } finally {
+    await monitor.close();
+  }
+  return { kind: 'poll', runs, maxRssMb: maxRssMb(), baselineRssMb };
+}

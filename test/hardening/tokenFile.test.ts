@@ -1,0 +1,442 @@
+/**
+ * A token file that cannot be read, does not parse, or whose directory cannot be written: each
+ * gives one clear error (naming the file and what to do, never a token) and the last good pair
+ * is kept — on disk (the file is never overwritten with less) and in memory (the daemon keeps
+ * polling with the pair it holds, and writes it once the directory is fixed).
+ */
+import * as fsp from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pino } from 'pino';
+import { Agent } from 'undici';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { TokenStoreError } from '../../src/b24/errors.js';
+import { FileTokenStore, type TokenStoreFs } from '../../src/b24/tokenStore.js';
+import { TokenManager } from '../../src/b24/tokens.js';
+import { SimServer, type SimPortal } from '../../src/sim/index.js';
+import { issuedSecrets, startHarness, type Harness } from '../helpers/harness.js';
+import { scanLogsForSecretsAfterAll } from '../helpers/leaks.js';
+import { captureLogger } from '../helpers/logs.js';
+import { jsonLines } from '../helpers/processes.js';
+import { valueOf } from '../helpers/promText.js';
+import {
+  messagesOf,
+  runMonitorCli,
+  scanTextsForSecretsAfterAll,
+  watchTokens,
+  type TokenIssue,
+} from './support.js';
+
+const errorMessages: string[] = [];
+scanLogsForSecretsAfterAll();
+scanTextsForSecretsAfterAll(errorMessages, () => [portal.clientSecret]);
+
+let sim: SimServer;
+let portal: SimPortal;
+let dir: string;
+const issues: TokenIssue[] = [];
+let harness: Harness | undefined;
+
+beforeAll(async () => {
+  sim = await SimServer.start();
+  portal = sim.addPortal('acme', { rateLimit: null, events: ['ONCRMLEADADD'] });
+  portal.fill({ counts: { ONCRMLEADADD: { queued: 4 } } });
+  watchTokens(sim, (issue) => issues.push(issue));
+  dir = await mkdtemp(join(tmpdir(), 'b24-tokenfile-'));
+});
+
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+});
+
+afterAll(async () => {
+  await sim.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function seedPair(): { refreshToken: string; accessToken: string } {
+  const pair = portal.authorize('monitor');
+  issuedSecrets.add(pair.refreshToken).add(pair.accessToken);
+  return pair;
+}
+
+function cliEnv(tokenFile: string, refreshToken: string): Record<string, string> {
+  return {
+    B24_PORTAL_URL: portal.restUrl,
+    B24_PORTAL_NAME: 'acme',
+    B24_CLIENT_ID: portal.clientId,
+    B24_CLIENT_SECRET: portal.clientSecret,
+    B24_REFRESH_TOKEN: refreshToken,
+    B24_OAUTH_URL: sim.oauthUrl,
+    B24_TOKEN_FILE: tokenFile,
+  };
+}
+
+function fsError(code: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`${code}: simulated`), { code });
+}
+
+describe('a token file that cannot be used, at start (the CLI)', () => {
+  it.each([
+    {
+      what: 'is not JSON (hand-edited)',
+      make: async (path: string, token: string) => writeFile(path, `refreshToken=${token}\n`),
+      says: /is not valid JSON\. Fix or delete the file and restart/,
+      fsCode: undefined,
+    },
+    {
+      what: 'holds no refresh token',
+      make: async (path: string, token: string) =>
+        writeFile(path, JSON.stringify({ accessToken: token, refreshToken: 42 })),
+      says: /does not hold a token pair: missing or invalid refreshToken/,
+      fsCode: undefined,
+    },
+    {
+      what: 'sits under a regular file (ENOTDIR)',
+      make: async (path: string) => writeFile(path, 'a regular file, not a directory'),
+      file: 'tokens.json',
+      says: /cannot be read \(ENOTDIR\)/,
+      fsCode: 'ENOTDIR',
+    },
+    {
+      // tests run as root, for whom no mode bit denies reading: a directory in its place
+      what: 'cannot be read (a directory in its place)',
+      make: async (path: string) => mkdir(path),
+      says: /cannot be read \(EISDIR\)\. Give the monitor's user read and write access/,
+      fsCode: 'EISDIR',
+    },
+  ])('$what: one clear error naming the file, no token, nothing overwritten', async (c) => {
+    const pair = seedPair();
+    const made = join(dir, `start-${Math.random().toString(36).slice(2)}`);
+    await c.make(made, pair.refreshToken);
+    const before = await stat(made);
+    const tokenFile = 'file' in c ? join(made, String(c.file)) : made;
+    const refreshes = issues.length;
+
+    const run = await runMonitorCli(['once', '--json'], cliEnv(tokenFile, pair.refreshToken));
+
+    expect(run.code).toBe(1);
+    const [result] = JSON.parse(run.stdout) as { error: { message: string; reason: string } }[];
+    expect(result?.error.message).toContain(tokenFile);
+    expect(result?.error.message).toMatch(c.says);
+    const failures = jsonLines(run.stderr).filter((l) => String(l['msg']).startsWith('Poll'));
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatchObject({ level: 'error', code: 'B24_TOKEN_STORE' });
+    expect(String(failures[0]?.['error'])).toContain(tokenFile);
+    // the file is left for the operator to fix, and the seed is not burnt behind their back
+    expect((await stat(made)).mtimeMs).toBe(before.mtimeMs);
+    expect(issues.length).toBe(refreshes);
+  });
+
+  // A token file that cannot be read or parsed is not a reason to re-authorize (that needs an
+  // administrator, and the pair in the file is likely fine): the advice points at the file.
+  it('a token file problem does not tell the operator to re-authorize', async () => {
+    const pair = seedPair();
+    const tokenFile = join(dir, 'advice.tokens.json');
+    await writeFile(tokenFile, '{"refreshToken": ');
+
+    const run = await runMonitorCli(['once', '--json'], cliEnv(tokenFile, pair.refreshToken));
+
+    const [line] = jsonLines(run.stderr).filter((l) => String(l['msg']).startsWith('Poll'));
+    expect(line?.['code']).toBe('B24_TOKEN_STORE');
+    expect(`${String(line?.['msg'])} ${String(line?.['action'])}`).not.toMatch(
+      /re-authorized|not authorized/,
+    );
+  });
+});
+
+describe('a token directory that cannot be written', () => {
+  it('the daemon keeps the new pair in memory, says so once, counts it, and writes it once fixed', async () => {
+    harness = await startHarness({ refreshOnly: true, portal: { events: ['ONCRMLEADADD'] } });
+    const h = harness;
+    let latest = '';
+    watchTokens(h.sim, (issue) => (latest = issue.refreshToken ?? latest));
+    h.portal.fill({ counts: { ONCRMLEADADD: { queued: 3 } } });
+    const [first] = await h.monitor.pollOnce(); // refreshes and writes the file
+    const tokenDir = dirname(h.tokenFile);
+    const away = `${tokenDir}.away`;
+    // the directory goes away and a regular file takes its place: nothing can be written there
+    await rename(tokenDir, away);
+    await writeFile(tokenDir, 'not a directory');
+
+    h.portal.expireAccessTokens();
+    const [second] = await h.monitor.pollOnce();
+    h.portal.expireAccessTokens();
+    const [third] = await h.monitor.pollOnce();
+    const samples = await h.scrape();
+
+    // each refresh's pair is used (and the next refresh uses its refresh token): polls work
+    expect([first, second, third].map((r) => r?.error?.message ?? 'ok')).toEqual([
+      'ok',
+      'ok',
+      'ok',
+    ]);
+    const lines = h.log.find(
+      'Token file could not be written; the new token pair is kept in memory only',
+    );
+    expect(lines).toHaveLength(1); // not repeated while the cause is the same
+    expect(lines[0]).toMatchObject({ level: 'error', portal: 'portal', path: h.tokenFile });
+    expect(String(lines[0]?.['error'])).toMatch(
+      /could not be written: cannot create the directory \((EEXIST|ENOTDIR)\)\. The previous file is unchanged\. Make its directory writable/,
+    );
+    // every failed write counts (two refreshes, plus the retry of the write at the next use)
+    expect(
+      valueOf(samples, 'b24_offline_token_file_write_failures_total', { portal: 'portal' }),
+    ).toBeGreaterThanOrEqual(2);
+
+    await rm(tokenDir);
+    await rename(away, tokenDir);
+    const [fourth] = await h.monitor.pollOnce();
+
+    expect(fourth?.ok).toBe(true);
+    expect(h.log.find('Token file written again')).toHaveLength(1);
+    const stored = JSON.parse(await readFile(h.tokenFile, 'utf8')) as { refreshToken: string };
+    expect(stored.refreshToken).toBe(latest); // the pair the OAuth server issued last
+    expect((await stat(h.tokenFile)).mode & 0o777).toBe(0o600);
+  });
+
+  it.each([
+    ['write', 'ENOSPC', 'write a temporary file'],
+    ['rename', 'EROFS', 'replace the token file'],
+    ['open', 'EACCES', 'write a temporary file'],
+  ] as const)(
+    '%s failing with %s: the old file stays, the new pair works, the error says what to do',
+    async (call, code, step) => {
+      const pair = seedPair();
+      const path = join(dir, `fs-${code}.tokens.json`);
+      const old = `${JSON.stringify({ refreshToken: pair.refreshToken })}\n`;
+      await writeFile(path, old, { mode: 0o600 });
+      let failing = true;
+      const real = new FileTokenStore(path);
+      const store = new FileTokenStore(path, { fs: failingFs(call, code, () => failing) });
+      const log = captureLogger();
+      const dispatcher = new Agent({ keepAliveTimeout: 10, keepAliveMaxTimeout: 10 });
+      const tokens = new TokenManager({
+        portal: 'acme',
+        store,
+        oauth: {
+          oauthUrl: sim.oauthUrl,
+          clientId: portal.clientId,
+          clientSecret: portal.clientSecret,
+        },
+        observer: { refresh: () => undefined },
+        logger: log.logger,
+        dispatcher,
+      });
+
+      const access = await tokens.accessToken(); // only a refresh token: refreshes first
+      const answer = await fetch(`${portal.restUrl}feature.get`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ CODE: 'rest_offline_extended', auth: access }),
+      });
+
+      expect(answer.status).toBe(200); // the new pair is in use
+      expect(await readFile(path, 'utf8')).toBe(old); // the last good file, untouched
+      expect(tokens.persistError).toBeInstanceOf(TokenStoreError);
+      expect(tokens.persistError?.fsCode).toBe(code);
+      const message = tokens.persistError?.message ?? '';
+      errorMessages.push(...messagesOf(tokens.persistError));
+      expect(message).toContain(path);
+      expect(message).toContain(`cannot ${step} (${code})`);
+      expect(message).toMatch(/previous file is unchanged.*Make its directory writable/);
+      const [line] = log.find(
+        'Token file could not be written; the new token pair is kept in memory only',
+      );
+      expect(line).toMatchObject({ level: 'error', path, code });
+
+      failing = false;
+      await tokens.accessToken(); // the next use writes it again
+
+      expect(tokens.persistError).toBeUndefined();
+      expect((await real.load())?.accessToken).toBe(access);
+      expect(log.find('Token file written again')).toHaveLength(1);
+      await dispatcher.close();
+    },
+  );
+
+  it('a read that fails (EACCES) names the file and what to do, and does not fall back to the seed', async () => {
+    const pair = seedPair();
+    const path = join(dir, 'eacces.tokens.json');
+    await writeFile(path, JSON.stringify({ refreshToken: pair.refreshToken }));
+    const store = new FileTokenStore(path, {
+      fs: { readFile: () => Promise.reject(fsError('EACCES')) },
+    });
+    const refreshes = issues.length;
+    const tokens = new TokenManager({
+      portal: 'acme',
+      store,
+      seed: { refreshToken: pair.refreshToken },
+      oauth: { oauthUrl: sim.oauthUrl, clientId: portal.clientId, clientSecret: 'unused-secret' },
+      observer: { refresh: () => undefined },
+      logger: pino({ level: 'silent' }),
+    });
+
+    const error = await tokens.accessToken().catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(TokenStoreError);
+    errorMessages.push(...messagesOf(error));
+    expect((error as TokenStoreError).message).toBe(
+      `Token file ${path} cannot be read (EACCES). Give the monitor's user read and write ` +
+        'access to it and to its directory.',
+    );
+    expect(issues.length).toBe(refreshes);
+  });
+});
+
+/** A file in /sys: reading it says ENOENT, and nobody (root included) can create files there. */
+function unwritableTokenFile(): string {
+  return `/sys/b24-hardening-${process.pid}-${Math.random().toString(36).slice(2)}.tokens.json`;
+}
+
+describe('`once` with a token directory that cannot be written', () => {
+  it('says clearly that the rotated pair is in memory only — and the next run is locked out', async () => {
+    const pair = seedPair();
+    const env = cliEnv(unwritableTokenFile(), pair.refreshToken);
+
+    const first = await runMonitorCli(['once', '--json'], env);
+    const second = await runMonitorCli(['once', '--json'], env);
+
+    // the poll itself succeeded, but the run fails: its only working pair dies with it
+    expect(first.code).toBe(1);
+    expect(JSON.parse(first.stdout)).toMatchObject([
+      { ok: true, tokenFileError: expect.stringMatching(/Make its directory writable/) },
+    ]);
+    const [line] = jsonLines(first.stderr).filter((l) =>
+      String(l['msg']).startsWith('Token file could not be written'),
+    );
+    expect(line).toMatchObject({ level: 'error', path: env['B24_TOKEN_FILE'], code: 'EACCES' });
+    expect(String(line?.['error'])).toMatch(/Make its directory writable/);
+    // the seed was used up by the refresh, and the new pair died with the process
+    expect(second.code).toBe(1);
+    expect(JSON.parse(second.stdout)).toMatchObject([
+      { ok: false, error: { reason: 'auth', code: 'B24_AUTH' } },
+    ]);
+  });
+
+  // `once` exits 1 when the refresh it made rotated the pair and the new pair could not be
+  // written: the only working refresh token dies with the process, so a cron job must not see
+  // success.
+  it('exits non-zero when the rotated pair could not be saved', async () => {
+    const pair = seedPair();
+
+    const run = await runMonitorCli(
+      ['once', '--json'],
+      cliEnv(unwritableTokenFile(), pair.refreshToken),
+    );
+
+    expect(run.code).not.toBe(0);
+  });
+});
+
+describe('a write killed half-way', () => {
+  async function freshDir(): Promise<{ sub: string; path: string; pending: string }> {
+    const sub = await mkdtemp(join(dir, 'killed-'));
+    return {
+      sub,
+      path: join(sub, 'acme.tokens.json'),
+      pending: join(sub, '.acme.tokens.json.pending'),
+    };
+  }
+
+  it('leaves the new pair in a sidecar before the slow durable write; the next load uses it', async () => {
+    const { sub, path } = await freshDir();
+    await writeFile(
+      path,
+      JSON.stringify({ refreshToken: 'old-refresh-token-dead-after-rotation' }),
+    );
+    // the process "dies" in the durable write: the rename over the token file never happens,
+    // and no clean-up code runs
+    const dying = new FileTokenStore(path, { fs: { rename: () => new Promise(() => undefined) } });
+    void dying.save({ refreshToken: 'new-refresh-token-0123456789', accessToken: 'new-access-1' });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    const pair = await new FileTokenStore(path).load();
+
+    expect(pair).toMatchObject({ refreshToken: 'new-refresh-token-0123456789' });
+    // promoted: the token file holds it, the sidecar and the temporary file are gone
+    expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({
+      refreshToken: 'new-refresh-token-0123456789',
+      accessToken: 'new-access-1',
+    });
+    expect(await fsp.readdir(sub)).toEqual(['acme.tokens.json']);
+  });
+
+  it('ignores (and removes) a sidecar older than the token file, or torn', async () => {
+    for (const sidecar of ['older', 'torn'] as const) {
+      const { sub, path, pending } = await freshDir();
+      await writeFile(
+        pending,
+        sidecar === 'torn'
+          ? '{"refreshToken": "new-ref'
+          : '{"refreshToken": "older-refresh-token"}',
+      );
+      await writeFile(path, JSON.stringify({ refreshToken: 'current-refresh-token' }));
+      if (sidecar === 'older') await fsp.utimes(pending, new Date(1_000), new Date(1_000));
+      else await fsp.utimes(path, new Date(1_000), new Date(1_000));
+
+      const pair = await new FileTokenStore(path).load();
+
+      expect(pair, sidecar).toMatchObject({ refreshToken: 'current-refresh-token' });
+      expect(await fsp.readdir(sub), sidecar).toEqual(
+        sidecar === 'older'
+          ? ['acme.tokens.json']
+          : ['.acme.tokens.json.pending', 'acme.tokens.json'],
+      );
+    }
+  });
+
+  it('temporary files are removed at the first load; other files are left alone', async () => {
+    const sub = await mkdtemp(join(dir, 'sweep-'));
+    const path = join(sub, 'acme.tokens.json');
+    const left = ['.acme.tokens.json.0123456789ab.tmp', '.acme.tokens.json.ba9876543210.tmp'];
+    const kept = ['acme.tokens.json', '.other.tokens.json.0123456789ab.tmp', 'notes.txt'];
+    for (const name of [...left, ...kept]) {
+      await writeFile(join(sub, name), JSON.stringify({ refreshToken: 'r'.repeat(32) }));
+    }
+
+    await new FileTokenStore(path).load();
+
+    expect((await fsp.readdir(sub)).sort()).toEqual([...kept].sort());
+  });
+});
+
+describe('a token file damaged while the daemon runs', () => {
+  it('keeps polling with the pair in memory and writes a good file at the next refresh', async () => {
+    harness = await startHarness({ refreshOnly: true, portal: { events: ['ONCRMLEADADD'] } });
+    watchTokens(harness.sim);
+    harness.portal.fill({ counts: { ONCRMLEADADD: { queued: 2 } } });
+    const [first] = await harness.monitor.pollOnce();
+    await writeFile(harness.tokenFile, '\u0000\u0000garbage');
+
+    const [second] = await harness.monitor.pollOnce();
+    harness.portal.expireAccessTokens();
+    const [third] = await harness.monitor.pollOnce();
+
+    expect([first?.ok, second?.ok, third?.ok]).toEqual([true, true, true]);
+    const stored = JSON.parse(await readFile(harness.tokenFile, 'utf8')) as {
+      refreshToken?: unknown;
+    };
+    expect(typeof stored.refreshToken).toBe('string');
+    expect(harness.log.lines.filter((l) => l.level === 'error')).toEqual([]);
+  });
+});
+
+/** A file system whose `call` fails with `code` while `failing()` says so. */
+function failingFs(
+  call: 'open' | 'rename' | 'write',
+  code: string,
+  failing: () => boolean,
+): Partial<TokenStoreFs> {
+  const fail = () => Promise.reject(fsError(code));
+  switch (call) {
+    case 'open':
+      return { open: (path, flags, mode) => (failing() ? fail() : fsp.open(path, flags, mode)) };
+    case 'rename':
+      return { rename: (from, to) => (failing() ? fail() : fsp.rename(from, to)) };
+    case 'write':
+      return { write: (handle, data) => (failing() ? fail() : handle.writeFile(data, 'utf8')) };
+  }
+}
