@@ -56,10 +56,11 @@ function prefixOf(sampleName: string, labels: Sample['labels']): string {
 export class MetricsRenderer {
   readonly #metrics: MonitorMetrics;
   /**
-   * Formatted prefixes by the label object of a series (stable while the series lives) and
-   * sample name: one label object may serve several metrics.
+   * Formatted prefixes by sample entry, per format. prom-client keeps one entry object per
+   * series (a counter's is updated in place; a gauge's is replaced when set, which formats it
+   * anew), and one entry belongs to one metric.
    */
-  readonly #prefixes = new WeakMap<object, Map<string, string>>();
+  readonly #prefixes = { text: new WeakMap<object, string>(), open: new WeakMap<object, string>() };
   readonly #inFlight = new Map<boolean, Promise<string>>();
 
   constructor(metrics: MonitorMetrics) {
@@ -80,35 +81,26 @@ export class MetricsRenderer {
   }
 
   async #render(openMetrics: boolean): Promise<string> {
-    const blocks: string[] = [];
+    // One growing string: V8 concatenates in O(1) and flattens once, several times faster
+    // than pushing 75,000 lines into an array and joining it.
+    let out = '';
+    const prefixes = openMetrics ? this.#prefixes.open : this.#prefixes.text;
     for (const metric of this.#metrics.registry.getMetricsAsArray()) {
-      const family = (await (metric as unknown as { get(): Promise<Family> }).get()) as Family;
-      blocks.push(this.#family(family, openMetrics));
-    }
-    return openMetrics ? `${blocks.join('\n')}\n# EOF\n` : `${blocks.join('\n\n')}\n`;
-  }
-
-  #family(family: Family, openMetrics: boolean): string {
-    const counter = family.type === 'counter';
-    const familyName = openMetrics && counter ? family.name.replace(/_total$/, '') : family.name;
-    const sampleName = openMetrics && counter ? `${familyName}_total` : family.name;
-    const lines = [
-      `# HELP ${familyName} ${escapeHelp(family.help)}`,
-      `# TYPE ${familyName} ${family.type}`,
-    ];
-    for (const sample of family.values) {
-      let prefixes = this.#prefixes.get(sample.labels);
-      if (prefixes === undefined) {
-        prefixes = new Map();
-        this.#prefixes.set(sample.labels, prefixes);
+      const family = await (metric as unknown as { get(): Promise<Family> }).get();
+      const counter = family.type === 'counter';
+      const familyName = openMetrics && counter ? family.name.replace(/_total$/, '') : family.name;
+      const sampleName = openMetrics && counter ? `${familyName}_total` : family.name;
+      if (out !== '' && !openMetrics) out += '\n';
+      out += `# HELP ${familyName} ${escapeHelp(family.help)}\n# TYPE ${familyName} ${family.type}\n`;
+      for (const sample of family.values) {
+        let prefix = prefixes.get(sample);
+        if (prefix === undefined) {
+          prefix = prefixOf(sampleName, sample.labels);
+          prefixes.set(sample, prefix);
+        }
+        out += prefix + formatValue(sample.value) + '\n';
       }
-      let prefix = prefixes.get(sampleName);
-      if (prefix === undefined) {
-        prefix = prefixOf(sampleName, sample.labels);
-        prefixes.set(sampleName, prefix);
-      }
-      lines.push(prefix + formatValue(sample.value));
     }
-    return lines.join('\n');
+    return openMetrics ? `${out}# EOF\n` : out;
   }
 }
