@@ -3,6 +3,7 @@
  * `start` wires it (config file, secret registry, logger at the config's level, `startMonitor`).
  * Logs go to a file instead of stdout. CPU is process.cpuUsage() over wall time.
  */
+import { MetricsRenderer } from '../src/metrics/render.js';
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { startMonitor } from '../src/app.js';
@@ -129,9 +130,10 @@ export async function runFleetJob(
   await monitor.stop();
   // Rendering alone, with polling stopped: what /metrics costs without any contention.
   const renders: number[] = [];
+  const renderer = new MetricsRenderer(monitor.metrics);
   for (let i = 0; i < RENDERS; i++) {
     const started = performance.now();
-    await monitor.metrics.registry.metrics();
+    await renderer.render(false);
     renders.push(performance.now() - started);
   }
   await send({

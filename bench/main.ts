@@ -119,7 +119,7 @@ const NOTES = {
     'CPU: process.cpuUsage() / wall time of the monitor\'s process; "on schedule" is the last two',
     '30-s cycles after every portal was polled once (the start-up round polls all of them at',
     'once). /metrics is scraped from a process of its own while polling goes on; latency is to',
-    'the last byte. "Rendering alone" times prom-client\'s registry.metrics() in the monitor\'s',
+    'the last byte. "Rendering alone" times the /metrics renderer (MetricsRenderer) in the monitor\'s',
     'process once polling has stopped.',
   ],
   sdk: [

@@ -125,7 +125,7 @@ export interface FleetMeasured {
 export interface FleetDone {
   readonly kind: 'fleet-done';
   readonly maxRssMb: number;
-  /** `registry.metrics()` alone, timed in process after polling stopped (no HTTP, no polls). */
+  /** The /metrics renderer alone, timed in process after polling stopped (no HTTP, no polls). */
   readonly renderOnly: LatencyStats;
   /** CPU while the scrapes ran (polls continuing), % of one core. */
   readonly scrapeWindow: CpuWindow;

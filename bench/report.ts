@@ -264,7 +264,7 @@ export function fleetTable(fleet: FleetResult): string {
     ],
     [
       'rendering alone',
-      `registry.metrics() ×${fleet.done.renderOnly.count} after polling stopped: p50 ${ms(fleet.done.renderOnly.p50Ms)}, p99 ${ms(fleet.done.renderOnly.p99Ms)}, max ${ms(fleet.done.renderOnly.maxMs)}`,
+      `MetricsRenderer.render() ×${fleet.done.renderOnly.count} after polling stopped: p50 ${ms(fleet.done.renderOnly.p50Ms)}, p99 ${ms(fleet.done.renderOnly.p99Ms)}, max ${ms(fleet.done.renderOnly.maxMs)}`,
     ],
     [
       'log lines',
