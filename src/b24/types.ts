@@ -1,5 +1,4 @@
 /** The public shape of the REST client: what the poller needs, nothing more. */
-import type { z } from 'zod';
 import type { ApiTime } from './schemas.js';
 
 /** The only methods the monitor may call. `event.offline.get` is absent on purpose: it reserves rows. */
@@ -70,5 +69,3 @@ export interface ClientObserver {
   /** A new token pair could not be written to the token file (it is kept in memory). */
   tokenPersistFailed?(): void;
 }
-
-export type ZodSchema<T> = z.ZodType<T>;
