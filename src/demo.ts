@@ -18,7 +18,7 @@ export interface DemoOptions {
   readonly secrets?: SecretRegistry;
   /** `host:port` of the monitor. @default 127.0.0.1:9464 */
   readonly listen?: string | undefined;
-  /** Extra configuration variables (MONITOR_*, LOG_LEVEL) passed to the loader. */
+  /** The environment: its MONITOR_* settings and LOG_LEVEL apply to the demo's monitor. */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** @default 4 */
   readonly eventsPerSecond?: number;
@@ -34,6 +34,20 @@ export interface RunningDemo {
 }
 
 const HOUR_MS = 3_600_000;
+
+/**
+ * The user's MONITOR_* settings and LOG_LEVEL pass through to the demo's monitor; the portal
+ * settings (B24_*, and a MONITOR_CONFIG naming real portals) are the demo's own.
+ */
+function monitorSettings(
+  env: Readonly<Record<string, string | undefined>>,
+): Record<string, string | undefined> {
+  return Object.fromEntries(
+    Object.entries(env).filter(
+      ([key]) => (key.startsWith('MONITOR_') && key !== 'MONITOR_CONFIG') || key === 'LOG_LEVEL',
+    ),
+  );
+}
 
 export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
   const sim = await SimServer.start({ host: '127.0.0.1' });
@@ -60,7 +74,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
   const seed = portal.authorize('monitor');
   const env: Record<string, string | undefined> = {
     MONITOR_SCHEDULE: '*/10 * * * * *',
-    ...options.env,
+    ...monitorSettings(options.env ?? {}),
     MONITOR_LISTEN: options.listen ?? options.env?.['MONITOR_LISTEN'] ?? '127.0.0.1:9464',
     B24_PORTAL_URL: portal.restUrl,
     B24_PORTAL_NAME: 'demo',

@@ -19,8 +19,12 @@ describe('npm run demo', () => {
   it('serves non-zero b24_offline_events within 15 seconds and stops on SIGINT', async () => {
     const port = await freePort();
     const started = Date.now();
+    // a shell already set up for a real portal must not get in the demo's way
     const demo = startProcess('npm', ['run', '--silent', 'demo'], {
       MONITOR_LISTEN: `127.0.0.1:${port}`,
+      MONITOR_CONFIG: '/nonexistent/monitor.yaml',
+      B24_PORTAL_URL: 'https://real.example.com/rest/',
+      B24_REFRESH_TOKEN_FILE: '/nonexistent/refresh-token',
     });
 
     try {
