@@ -421,6 +421,21 @@ async function scriptedServer(): Promise<Scripted> {
   return Object.assign(state, { restUrl: `http://127.0.0.1:${port}/rest/` });
 }
 
+/** A scripted server and a short-lived agent for one describe block. */
+function useScriptedServer(): { readonly scripted: Scripted; readonly dispatcher: Agent } {
+  const state = {} as { scripted: Scripted; dispatcher: Agent };
+  beforeAll(async () => {
+    state.scripted = await scriptedServer();
+    state.dispatcher = new Agent({ keepAliveTimeout: 10, keepAliveMaxTimeout: 10 });
+  });
+  afterAll(async () => {
+    await state.dispatcher.close();
+    state.scripted.server.closeAllConnections();
+    state.scripted.server.close();
+  });
+  return state;
+}
+
 const silent = pino({ level: 'silent' });
 const noObserver: ClientObserver = {
   request: () => undefined,
@@ -460,27 +475,17 @@ function clientFor(
 }
 
 describe('the REST client over HTTP', () => {
-  let scripted: Scripted;
-  let dispatcher: Agent;
-  beforeAll(async () => {
-    scripted = await scriptedServer();
-    dispatcher = new Agent({ keepAliveTimeout: 10, keepAliveMaxTimeout: 10 });
-  });
-  afterAll(async () => {
-    await dispatcher.close();
-    scripted.server.closeAllConnections();
-    scripted.server.close();
-  });
+  const http = useScriptedServer();
 
   it('call and batch resolve to an answer or reject with a typed error without tokens', async () => {
-    const client = clientFor(scripted.restUrl, dispatcher);
+    const client = clientFor(http.scripted.restUrl, http.dispatcher);
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.record({ status, body }), { minLength: 1, maxLength: 3 }),
         async (answers) => {
-          scripted.batches = answers;
-          scripted.others = answers;
-          scripted.served = 0;
+          http.scripted.batches = answers;
+          http.scripted.others = answers;
+          http.scripted.served = 0;
           const call = await client.call('event.offline.list', { filter: { '>ID': 0 } }).then(
             (value) => ({ value }),
             (error: unknown) => ({ error }),
@@ -627,17 +632,7 @@ describe('the poller', () => {
   });
 
   describe('over HTTP, with the real client', () => {
-    let scripted: Scripted;
-    let dispatcher: Agent;
-    beforeAll(async () => {
-      scripted = await scriptedServer();
-      dispatcher = new Agent({ keepAliveTimeout: 10, keepAliveMaxTimeout: 10 });
-    });
-    afterAll(async () => {
-      await dispatcher.close();
-      scripted.server.closeAllConnections();
-      scripted.server.close();
-    });
+    const http = useScriptedServer();
 
     it('a report every time, failures typed and without tokens', async () => {
       await fc.assert(
@@ -646,10 +641,10 @@ describe('the poller', () => {
           fc.array(answerFor(listAnswer), { minLength: 1, maxLength: 3 }),
           fc.constantFrom('scan', 'count', 'auto' as const),
           async (batches, others, strategy) => {
-            scripted.batches = batches;
-            scripted.others = others;
-            scripted.served = 0;
-            const client = clientFor(scripted.restUrl, dispatcher);
+            http.scripted.batches = batches;
+            http.scripted.others = others;
+            http.scripted.served = 0;
+            const client = clientFor(http.scripted.restUrl, http.dispatcher);
             const report = await pollerWith(client, strategy).poll();
             expectReport(report);
           },
