@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimServer, type SimPortal } from '../../src/sim/index.js';
+import { portalEnv } from '../helpers/env.js';
 import { jsonLines, runCli } from '../helpers/processes.js';
 
 let sim: SimServer;
@@ -32,15 +33,7 @@ afterAll(async () => {
 
 function envFor(refreshToken: string, tokenFile: string): Record<string, string> {
   secrets.push(refreshToken);
-  return {
-    B24_PORTAL_URL: portal.restUrl,
-    B24_PORTAL_NAME: 'acme',
-    B24_CLIENT_ID: portal.clientId,
-    B24_CLIENT_SECRET: portal.clientSecret,
-    B24_REFRESH_TOKEN: refreshToken,
-    B24_OAUTH_URL: sim.oauthUrl,
-    B24_TOKEN_FILE: tokenFile,
-  };
+  return portalEnv(sim, portal, { refreshToken, tokenFile, name: 'acme' });
 }
 
 async function refreshWith(

@@ -13,6 +13,7 @@ import { SimServer, type SimPortal } from '../../src/sim/index.js';
 import { issuedSecrets } from '../helpers/harness.js';
 import { jsonLines, waitFor, type Running } from '../helpers/processes.js';
 import { scanTextsForSecretsAfterAll, startMonitorCli, watchTokens } from './support.js';
+import { portalEnv } from '../helpers/env.js';
 
 const BEARER = 'bearer-Tq8wXz3Lm5Rv9Kp2';
 const USER = 'prometheus';
@@ -39,17 +40,15 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function portalEnv(name: string): Record<string, string> {
+function daemonEnv(name: string): Record<string, string> {
   const seed = portal.authorize('monitor');
   issuedSecrets.add(seed.refreshToken).add(seed.accessToken);
   return {
-    B24_PORTAL_URL: portal.restUrl,
-    B24_PORTAL_NAME: 'acme',
-    B24_CLIENT_ID: portal.clientId,
-    B24_CLIENT_SECRET: portal.clientSecret,
-    B24_REFRESH_TOKEN: seed.refreshToken,
-    B24_OAUTH_URL: sim.oauthUrl,
-    B24_TOKEN_FILE: join(dir, `${name}.tokens.json`),
+    ...portalEnv(sim, portal, {
+      refreshToken: seed.refreshToken,
+      tokenFile: join(dir, `${name}.tokens.json`),
+      name: 'acme',
+    }),
     MONITOR_LISTEN: '127.0.0.1:0',
     MONITOR_SCHEDULE: '*/5 * * * * *',
   };
@@ -100,7 +99,7 @@ function basic(user: string, password: string): string {
 describe('/metrics and / behind a bearer token (MONITOR_HTTP_BEARER_TOKEN)', () => {
   it('answers 401 with a challenge without the token, 200 with it; health and readiness stay open', async () => {
     const { run, url } = await startDaemon({
-      ...portalEnv('bearer'),
+      ...daemonEnv('bearer'),
       MONITOR_HTTP_BEARER_TOKEN: BEARER,
     });
 
@@ -136,7 +135,7 @@ describe('/metrics and / behind a bearer token (MONITOR_HTTP_BEARER_TOKEN)', () 
 describe('/metrics and / behind basic auth (MONITOR_HTTP_BASIC_USER, _PASSWORD)', () => {
   it('answers 401 with a Basic challenge without the right pair, 200 with it', async () => {
     const { run, url } = await startDaemon({
-      ...portalEnv('basic'),
+      ...daemonEnv('basic'),
       MONITOR_HTTP_BASIC_USER: USER,
       MONITOR_HTTP_BASIC_PASSWORD: PASSWORD,
     });
@@ -169,7 +168,7 @@ describe('/metrics and / behind basic auth (MONITOR_HTTP_BASIC_USER, _PASSWORD)'
 
 describe('a config file holding secrets', () => {
   async function configFile(name: string, mode: number): Promise<Record<string, string>> {
-    const { B24_CLIENT_SECRET, B24_REFRESH_TOKEN, ...env } = portalEnv(name);
+    const { B24_CLIENT_SECRET, B24_REFRESH_TOKEN, ...env } = daemonEnv(name);
     const path = join(dir, `${name}.yaml`);
     await writeFile(
       path,

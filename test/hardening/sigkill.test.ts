@@ -28,6 +28,7 @@ import {
   watchTokens,
   type TokenIssue,
 } from './support.js';
+import { portalEnv } from '../helpers/env.js';
 
 const KILLS = 50;
 
@@ -126,13 +127,7 @@ describe('SIGKILL around token refreshes', () => {
     issuedSecrets.add(seed.refreshToken).add(seed.accessToken);
     const tokenFile = join(dir, 'acme.tokens.json');
     const env = {
-      B24_PORTAL_URL: portal.restUrl,
-      B24_PORTAL_NAME: 'acme',
-      B24_CLIENT_ID: portal.clientId,
-      B24_CLIENT_SECRET: portal.clientSecret,
-      B24_REFRESH_TOKEN: seed.refreshToken,
-      B24_OAUTH_URL: sim.oauthUrl,
-      B24_TOKEN_FILE: tokenFile,
+      ...portalEnv(sim, portal, { refreshToken: seed.refreshToken, tokenFile, name: 'acme' }),
       MONITOR_LISTEN: '127.0.0.1:0',
       MONITOR_SCHEDULE: '* * * * * *',
     };

@@ -27,6 +27,7 @@ import {
   watchTokens,
   type TokenIssue,
 } from './support.js';
+import { portalEnv } from '../helpers/env.js';
 
 const errorMessages: string[] = [];
 scanLogsForSecretsAfterAll();
@@ -63,15 +64,7 @@ function seedPair(): { refreshToken: string; accessToken: string } {
 }
 
 function cliEnv(tokenFile: string, refreshToken: string): Record<string, string> {
-  return {
-    B24_PORTAL_URL: portal.restUrl,
-    B24_PORTAL_NAME: 'acme',
-    B24_CLIENT_ID: portal.clientId,
-    B24_CLIENT_SECRET: portal.clientSecret,
-    B24_REFRESH_TOKEN: refreshToken,
-    B24_OAUTH_URL: sim.oauthUrl,
-    B24_TOKEN_FILE: tokenFile,
-  };
+  return portalEnv(sim, portal, { refreshToken, tokenFile, name: 'acme' });
 }
 
 function fsError(code: string): NodeJS.ErrnoException {
