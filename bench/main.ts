@@ -30,27 +30,15 @@ function sizePlan(rows: number, sdk: boolean): SizePlan {
 }
 
 function fleetPlan(quick: boolean): FleetPlan {
+  const shape = {
+    largeEvery: 50,
+    smallRows: [50, 500],
+    largeRows: [10_000, 50_000],
+    burstConcurrency: 5,
+  } satisfies Partial<FleetPlan>;
   return quick
-    ? {
-        portals: 200,
-        durationMs: 35_000,
-        largeEvery: 50,
-        smallRows: [50, 500],
-        largeRows: [10_000, 50_000],
-        sequentialScrapes: 100,
-        burstScrapes: 20,
-        burstConcurrency: 5,
-      }
-    : {
-        portals: 1000,
-        durationMs: 80_000,
-        largeEvery: 50,
-        smallRows: [50, 500],
-        largeRows: [10_000, 50_000],
-        sequentialScrapes: 200,
-        burstScrapes: 50,
-        burstConcurrency: 5,
-      };
+    ? { ...shape, portals: 200, durationMs: 35_000, sequentialScrapes: 100, burstScrapes: 20 }
+    : { ...shape, portals: 1000, durationMs: 80_000, sequentialScrapes: 200, burstScrapes: 50 };
 }
 
 function log(line: string): void {

@@ -112,10 +112,6 @@ export class PortalMetrics implements ClientObserver {
     return true;
   }
 
-  get hasQueueSeries(): boolean {
-    return this.#hasQueueSeries;
-  }
-
   #pollFinished(outcome: {
     durationSeconds: number;
     requests: number;

@@ -2,7 +2,7 @@
  * Runs named read-only commands in one `batch` request, falling back to single calls for the
  * commands the portal refuses inside a batch (`ERROR_BATCH_METHOD_NOT_ALLOWED`).
  */
-import { ApiError } from '../b24/errors.js';
+import { ApiError, BadResponseError } from '../b24/errors.js';
 import { reasonFor } from '../b24/transport.js';
 import type { BatchCommand, CallAnswer, CallOptions, RestClient } from '../b24/types.js';
 
@@ -49,13 +49,7 @@ async function runChunk(
       continue;
     }
     if (!(name in batch.result)) {
-      throw new ApiError(
-        'batch',
-        200,
-        'MISSING_RESULT',
-        `no result for command ${name}`,
-        'bad_response',
-      );
+      throw new BadResponseError('batch', `no result for command ${name}`);
     }
     const total = batch.resultTotal[name];
     const next = batch.resultNext[name];
