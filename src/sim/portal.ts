@@ -29,7 +29,7 @@ import type { OperatingLimitOptions, RateLimitOptions } from './limits.js';
 import { METHODS } from './methods.js';
 import type { MethodHost, MethodOutput } from './methods.js';
 import type { Authorization, AuthorizeOptions, OAuthApp, OAuthServer, TokenPair } from './oauth.js';
-import { lowerKeys } from './params.js';
+import { lowerKeys, phpString } from './params.js';
 import type { Params } from './params.js';
 import { OfflineQueue, idSequence } from './queue.js';
 import type { AddResult, IdSequence, QueueEvent } from './queue.js';
@@ -55,6 +55,11 @@ export interface PortalSettings {
   readonly batchAllowed?: boolean;
   /** Every REST call answers 503 OVERLOAD_LIMIT. @default false */
   readonly overload?: boolean;
+  /**
+   * The plan has connectors (Professional and above); without them a request with a non-empty
+   * `auth_connector` answers 403 WRONG_LICENSE. @default true
+   */
+  readonly connectorsAllowed?: boolean;
 }
 
 export interface SimPortalOptions extends PortalSettings {
@@ -119,6 +124,12 @@ export interface ApiTime {
   readonly operating_reset_at: number;
 }
 
+/** `auth_connector` of a request's (lower-cased) parameters, trimmed; undefined when absent. */
+function connectorParam(params: Readonly<Record<string, unknown>>): string | undefined {
+  const raw = params['auth_connector'];
+  return raw === undefined ? undefined : phpString(raw).trim();
+}
+
 function normaliseMethod(raw: string): string {
   return raw
     .trim()
@@ -148,6 +159,7 @@ export class SimPortal implements MethodHost, OAuthApp {
   offlineExtended = true;
   batchAllowed = true;
   overload = false;
+  connectorsAllowed = true;
   private rate: LeakyBucket | null = null;
   private operating: OperatingMeter | null = null;
 
@@ -190,6 +202,8 @@ export class SimPortal implements MethodHost, OAuthApp {
     if (settings.offlineExtended !== undefined) this.offlineExtended = settings.offlineExtended;
     if (settings.batchAllowed !== undefined) this.batchAllowed = settings.batchAllowed;
     if (settings.overload !== undefined) this.overload = settings.overload;
+    if (settings.connectorsAllowed !== undefined)
+      this.connectorsAllowed = settings.connectorsAllowed;
     if (settings.rateLimit !== undefined) {
       this.rate =
         settings.rateLimit === null ? null : new LeakyBucket(settings.rateLimit, this.clock);
@@ -293,10 +307,15 @@ export class SimPortal implements MethodHost, OAuthApp {
       const auth = this.oauth.authenticate(this.id, params['auth']);
       if (!auth.ok) throw auth.error;
       holder = auth.authorization.holder;
+      // `auth_connector` is auth data: read from the top level of the HTTP request only.
+      const connector = connectorParam(params);
+      if (connector !== undefined && connector !== '' && !this.connectorsAllowed) {
+        throw apiErrors.wrongLicense();
+      }
       const outcome =
         method === 'batch'
-          ? this.runBatchCall(params, auth.authorization, startMs, commands)
-          : this.runCommand(method, params, auth.authorization, false);
+          ? this.runBatchCall(params, auth.authorization, connector, startMs, commands)
+          : this.runCommand(method, params, auth.authorization, connector, false);
       if (!outcome.ok) throw outcome.error;
       reply = this.successReply(method, outcome.output, outcome.time, latencyMs);
     } catch (error) {
@@ -316,13 +335,15 @@ export class SimPortal implements MethodHost, OAuthApp {
   private runBatchCall(
     params: Readonly<Record<string, unknown>>,
     authorization: Authorization,
+    connector: string | undefined,
     startMs: number,
     journal: JournalEntry[],
   ): CommandOutcome {
     const t0 = performance.now();
     const output = runBatch(params, (rawMethod, commandParams) => {
       const method = normaliseMethod(rawMethod);
-      const outcome = this.runCommand(method, commandParams, authorization, true);
+      // Every command runs with the batch request's auth data, its auth_connector included.
+      const outcome = this.runCommand(method, commandParams, authorization, connector, true);
       journal.push(
         this.entry(method, authorization.holder, true, outcome.ok ? 200 : outcome.error.status),
       );
@@ -337,6 +358,7 @@ export class SimPortal implements MethodHost, OAuthApp {
     method: string,
     params: Readonly<Record<string, unknown>>,
     authorization: Authorization,
+    authConnector: string | undefined,
     viaBatch: boolean,
   ): CommandOutcome {
     const startMs = this.clock.now();
@@ -359,7 +381,7 @@ export class SimPortal implements MethodHost, OAuthApp {
       let output: MethodOutput;
       let processing = 0;
       try {
-        output = spec.run({ host: this, params: lowerKeys(params), authorization });
+        output = spec.run({ host: this, params: lowerKeys(params), authorization, authConnector });
       } finally {
         processing = (performance.now() - t0) / 1000;
         this.operating?.charge(method, processing);

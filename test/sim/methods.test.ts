@@ -156,7 +156,7 @@ describe('bindings', () => {
       error_description: 'Handler already binded',
     });
     expect(listed.body.result).toEqual([
-      { event: 'ONCRMLEADADD', handler: '', auth_type: '0', offline: 1 },
+      { event: 'ONCRMLEADADD', handler: '', auth_type: '0', offline: 1, connector_id: '' },
       { event: 'ONCRMDEALADD', handler: '', auth_type: '0', offline: 1, connector_id: 'c1' },
     ]);
     expect(unbound.body.result).toEqual({ count: 1 });
