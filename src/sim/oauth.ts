@@ -66,8 +66,6 @@ export type OAuthReply =
   | { readonly kind: 'hang' };
 
 export const REFRESH_TOKEN_TTL_SEC = 180 * 86_400;
-/** Expired access tokens are remembered this long, answering `expired_token` rather than `invalid_token`. */
-const EXPIRED_TOKEN_MEMORY_MS = 7 * 86_400_000;
 /** Well-formed tokens: an unknown one is `invalid_token`, anything else `NO_AUTH_FOUND`. */
 const TOKEN_SHAPE = /^[0-9a-z]{32,128}$/i;
 
@@ -234,12 +232,11 @@ export class OAuthServer {
   private issue(grant: Grant, app: OAuthApp): TokenPair {
     const now = this.clock.now();
     if (grant.refreshToken !== null) this.refreshIndex.delete(grant.refreshToken);
-    grant.accessTokens = grant.accessTokens.filter((token) => {
-      const entry = this.accessIndex.get(token);
-      const keep = entry !== undefined && entry.expiresMs + EXPIRED_TOKEN_MEMORY_MS > now;
-      if (!keep) this.accessIndex.delete(token);
-      return keep;
-    });
+    // The access token issued with the old pair stops working at the refresh too. The server
+    // no longer knows it, so it answers like any unknown token: 401 invalid_token (inferred:
+    // `expired_token` is kept for a token that has run out its time).
+    for (const token of grant.accessTokens) this.accessIndex.delete(token);
+    grant.accessTokens = [];
     const accessToken = secureHex(32);
     const refreshToken = secureHex(32);
     const expiresMs = now + app.accessTokenTtlSec * 1000;
