@@ -81,6 +81,12 @@ export interface RestClientOptions {
   readonly maxWaitMs?: number | undefined;
   /** Wait after 429 when no `operating_reset_at` is known. @default 10000 */
   readonly operatingFallbackMs?: number | undefined;
+  /**
+   * `auth_connector` of the queue to read. The portal takes it from the top level of the HTTP
+   * request only (inside `batch` a command's own is ignored), so it goes on every request the
+   * client sends, `batch` included, and never into a command. @default none
+   */
+  readonly authConnector?: string | undefined;
 }
 
 /** The RestClient, plus `close()` for the agent it may have created. */
@@ -149,6 +155,8 @@ export function createRestClient(options: RestClientOptions): B24RestClient {
     operatingFallbackMs: options.operatingFallbackMs ?? DEFAULT_RETRY_POLICY.operatingFallbackMs,
   };
   const { tokens, observer, logger, restUrl } = options;
+  const topLevel: Params =
+    options.authConnector === undefined ? {} : { auth_connector: options.authConnector };
   /** Last `operating_reset_at` seen per method: when a 429 does not say, this does. */
   const resetAt = new Map<string, number>();
 
@@ -179,7 +187,14 @@ export function createRestClient(options: RestClientOptions): B24RestClient {
         await limiter.acquire(signal);
         observer.request(method);
         sent = true;
-        const json = await postRest(restUrl, method, params, token, transport, signal);
+        const json = await postRest(
+          restUrl,
+          method,
+          { ...params, ...topLevel },
+          token,
+          transport,
+          signal,
+        );
         return { json, token };
       } catch (error) {
         if (error instanceof AbortedError) throw error;
