@@ -46,6 +46,8 @@ export interface MethodOutput {
   readonly result: unknown;
   readonly total?: unknown;
   readonly next?: number;
+  /** Queue rows the call read, for the cost model of its server time. */
+  readonly rowsExamined?: number;
 }
 
 export interface MethodSpec {
@@ -90,7 +92,8 @@ const offlineList: MethodSpec = {
     const result = queue.list(filter, order, offset, PAGE_SIZE);
     const answer =
       offset + PAGE_SIZE < total ? { result, total, next: offset + PAGE_SIZE } : { result, total };
-    return host.faults.corruptList(answer);
+    // Its COUNT(*) and page read the connector's queue through the (APP_ID, CONNECTOR_ID) index.
+    return { ...host.faults.corruptList(answer), rowsExamined: queue.size };
   },
 };
 

@@ -45,9 +45,15 @@ export const DEFAULT_CLIENT_SECRET = 'SimClientSecret0123456789abcdefghijklmnopq
 export interface PortalSettings {
   /** @default 3600 */
   readonly accessTokenTtlSec?: number;
-  /** The request-rate bucket; null disables it. @default { capacity: 50, drainPerSecond: 2 } */
+  /**
+   * The request-rate bucket, one per source address; null disables it.
+   * @default { capacity: 50, drainPerSecond: 2 }
+   */
   readonly rateLimit?: RateLimitOptions | null;
-  /** Operating time per method; null disables it. @default { limitSec: 480, windowSec: 600, extraCostSec: 0 } */
+  /**
+   * Operating time per method and its cost model; null disables it (no 429, no operating
+   * figures in `time`). @default DEFAULT_OPERATING_LIMIT (480 s per 600 s, no added cost)
+   */
   readonly operatingLimit?: Partial<OperatingLimitOptions> | null;
   /** `feature.get rest_offline_extended`; without it `event.offline.get` always clears. @default true */
   readonly offlineExtended?: boolean;
@@ -120,8 +126,9 @@ export interface ApiTime {
   readonly processing: number;
   readonly date_start: string;
   readonly date_finish: string;
-  readonly operating: number;
-  readonly operating_reset_at: number;
+  /** Only while the operating-time limiter is active for the method. */
+  readonly operating?: number;
+  readonly operating_reset_at?: number;
 }
 
 /** `auth_connector` of a request's (lower-cased) parameters, trimmed; undefined when absent. */
@@ -160,7 +167,9 @@ export class SimPortal implements MethodHost, OAuthApp {
   batchAllowed = true;
   overload = false;
   connectorsAllowed = true;
-  private rate: LeakyBucket | null = null;
+  private rateLimit: RateLimitOptions | null = null;
+  /** Leaky buckets by source address: the server keeps one per portal and address. */
+  private readonly buckets = new Map<string, LeakyBucket>();
   private operating: OperatingMeter | null = null;
 
   private readonly clock: Clock;
@@ -205,8 +214,8 @@ export class SimPortal implements MethodHost, OAuthApp {
     if (settings.connectorsAllowed !== undefined)
       this.connectorsAllowed = settings.connectorsAllowed;
     if (settings.rateLimit !== undefined) {
-      this.rate =
-        settings.rateLimit === null ? null : new LeakyBucket(settings.rateLimit, this.clock);
+      this.rateLimit = settings.rateLimit;
+      this.buckets.clear();
     }
     if (settings.operatingLimit !== undefined) {
       this.operating =
@@ -282,8 +291,11 @@ export class SimPortal implements MethodHost, OAuthApp {
 
   // ---- REST ---------------------------------------------------------------------------------
 
-  /** Handles `<restUrl><method>` with its parameters (query and body merged). */
-  handle(rawMethod: string, rawParams: Params): RestReply {
+  /**
+   * Handles `<restUrl><method>` with its parameters (query and body merged), sent from
+   * `source` (the client's address: the rate bucket is kept per address).
+   */
+  handle(rawMethod: string, rawParams: Params, source = '127.0.0.1'): RestReply {
     const method = normaliseMethod(rawMethod);
     const params = lowerKeys(rawParams);
     const startMs = this.clock.now();
@@ -301,7 +313,7 @@ export class SimPortal implements MethodHost, OAuthApp {
     try {
       if (transport === 'error') throw apiErrors.internal();
       if (this.overload) throw apiErrors.overload();
-      if (this.rate !== null && !this.rate.tryTake()) throw apiErrors.queryLimit();
+      if (!this.takeFromBucket(source)) throw apiErrors.queryLimit();
       const forced = this.faults.forcedError(method);
       if (forced !== null) throw forced;
       const auth = this.oauth.authenticate(this.id, params['auth']);
@@ -332,6 +344,22 @@ export class SimPortal implements MethodHost, OAuthApp {
     return reply;
   }
 
+  /** One request from `source` into its bucket; false when the bucket is full. */
+  private takeFromBucket(source: string): boolean {
+    if (this.rateLimit === null) return true;
+    let bucket = this.buckets.get(source);
+    if (bucket === undefined) {
+      if (this.buckets.size >= 1024) {
+        // Forget drained buckets so that many addresses cannot grow the map without end.
+        for (const [address, old] of this.buckets)
+          if (old.current() === 0) this.buckets.delete(address);
+      }
+      bucket = new LeakyBucket(this.rateLimit, this.clock);
+      this.buckets.set(source, bucket);
+    }
+    return bucket.tryTake();
+  }
+
   private runBatchCall(
     params: Readonly<Record<string, unknown>>,
     authorization: Authorization,
@@ -339,17 +367,18 @@ export class SimPortal implements MethodHost, OAuthApp {
     startMs: number,
     journal: JournalEntry[],
   ): CommandOutcome {
-    const t0 = performance.now();
+    // Commands run one after another: the batch takes the sum of their server time.
+    let processing = 0;
     const output = runBatch(params, (rawMethod, commandParams) => {
       const method = normaliseMethod(rawMethod);
       // Every command runs with the batch request's auth data, its auth_connector included.
       const outcome = this.runCommand(method, commandParams, authorization, connector, true);
+      if (outcome.ok) processing += (outcome.time as ApiTime).processing;
       journal.push(
         this.entry(method, authorization.holder, true, outcome.ok ? 200 : outcome.error.status),
       );
       return outcome;
     });
-    const processing = (performance.now() - t0) / 1000;
     return { ok: true, output, time: this.timeOf(startMs, processing, 'batch') };
   }
 
@@ -378,12 +407,14 @@ export class SimPortal implements MethodHost, OAuthApp {
       if (this.operating?.usage(method).blocked === true) throw apiErrors.operatingLimit(method);
       if (spec.adminOnly && !authorization.admin) throw apiErrors.accessDenied();
       const t0 = performance.now();
-      let output: MethodOutput;
+      let output: MethodOutput | undefined;
       let processing = 0;
       try {
         output = spec.run({ host: this, params: lowerKeys(params), authorization, authConnector });
       } finally {
-        processing = (performance.now() - t0) / 1000;
+        // `time.processing` is the call's server time by the cost model (measured + modelled).
+        const measured = (performance.now() - t0) / 1000;
+        processing = this.operating?.cost(measured, output?.rowsExamined ?? 0) ?? measured;
         this.operating?.charge(method, processing);
       }
       return { ok: true, output, time: this.timeOf(startMs, processing, method) };
@@ -420,15 +451,20 @@ export class SimPortal implements MethodHost, OAuthApp {
   private timeOf(startMs: number, processingSec: number, method: string): ApiTime {
     const finishMs = Math.max(this.clock.now(), startMs + processingSec * 1000);
     const usage = this.operating?.usage(method);
-    return {
+    const time: ApiTime = {
       start: startMs / 1000,
       finish: finishMs / 1000,
       duration: (finishMs - startMs) / 1000,
       processing: processingSec,
       date_start: formatIso(startMs, this.offsetMinutes),
       date_finish: formatIso(finishMs, this.offsetMinutes),
-      operating: usage === undefined ? 0 : Math.round(usage.operating * 1e6) / 1e6,
-      operating_reset_at: usage?.resetAt ?? Math.floor(finishMs / 1000) + 600,
+    };
+    // The operating figures appear only while the limiter is active for the method.
+    if (usage === undefined || !usage.active) return time;
+    return {
+      ...time,
+      operating: Math.round(usage.operating * 1e6) / 1e6,
+      operating_reset_at: usage.resetAt,
     };
   }
 

@@ -155,7 +155,8 @@ export class SimServer {
       sendJson(res, 404, { error: 'NOT_FOUND', error_description: 'No such portal or path' });
       return;
     }
-    await this.deliver(req, res, portal.handle(safeDecode(match[2] ?? ''), params));
+    const source = req.socket.remoteAddress ?? '';
+    await this.deliver(req, res, portal.handle(safeDecode(match[2] ?? ''), params, source));
   }
 
   private async deliver(
