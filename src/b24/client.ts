@@ -130,6 +130,25 @@ function parseAnswer<T extends z.ZodType>(
   throw new BadResponseError(method, `unexpected shape at ${where.slice(0, 5).join(', ')}`);
 }
 
+/**
+ * A 429 carries no `time`: the reset the last good answer gave is added to the error, so the
+ * poller knows how long the portal's polls are pointless.
+ */
+function withKnownReset(error: unknown, known: number | undefined): unknown {
+  if (
+    !(error instanceof ApiError) ||
+    error.reason !== 'operating_limit' ||
+    error.operatingResetAt !== undefined ||
+    known === undefined
+  ) {
+    return error;
+  }
+  return new ApiError(error.method, error.statusCode, error.apiCode, '', error.reason, {
+    cause: error.cause,
+    operatingResetAt: known,
+  });
+}
+
 /** What one logical request brought back, and the access token it was sent with. */
 interface Sent {
   readonly json: unknown;
@@ -225,7 +244,7 @@ export function createRestClient(options: RestClientOptions): B24RestClient {
           random: random(),
           policy,
         });
-        if (!decision.retry) throw error;
+        if (!decision.retry) throw withKnownReset(error, resetAt.get(method));
         attempt += 1;
         logger.warn(
           { method, code, attempt, delayMs: decision.delayMs, retryClass: decision.retryClass },
@@ -275,18 +294,6 @@ export function createRestClient(options: RestClientOptions): B24RestClient {
     const { result, result_total, result_next, result_time } = envelope.result;
     // A command's error is text from the portal, quoted in messages and used as a metric
     // label: like a whole answer's error (transport.ts), it may echo the token it was sent.
-    const result_error = Object.fromEntries(
-      Object.entries(envelope.result.result_error).map(([name, failure]) => [
-        name,
-        {
-          ...failure,
-          error: errorCode(failure.error, [sent.token]),
-          ...(failure.error_description === undefined
-            ? {}
-            : { error_description: redact(failure.error_description, [sent.token]) }),
-        },
-      ]),
-    );
     // Each command counts toward its own method's operating time; report the highest figure
     // the answer gives per method (commands of one method report nearly the same).
     const operating = new Map<string, number>();
@@ -298,6 +305,28 @@ export function createRestClient(options: RestClientOptions): B24RestClient {
         operating.set(method, Math.max(operating.get(method) ?? 0, time.operating));
       }
     }
+    const result_error = Object.fromEntries(
+      Object.entries(envelope.result.result_error).map(([name, failure]) => {
+        const code = errorCode(failure.error, [sent.token]);
+        // A command refused for its operating time says nothing of the reset: the last good
+        // answer of its method did.
+        const reset =
+          code === 'OPERATION_TIME_LIMIT'
+            ? resetAt.get(commands[name]?.method ?? 'batch')
+            : undefined;
+        return [
+          name,
+          {
+            ...failure,
+            error: code,
+            ...(failure.error_description === undefined
+              ? {}
+              : { error_description: redact(failure.error_description, [sent.token]) }),
+            ...(reset === undefined ? {} : { operatingResetAt: reset }),
+          },
+        ];
+      }),
+    );
     for (const [method, seconds] of operating) observer.operating(method, seconds);
     for (const [name, failure] of Object.entries(result_error)) {
       observer.restError(commands[name]?.method ?? 'batch', failure.error);

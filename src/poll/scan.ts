@@ -86,7 +86,8 @@ export async function scanFrom(
       callOptions(input),
     );
   }
-  return builder.finish(depth ?? seen);
+  const snapshot = builder.finish(depth ?? seen);
+  return depth === undefined ? { ...snapshot, totalMissing: true } : snapshot;
 }
 
 export async function scanQueue(input: ScanInput): Promise<QueueSnapshot> {
