@@ -69,7 +69,7 @@ export {
   OperatingMeter,
 } from './limits.js';
 export type { OperatingLimitOptions, OperatingUsage, RateLimitOptions } from './limits.js';
-export { FaultInjector, NO_FAULTS, WRONG_TYPE_FAULTS } from './faults.js';
+export { FORCED_ERRORS, FaultInjector, NO_FAULTS, WRONG_TYPE_FAULTS } from './faults.js';
 export type {
   BodyFault,
   FaultSettings,

@@ -25,6 +25,8 @@ export interface OAuthApp {
   /** Application status letter (`L` local, `P` paid, `F` free...). */
   readonly appStatus: string;
   tokenEndpointFault(): TokenEndpointFault;
+  /** An error the token endpoint must answer for this app's grants, or null. */
+  tokenEndpointError(): SimApiError | null;
 }
 
 export interface TokenPair {
@@ -208,6 +210,8 @@ export class OAuthServer {
       grant.refreshToken = null;
       return oauthError(400, 'invalid_grant', 'Refresh token is invalid, expired or already used');
     }
+    const refused = app.tokenEndpointError();
+    if (refused !== null) return oauthError(refused.status, refused.code, refused.description);
     const pair = this.issue(grant, app);
     return {
       kind: 'json',

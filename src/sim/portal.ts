@@ -289,6 +289,11 @@ export class SimPortal implements MethodHost, OAuthApp {
     return this.faults.tokenEndpoint();
   }
 
+  tokenEndpointError(): SimApiError | null {
+    const forced = this.faults.settings.tokenEndpointError;
+    return forced === null ? null : new SimApiError(forced.status, forced.code, forced.description);
+  }
+
   // ---- REST ---------------------------------------------------------------------------------
 
   /**
