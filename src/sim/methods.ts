@@ -24,6 +24,8 @@ export const PAGE_SIZE = 50;
 export interface MethodHost {
   readonly offsetMinutes: number;
   readonly offlineExtended: boolean;
+  /** `event.offline.list` answers without `total` (the documented `start=-1` rule, or a portal that skips the count). */
+  readonly omitListTotal: boolean;
   readonly bindings: EventBindings;
   readonly faults: FaultInjector;
   queue(connector: string): OfflineQueue;
@@ -90,8 +92,8 @@ const offlineList: MethodSpec = {
     const queue = host.queue(connectorOf(call));
     const total = queue.count(filter);
     const result = queue.list(filter, order, offset, PAGE_SIZE);
-    const answer =
-      offset + PAGE_SIZE < total ? { result, total, next: offset + PAGE_SIZE } : { result, total };
+    const more = offset + PAGE_SIZE < total ? { next: offset + PAGE_SIZE } : {};
+    const answer = host.omitListTotal ? { result, ...more } : { result, total, ...more };
     // Its COUNT(*) and page read the connector's queue through the (APP_ID, CONNECTOR_ID) index.
     return { ...host.faults.corruptList(answer), rowsExamined: queue.size };
   },

@@ -66,6 +66,11 @@ export interface PortalSettings {
    * `auth_connector` answers 403 WRONG_LICENSE. @default true
    */
   readonly connectorsAllowed?: boolean;
+  /**
+   * `event.offline.list` answers carry no `total` (nor `result_total` in a batch), as the
+   * docs' rule for `start=-1` would have it: for clients that must cope without. @default false
+   */
+  readonly omitListTotal?: boolean;
 }
 
 export interface SimPortalOptions extends PortalSettings {
@@ -167,6 +172,7 @@ export class SimPortal implements MethodHost, OAuthApp {
   batchAllowed = true;
   overload = false;
   connectorsAllowed = true;
+  omitListTotal = false;
   private rateLimit: RateLimitOptions | null = null;
   /** Leaky buckets by source address: the server keeps one per portal and address. */
   private readonly buckets = new Map<string, LeakyBucket>();
@@ -211,6 +217,7 @@ export class SimPortal implements MethodHost, OAuthApp {
     if (settings.offlineExtended !== undefined) this.offlineExtended = settings.offlineExtended;
     if (settings.batchAllowed !== undefined) this.batchAllowed = settings.batchAllowed;
     if (settings.overload !== undefined) this.overload = settings.overload;
+    if (settings.omitListTotal !== undefined) this.omitListTotal = settings.omitListTotal;
     if (settings.connectorsAllowed !== undefined)
       this.connectorsAllowed = settings.connectorsAllowed;
     if (settings.rateLimit !== undefined) {
