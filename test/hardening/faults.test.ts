@@ -13,7 +13,7 @@ import { writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FAILURE_REASONS, MonitorError, type FailureReason } from '../../src/b24/errors.js';
 import type { PollReport } from '../../src/poll/poller.js';
-import { DEFAULT_OPERATING_LIMIT } from '../../src/sim/index.js';
+import { DEFAULT_OPERATING_LIMIT, FORCED_ERRORS } from '../../src/sim/index.js';
 import { fastClock, issuedSecrets, READ_ONLY, startHarness } from '../helpers/harness.js';
 import type { Harness } from '../helpers/harness.js';
 import { scanLogsForSecretsAfterAll } from '../helpers/leaks.js';
@@ -152,6 +152,11 @@ function forced(status: number, code: string, description: string, method?: stri
 function noRefresh(_h: Harness, _report: PollReport, samples: Sample[]): void {
   expect(valueOf(samples, 'b24_offline_oauth_refreshes_total', { portal: PORTAL })).toBe(0);
   expect(valueOf(samples, 'b24_offline_oauth_refresh_failures_total', { portal: PORTAL })).toBe(0);
+}
+
+/** A refusal of the real server, as the simulator words it, on every call. */
+function preset(name: keyof typeof FORCED_ERRORS) {
+  return (h: Harness) => h.portal.faults.set({ forcedError: FORCED_ERRORS[name] });
 }
 
 function wrongType(fault: 'totalObject' | 'resultObject' | 'rowIdNull' | 'errorBoolean') {
@@ -400,7 +405,7 @@ const ROWS: readonly FaultRow[] = [
   {
     name: 'WRONG_AUTH_TYPE',
     covers: 'WRONG_AUTH_TYPE',
-    fault: forced(403, 'WRONG_AUTH_TYPE', 'Current authorization type is denied for this method'),
+    fault: preset('wrongAuthType'),
     outcome: failed('forbidden', 'B24_API_ERROR', /403 WRONG_AUTH_TYPE/, {
       apiCode: 'WRONG_AUTH_TYPE',
       msg: /^Poll failed: this kind of authorization may not read the queue \(a webhook\?\)/,
@@ -411,12 +416,10 @@ const ROWS: readonly FaultRow[] = [
     name: 'ACCESS_DENIED (not an administrator)',
     covers: 'ACCESS_DENIED (not an administrator)',
     // what the portal answers a non-administrator's token, per command inside the batch
-    fault: forced(
-      403,
-      'ACCESS_DENIED',
-      'Access denied! Administrator access required',
-      'event.offline.list',
-    ),
+    fault: (h) =>
+      h.portal.faults.set({
+        forcedError: { ...FORCED_ERRORS.notAdministrator, method: 'event.offline.list' },
+      }),
     outcome: failed('forbidden', 'B24_API_ERROR', /ACCESS_DENIED: Access denied/, {
       apiCode: 'ACCESS_DENIED',
       msg: /^Poll failed: the user who authorized the monitor is not an administrator .*re-authorized/,
@@ -427,7 +430,7 @@ const ROWS: readonly FaultRow[] = [
   {
     name: 'WRONG_LICENSE (a plan without connectors)',
     covers: 'WRONG_LICENSE',
-    fault: forced(403, 'WRONG_LICENSE', 'The current license does not allow this'),
+    fault: preset('wrongLicense'),
     outcome: failed('license', 'B24_API_ERROR', /403 WRONG_LICENSE/, {
       apiCode: 'WRONG_LICENSE',
       msg: /^Poll failed: the portal's plan lacks connectors \(Professional and above\): upgrade the plan, or unset B24_AUTH_CONNECTOR/,
@@ -437,7 +440,7 @@ const ROWS: readonly FaultRow[] = [
   {
     name: '401 ACCESS_DENIED (REST only on commercial plans)',
     covers: '401 ACCESS_DENIED (REST only on commercial plans)',
-    fault: forced(401, 'ACCESS_DENIED', 'REST API is available only on commercial plans'),
+    fault: preset('restOnlyOnCommercialPlans'),
     outcome: failed('license', 'B24_API_ERROR', /401 ACCESS_DENIED/, {
       apiCode: 'ACCESS_DENIED',
       msg: /^Poll failed: the portal's plan has no REST API \(commercial plans only\): move the portal to a paid plan; no new authorization is needed/,
@@ -448,7 +451,7 @@ const ROWS: readonly FaultRow[] = [
     name: 'PAYMENT_REQUIRED from the OAuth server',
     covers: 'PAYMENT_REQUIRED from the OAuth server',
     fault: (h) => {
-      h.portal.faults.set({ tokenEndpoint: 'paymentRequired' } as never);
+      h.portal.faults.set({ tokenEndpointError: FORCED_ERRORS.paymentRequired });
       h.portal.expireAccessTokens('monitor');
     },
     outcome: failed('payment', 'B24_AUTH', /PAYMENT_REQUIRED.*subscription has lapsed/, {
@@ -460,7 +463,7 @@ const ROWS: readonly FaultRow[] = [
   {
     name: '401 CONNECTION_ERROR',
     covers: '401 CONNECTION_ERROR',
-    fault: forced(401, 'CONNECTION_ERROR', 'Error connecting to authorization server'),
+    fault: preset('connectionError'),
     outcome: failed('auth', 'B24_API_ERROR', /401 CONNECTION_ERROR/, {
       apiCode: 'CONNECTION_ERROR',
       msg: /^Poll failed: the portal could not check the token with the OAuth server/,
@@ -470,7 +473,7 @@ const ROWS: readonly FaultRow[] = [
   {
     name: '401 APPLICATION_NOT_FOUND',
     covers: '401 APPLICATION_NOT_FOUND',
-    fault: forced(401, 'APPLICATION_NOT_FOUND', 'Application not found'),
+    fault: preset('applicationNotFound'),
     outcome: failed('auth', 'B24_API_ERROR', /401 APPLICATION_NOT_FOUND/, {
       apiCode: 'APPLICATION_NOT_FOUND',
       msg: /^Poll failed: the application is not installed on the portal: install it again, then the application must be re-authorized/,
@@ -481,7 +484,7 @@ const ROWS: readonly FaultRow[] = [
   {
     name: '401 authorization_error',
     covers: '401 authorization_error',
-    fault: forced(401, 'authorization_error', 'Unable to authorize user'),
+    fault: preset('authorizationError'),
     outcome: failed('auth', 'B24_API_ERROR', /401 authorization_error/, {
       apiCode: 'authorization_error',
       msg: /^Poll failed: the portal refused the authorization: check that the application is installed and active/,
@@ -491,7 +494,7 @@ const ROWS: readonly FaultRow[] = [
   {
     name: '401 user_access_error',
     covers: '401 user_access_error',
-    fault: forced(401, 'user_access_error', 'The user does not have access to the application'),
+    fault: preset('userAccessError'),
     outcome: failed('auth', 'B24_API_ERROR', /401 user_access_error/, {
       apiCode: 'user_access_error',
       msg: /^Poll failed: the user who authorized the monitor has no access to the application: give them access/,
