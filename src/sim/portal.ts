@@ -28,7 +28,17 @@ import {
 import type { OperatingLimitOptions, RateLimitOptions } from './limits.js';
 import { METHODS } from './methods.js';
 import type { MethodHost, MethodOutput } from './methods.js';
-import type { Authorization, AuthorizeOptions, OAuthApp, OAuthServer, TokenPair } from './oauth.js';
+import { authorizePage } from './authorize.js';
+import type { AuthorizationRedirect } from './authorize.js';
+import type {
+  Authorization,
+  AuthorizeOptions,
+  ConsentOptions,
+  OAuthApp,
+  OAuthReply,
+  OAuthServer,
+  TokenPair,
+} from './oauth.js';
 import { lowerKeys, phpString } from './params.js';
 import type { Params } from './params.js';
 import { OfflineQueue, idSequence } from './queue.js';
@@ -71,6 +81,13 @@ export interface PortalSettings {
    * docs' rule for `start=-1` would have it: for clients that must cope without. @default false
    */
   readonly omitListTotal?: boolean;
+  /**
+   * The app's handler URL: where `/oauth/authorize/` redirects with the code. null: the page
+   * answers 400. @default null
+   */
+  readonly handlerUrl?: string | null;
+  /** Who consents on `/oauth/authorize/` (and labels the new chain). @default an administrator, holder 'monitor' */
+  readonly consent?: ConsentOptions;
 }
 
 export interface SimPortalOptions extends PortalSettings {
@@ -153,6 +170,8 @@ export class SimPortal implements MethodHost, OAuthApp {
   readonly id: string;
   /** `http://127.0.0.1:PORT/<id>/rest/`, the `client_endpoint`. */
   readonly restUrl: string;
+  /** `http://127.0.0.1:PORT/<id>/oauth/authorize/`: open with `?client_id=…` (see authorize.ts). */
+  readonly authorizeUrl: string;
   readonly portalId: string;
   readonly clientId: string;
   readonly clientSecret: string;
@@ -161,6 +180,8 @@ export class SimPortal implements MethodHost, OAuthApp {
   readonly scope: string;
   readonly appStatus: string;
   readonly offsetMinutes: number;
+  /** `server_domain` of the authorize redirect: the OAuth server's host and port. */
+  readonly serverDomain: string;
   readonly faults: FaultInjector;
   readonly journal: Journal;
   readonly bindings = new EventBindings();
@@ -173,6 +194,8 @@ export class SimPortal implements MethodHost, OAuthApp {
   overload = false;
   connectorsAllowed = true;
   omitListTotal = false;
+  handlerUrl: string | null = null;
+  consent: ConsentOptions = {};
   private rateLimit: RateLimitOptions | null = null;
   /** Leaky buckets by source address: the server keeps one per portal and address. */
   private readonly buckets = new Map<string, LeakyBucket>();
@@ -188,6 +211,8 @@ export class SimPortal implements MethodHost, OAuthApp {
     this.id = id;
     this.portalId = id;
     this.restUrl = `${context.baseUrl}/${id}/rest/`;
+    this.authorizeUrl = `${context.baseUrl}/${id}/oauth/authorize/`;
+    this.serverDomain = new URL(context.baseUrl).host;
     this.clock = context.clock;
     this.oauth = context.oauth;
     this.clientId = options.clientId ?? DEFAULT_CLIENT_ID;
@@ -218,6 +243,8 @@ export class SimPortal implements MethodHost, OAuthApp {
     if (settings.batchAllowed !== undefined) this.batchAllowed = settings.batchAllowed;
     if (settings.overload !== undefined) this.overload = settings.overload;
     if (settings.omitListTotal !== undefined) this.omitListTotal = settings.omitListTotal;
+    if (settings.handlerUrl !== undefined) this.handlerUrl = settings.handlerUrl;
+    if (settings.consent !== undefined) this.consent = settings.consent;
     if (settings.connectorsAllowed !== undefined)
       this.connectorsAllowed = settings.connectorsAllowed;
     if (settings.rateLimit !== undefined) {
@@ -282,6 +309,25 @@ export class SimPortal implements MethodHost, OAuthApp {
   /** An administrator (by default) authorizes the app: an independent pair labelled `holder`. */
   authorize(holder: string, options?: AuthorizeOptions): TokenPair {
     return this.oauth.authorize(this.id, holder, options);
+  }
+
+  /**
+   * Consent on the authorize page without the page: a one-time code (30 s) and the rest of
+   * what the redirect to the handler carries. `options` default to the `consent` setting.
+   */
+  issueAuthorizationCode(options: ConsentOptions = this.consent): AuthorizationRedirect {
+    return {
+      code: this.oauth.issueCode(this.id, options),
+      domain: this.domain,
+      member_id: this.memberId,
+      scope: this.scope,
+      server_domain: this.serverDomain,
+    };
+  }
+
+  /** `GET <authorizeUrl>?client_id=…[&state=…]`: a 302 to the handler URL (see authorize.ts). */
+  handleAuthorize(params: Params): OAuthReply {
+    return authorizePage(this, lowerKeys(params));
   }
 
   expireAccessTokens(holder?: string): void {
