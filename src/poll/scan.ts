@@ -17,6 +17,10 @@ export interface ScanInput {
   /** Unix seconds the ages are measured from. */
   readonly takenAt: number;
   readonly knownEventNames: Iterable<string>;
+  /**
+   * The watched connector: only offline handlers bound for it name events of this queue. The
+   * REST client, not the commands, sends it to the portal.
+   */
   readonly authConnector?: string | undefined;
   readonly signal?: AbortSignal | undefined;
   /** Unix ms by which the poll must end: retries that would wait past it are not started. */
