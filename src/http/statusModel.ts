@@ -19,6 +19,16 @@ export const HEALTH_WORDS: Record<Health, string> = {
   ok: 'ok',
 };
 
+/** The summary's words: `3 with error rows`. */
+export const SUMMARY_WORDS: Record<Health, string> = {
+  failing: 'failing',
+  stale: 'stale',
+  waiting: 'not polled yet',
+  errors: 'with error rows',
+  late: 'with old queued rows',
+  ok: 'ok',
+};
+
 /**
  * A queued row older than this makes a portal `late` (the default threshold of the alert
  * B24OfflineOldestQueuedTooOld).

@@ -7,6 +7,7 @@
 import type { PortalPoller } from '../poll/poller.js';
 import {
   HEALTH_WORDS,
+  SUMMARY_WORDS,
   LATE_AFTER_SECONDS,
   eventNameRows,
   humanAge,
@@ -89,17 +90,25 @@ function costText(status: PortalStatus): string {
   return parts.join(' · ');
 }
 
+/** Why a portal is not ok, in words, when its row alone does not say it. */
+function whyText(status: PortalStatus, nowMs: number): string | null {
+  if (status.reasonWords !== null) return status.reasonWords;
+  if (status.health === 'waiting') return 'the first poll has not finished yet';
+  if (status.health === 'stale' && status.lastSuccessAt !== null)
+    return `no successful poll for ${humanAge((nowMs - status.lastSuccessAt) / 1000)}: figures are old`;
+  return null;
+}
+
 function cell(text: string, className = ''): string {
   return `<td${className === '' ? '' : ` class="${className}"`}>${escapeHtml(text)}</td>`;
 }
 
 function portalRow(status: PortalStatus, nowMs: number): string {
   const errors = status.counts?.error ?? null;
-  const why =
-    status.reasonWords === null ? '' : `<div class="why">${escapeHtml(status.reasonWords)}</div>`;
+  const why = whyText(status, nowMs);
   return `<tr class="row-${status.health}" data-portal="${escapeHtml(status.name)}">
 <td class="name"><a href="${escapeHtml(portalPath(status.name))}">${escapeHtml(status.name)}</a></td>
-<td>${pill(status.health)}${why}</td>
+<td>${pill(status.health)}${why === null ? '' : `<div class="why">${escapeHtml(why)}</div>`}</td>
 ${cell(status.depth === null ? '—' : number(status.depth), 'n')}${cell(status.counts === null ? '—' : number(status.counts.queued), 'n')}${cell(status.counts === null ? '—' : number(status.counts.reserved), 'n')}${cell(errors === null ? '—' : number(errors), errors !== null && errors > 0 ? 'n hot' : 'n')}
 ${cell(age(status.oldestQueuedAge), (status.oldestQueuedAge ?? 0) > LATE_AFTER_SECONDS ? 'n warm' : 'n')}${cell(age(status.oldestErrorAge), status.oldestErrorAge !== null ? 'n hot' : 'n')}
 ${cell(lastPollText(status, nowMs), 'n')}${cell(costText(status), 'n')}
@@ -124,10 +133,13 @@ export function renderStatusPage(
   const listing = listPortals(pollers, query, nowMs);
   const summary = (Object.entries(listing.byHealth) as [Health, number][])
     .filter(([, count]) => count > 0)
-    .map(
-      ([health, count]) =>
-        `<span class="pill h-${health}">${number(count)} ${escapeHtml(HEALTH_WORDS[health])}</span>`,
-    )
+    .map(([health, count]) => {
+      const text = `${number(count)} ${escapeHtml(SUMMARY_WORDS[health])}`;
+      // A problem's pill leads to the problems only.
+      return health === 'ok'
+        ? `<span class="pill h-ok">${text}</span>`
+        : `<a class="pill h-${health}" href="/?problems=1">${text}</a>`;
+    })
     .join('');
   const first = (listing.page - 1) * PAGE_SIZE + 1;
   const last = first + listing.shown.length - 1;
@@ -158,12 +170,10 @@ export function renderPortalPage(
   nowMs = Date.now(),
 ): string {
   const status = portalStatus(poller, nowMs);
+  const why = whyText(status, nowMs);
   const poll = status.lastPoll;
   const details: [string, string][] = [
-    [
-      'health',
-      `${HEALTH_WORDS[status.health]}${status.reasonWords === null ? '' : `: ${status.reasonWords}`}`,
-    ],
+    ['health', `${HEALTH_WORDS[status.health]}${why === null ? '' : `: ${why}`}`],
   ];
   if (status.reason !== null) details.push(['reason', status.reason]);
   if (status.errorMessage !== null) details.push(['error', status.errorMessage]);

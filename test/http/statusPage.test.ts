@@ -6,7 +6,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FAILURE_REASONS } from '../../src/b24/errors.js';
 import { startHttpServer, type MonitorServer } from '../../src/http/server.js';
-import { humanAge, reasonInWords } from '../../src/http/statusModel.js';
+import {
+  compareWorstFirst,
+  humanAge,
+  reasonInWords,
+  type PortalStatus,
+} from '../../src/http/statusModel.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 
 let harness: Harness | undefined;
@@ -159,5 +164,50 @@ describe('status page words', () => {
     [2 * 86_400 + 4 * 3600 + 59, '2 d 4 h'],
   ])('%s s is %s', (seconds, text) => {
     expect(humanAge(seconds)).toBe(text);
+  });
+});
+
+describe('worst first', () => {
+  const status = (name: string, fields: Partial<PortalStatus>): PortalStatus => ({
+    name,
+    health: 'ok',
+    reason: null,
+    reasonWords: null,
+    errorMessage: null,
+    depth: 0,
+    counts: { queued: 0, reserved: 0, error: 0 },
+    oldestQueuedAge: null,
+    oldestErrorAge: null,
+    lastPoll: null,
+    lastSuccessAt: 1_000,
+    ...fields,
+  });
+
+  it('orders failing (longest without success first), stale, waiting, errors (most first), late (oldest first), ok (by name)', () => {
+    const list = [
+      status('ok-b', {}),
+      status('late-young', { health: 'late', oldestQueuedAge: 1000 }),
+      status('errors-few', { health: 'errors', counts: { queued: 0, reserved: 0, error: 2 } }),
+      status('failing-recent', { health: 'failing', lastSuccessAt: 5_000 }),
+      status('waiting', { health: 'waiting', lastSuccessAt: null }),
+      status('ok-a', {}),
+      status('errors-many', { health: 'errors', counts: { queued: 0, reserved: 0, error: 90 } }),
+      status('stale', { health: 'stale' }),
+      status('late-old', { health: 'late', oldestQueuedAge: 9000 }),
+      status('failing-never', { health: 'failing', lastSuccessAt: null }),
+    ];
+
+    expect(list.sort(compareWorstFirst).map((s) => s.name)).toEqual([
+      'failing-never',
+      'failing-recent',
+      'stale',
+      'waiting',
+      'errors-many',
+      'errors-few',
+      'late-old',
+      'late-young',
+      'ok-a',
+      'ok-b',
+    ]);
   });
 });
