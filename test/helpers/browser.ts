@@ -12,11 +12,15 @@ import type { TestContext } from 'vitest';
 /** Where tests leave what a person may want to look at (gitignored). */
 export const ARTIFACTS_DIR = join(import.meta.dirname, '..', '..', '.tmp', 'artifacts');
 
-const CANDIDATES = [process.env['CHROMIUM_PATH'], '/usr/bin/chromium', '/usr/bin/chromium-browser'];
+/** `CHROMIUM_PATH`, when set, is the only candidate. */
+function candidates(): string[] {
+  const chosen = process.env['CHROMIUM_PATH'];
+  if (chosen !== undefined && chosen !== '') return [chosen];
+  return ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
+}
 
 export function findChromium(): string | undefined {
-  for (const path of CANDIDATES) {
-    if (path === undefined || path === '') continue;
+  for (const path of candidates()) {
     try {
       accessSync(path, constants.X_OK);
       return path;
