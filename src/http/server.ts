@@ -10,7 +10,7 @@ import type { MonitorMetrics } from '../metrics/definitions.js';
 import type { PortalPoller } from '../poll/poller.js';
 import { MetricsRenderer } from '../metrics/render.js';
 import { challenge, isAuthorized } from './auth.js';
-import { renderStatusPage } from './statusPage.js';
+import { isStatusPath, statusPageFor } from './statusPage.js';
 
 export interface HttpServerOptions {
   readonly metrics: MonitorMetrics;
@@ -77,7 +77,7 @@ export function createHttpHandler(options: HttpServerOptions) {
       send(response, state.ready ? 200 : 503, 'application/json', `${JSON.stringify(state)}\n`);
       return;
     }
-    if (path !== '/metrics' && path !== '/') {
+    if (path !== '/metrics' && !isStatusPath(path ?? '')) {
       send(response, 404, 'text/plain; charset=utf-8', 'Not found\n');
       return;
     }
@@ -87,8 +87,9 @@ export function createHttpHandler(options: HttpServerOptions) {
       });
       return;
     }
-    if (path === '/') {
-      send(response, 200, 'text/html; charset=utf-8', renderStatusPage(pollers, version));
+    if (path !== '/metrics') {
+      const page = statusPageFor(request.url ?? '/', pollers, version);
+      send(response, page.status, 'text/html; charset=utf-8', page.body);
       return;
     }
     const now = Date.now();

@@ -44,7 +44,7 @@ describe('npm run demo', () => {
       expect(events[0]?.labels['portal']).toBe('demo');
       expect(demo.stdout()).toContain(`http://127.0.0.1:${port}/metrics`);
       const page = await (await fetch(`http://127.0.0.1:${port}/`)).text();
-      expect(page).toContain('<td>demo</td>');
+      expect(page).toContain('<a href="/portal/demo">demo</a>');
     } finally {
       demo.child.kill('SIGINT');
     }

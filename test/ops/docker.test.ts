@@ -111,9 +111,9 @@ describe('Dockerfile', () => {
     expect(result.output).not.toMatch(/\b(Error|Warning):/);
   });
 
-  it('builds in several stages from Node 20', () => {
+  it('builds in several stages from Node 24, the current LTS', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    for (const stage of stages) expect(stage.from).toMatch(/^node:20[-.]/);
+    for (const stage of stages) expect(stage.from).toMatch(/^node:24[-.]/);
   });
 
   it('compiles TypeScript in a build stage and copies only dist/ and production dependencies', () => {
@@ -160,6 +160,18 @@ describe('Dockerfile', () => {
     expect(finalOf('WORKDIR').at(-1)?.args).toBe('/app');
     expect(finalOf('ENTRYPOINT').at(-1)?.args).toBe('["node", "dist/cli.js"]');
     expect(finalOf('CMD').at(-1)?.args).toBe('["start"]');
+  });
+
+  it('is the runtime the README recommends, and the README says which versions are supported', () => {
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const supported = readme.slice(readme.indexOf('## Supported Node.js versions'));
+    const image = final?.from ?? '';
+
+    expect(readme).toContain(`Multi-stage build on \`${image}\``);
+    expect(supported).toMatch(
+      new RegExp(`^\\| ${image.split(/[:-]/)[1]} +\\| \\*\\*recommended\\*\\*`, 'm'),
+    );
+    expect(supported).toMatch(/^\| 20 +\| supported and tested/m);
   });
 
   it('states its expected size', () => {
