@@ -65,6 +65,7 @@ export function buildMonitor(config: MonitorConfig, deps: MonitorDeps): Monitor 
       logger,
       strategy: portal.strategy,
       scanMaxRows: portal.scanMaxRows,
+      maxEventNames: portal.maxEventNames,
       pollTimeoutMs: portal.pollTimeoutMs,
       staleAfterMs: portal.staleAfterMs,
       authConnector: portal.authConnector,

@@ -29,6 +29,11 @@ export interface PortalConfig {
   readonly strategy: PollStrategy;
   /** With `auto`: scan while the queue holds at most this many rows, count beyond. @default 1000 */
   readonly scanMaxRows: number;
+  /**
+   * Event names of the portal with series of their own; the rest add up under
+   * `event_name="other"`. @default 500
+   */
+  readonly maxEventNames: number;
   /** Deadline of one poll. @default 25000 */
   readonly pollTimeoutMs: number;
   /** Queue gauges older than this are removed rather than served. @default 300000 */
