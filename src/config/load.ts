@@ -65,7 +65,9 @@ export const PORTAL_DEFAULTS = {
 } as const satisfies Partial<PortalConfig>;
 
 export const MONITOR_DEFAULTS = {
-  listen: { host: '0.0.0.0', port: 9464 },
+  // Loopback by default: the endpoints have no auth unless configured, so exposing them to
+  // the network is a choice (MONITOR_LISTEN=0.0.0.0:9464; the Docker image makes it).
+  listen: { host: '127.0.0.1', port: 9464 },
   logLevel: 'info',
   maxConcurrentPolls: 8,
 } as const satisfies Partial<MonitorConfig>;

@@ -53,7 +53,7 @@ export interface HttpAuthConfig {
 }
 
 export interface MonitorConfig {
-  /** Where the HTTP server listens; an IPv6 host comes without brackets. @default 0.0.0.0:9464 */
+  /** Where the HTTP server listens; an IPv6 host comes without brackets. @default 127.0.0.1:9464 */
   readonly listen: { readonly host: string; readonly port: number };
   /** pino level. @default info */
   readonly logLevel: string;

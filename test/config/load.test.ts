@@ -46,7 +46,7 @@ describe('a single portal from the environment', () => {
     );
 
     expect(warnings).toEqual([]);
-    expect(config.listen).toEqual({ host: '0.0.0.0', port: 9464 });
+    expect(config.listen).toEqual({ host: '127.0.0.1', port: 9464 });
     expect(config.logLevel).toBe('info');
     expect(config.maxConcurrentPolls).toBe(8);
     expect(config.httpAuth).toBeUndefined();
