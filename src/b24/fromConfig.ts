@@ -49,7 +49,9 @@ export function createPortalClient(portal: PortalConfig, deps: PortalClientDeps)
   const timeouts = timeoutsFor(portal.requestTimeoutMs);
   const tokens = new TokenManager({
     portal: portal.name,
-    store: new FileTokenStore(portal.tokenFile),
+    store: new FileTokenStore(portal.tokenFile, {
+      warn: (detail) => deps.logger.warn({ path: portal.tokenFile, detail }, 'Token file unsafe'),
+    }),
     seed: { refreshToken: portal.refreshToken, accessToken: portal.accessToken },
     oauth: {
       oauthUrl: portal.oauthUrl,
