@@ -110,12 +110,14 @@ function alive(pid: number): boolean {
 /**
  * Takes `.<name>.lock` next to the token file: created with O_EXCL, holding the pid. A lock
  * whose pid is gone (a killed process), or is this very pid (a container restarted with the
- * same pid 1), is stale and taken over. Throws TokenFileLockedError or TokenStoreError.
+ * same pid 1), is stale and taken over. A directory others can write to is refused first.
+ * Throws TokenFileLockedError or TokenStoreError.
  */
 export function lockTokenFile(tokenFile: string): TokenFileLock {
   const dir = dirname(tokenFile);
   const path = join(dir, `.${basename(tokenFile)}.lock`);
   const mine = `${process.pid}\n`;
+  checkTokenDirectory(tokenFile);
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (error) {
