@@ -118,22 +118,31 @@ describe('/metrics', () => {
     expect(plain.body.toString('utf8')).toContain('event_name="ONEVENT4999"');
   });
 
-  it('a client that asks for a large exposition and never reads holds a bounded buffer', async () => {
-    const monitor = await start(metricsWith(60_000));
-    const serverSockets: Socket[] = [];
-    monitor.server.on('connection', (s: Socket) => serverSockets.push(s));
-    const size = (await get(monitor.url)).body.length;
-    const readers = await Promise.all(Array.from({ length: 5 }, () => open(monitor.url)));
-    for (const socket of readers) {
-      socket.pause();
-      socket.write('GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n');
-    }
-    await new Promise((r) => setTimeout(r, 1000));
+  it(
+    'a client that asks for a large exposition and never reads holds a bounded buffer',
+    { timeout: 60_000 },
+    async () => {
+      const monitor = await start(metricsWith(60_000));
+      const serverSockets: Socket[] = [];
+      monitor.server.on('connection', (s: Socket) => serverSockets.push(s));
+      const size = (await get(monitor.url)).body.length;
+      const readers = await Promise.all(Array.from({ length: 5 }, () => open(monitor.url)));
+      for (const socket of readers) {
+        socket.pause();
+        socket.write('GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n');
+      }
+      // until every answer is under way and the clients' receive windows are full
+      const stalled = () => serverSockets.slice(1).filter((s) => s.bytesWritten > 0);
+      for (let waited = 0; stalled().length < 5 && waited < 20_000; waited += 100) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await new Promise((r) => setTimeout(r, 1000));
 
-    const buffered = serverSockets.slice(1).map((s) => s.writableLength);
+      const buffered = serverSockets.slice(1).map((s) => s.writableLength);
 
-    expect(size).toBeGreaterThan(4_000_000);
-    expect(buffered).toHaveLength(5);
-    for (const bytes of buffered) expect(bytes).toBeLessThan(512 * 1024);
-  });
+      expect(size).toBeGreaterThan(4_000_000);
+      expect(buffered).toHaveLength(5);
+      for (const bytes of buffered) expect(bytes).toBeLessThan(512 * 1024);
+    },
+  );
 });
