@@ -26,12 +26,15 @@ export interface RedactionRow {
   readonly refreshesPerS: number;
   readonly logLinesPerS: number;
   readonly usPerLogLine: number;
+  /** The scrubbing alone: SecretRegistry.scrub on a serialized "Poll finished" line. */
+  readonly nsPerScrub: number;
   readonly cpuMsPerPoll: number;
   readonly wallMsPerPoll: number;
 }
 
 const LOG_LINES = 50_000;
 const POLLS = 30;
+const SCRUBS = 200_000;
 
 function cpuMs(): number {
   const u = process.cpuUsage();
@@ -115,9 +118,26 @@ export async function measureRedaction(log: (line: string) => void): Promise<Red
           error: 40,
           eventNames: 8,
         };
-        const logStart = performance.now();
-        for (let i = 0; i < LOG_LINES; i++) logger.info(line, 'Poll finished');
-        const logS = (performance.now() - logStart) / 1000;
+        // best of three: the machine is shared, the slowest runs measure the neighbours
+        let logS = Infinity;
+        for (let run = 0; run < 3; run++) {
+          const logStart = performance.now();
+          for (let i = 0; i < LOG_LINES; i++) logger.info(line, 'Poll finished');
+          logS = Math.min(logS, (performance.now() - logStart) / 1000);
+        }
+        const serialized = JSON.stringify({
+          level: 'info',
+          time: new Date().toISOString(),
+          portal: 'bench',
+          ...line,
+          msg: 'Poll finished',
+        });
+        let scrubNs = Infinity;
+        for (let run = 0; run < 3; run++) {
+          const scrubStart = performance.now();
+          for (let i = 0; i < SCRUBS; i++) secrets.scrub(serialized);
+          scrubNs = Math.min(scrubNs, ((performance.now() - scrubStart) * 1e6) / SCRUBS);
+        }
         const cpu0 = cpuMs();
         const wall0 = performance.now();
         for (let i = 0; i < POLLS; i++) {
@@ -130,6 +150,7 @@ export async function measureRedaction(log: (line: string) => void): Promise<Red
           refreshesPerS: Math.round((n - before) / refreshS),
           logLinesPerS: Math.round(LOG_LINES / logS),
           usPerLogLine: Math.round(((logS * 1e6) / LOG_LINES) * 10) / 10,
+          nsPerScrub: Math.round(scrubNs),
           cpuMsPerPoll: Math.round(((cpuMs() - cpu0) / POLLS) * 10) / 10,
           wallMsPerPoll: Math.round(((performance.now() - wall0) / POLLS) * 10) / 10,
         });
@@ -147,12 +168,12 @@ export async function measureRedaction(log: (line: string) => void): Promise<Red
 
 export function redactionTable(rows: readonly RedactionRow[]): string {
   const out = [
-    '| refreshes | secrets held | refreshes/s | log lines/s | µs/log line | CPU ms/poll | wall ms/poll |',
-    '|---:|---:|---:|---:|---:|---:|---:|',
+    '| refreshes | secrets held | refreshes/s | log lines/s | µs/log line | ns/scrub | CPU ms/poll | wall ms/poll |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
     out.push(
-      `| ${r.refreshes.toLocaleString('en')} | ${r.secretsHeld} | ${r.refreshesPerS.toLocaleString('en')} | ${r.logLinesPerS.toLocaleString('en')} | ${r.usPerLogLine} | ${r.cpuMsPerPoll} | ${r.wallMsPerPoll} |`,
+      `| ${r.refreshes.toLocaleString('en')} | ${r.secretsHeld} | ${r.refreshesPerS.toLocaleString('en')} | ${r.logLinesPerS.toLocaleString('en')} | ${r.usPerLogLine} | ${r.nsPerScrub} | ${r.cpuMsPerPoll} | ${r.wallMsPerPoll} |`,
     );
   }
   return out.join('\n');
@@ -162,7 +183,8 @@ export const REDACTION_NOTES = [
   'One process: the simulated portal (440 rows, 8 names, scan strategy) and a monitor built as',
   'the CLI builds it, logging through the SecretRegistry to /dev/null. A TokenManager of the',
   'same portal does the refreshes (OAuth stubbed, in-memory store): each registers its pair',
-  'and logs a line. log lines/s: 50,000 "Poll finished" lines; CPU ms/poll: process CPU over',
+  'and logs a line. log lines/s: 50,000 "Poll finished" lines through pino (best of 3);',
+  'ns/scrub: SecretRegistry.scrub alone on that serialized line (best of 3 × 200,000); CPU ms/poll: process CPU over',
   '30 polls (the in-process portal included). secrets held: config secrets + pair in use +',
   'the pair just replaced.',
 ];
