@@ -11,6 +11,8 @@ export interface BenchArgs {
   readonly sdk: boolean;
   /** Run the 1,000-portal measurement. @default true */
   readonly fleet: boolean;
+  /** Only the log-redaction measurement (after 100 and 100,000 refreshes). @default false */
+  readonly redactionOnly: boolean;
 }
 
 export const USAGE = `Usage: npm run bench -- [--quick] [--out FILE] [--sizes 1000,10000] [--no-sdk] [--no-fleet]
@@ -20,6 +22,7 @@ export const USAGE = `Usage: npm run bench -- [--quick] [--out FILE] [--sizes 10
   --sizes LIST     queue sizes to measure, comma separated (default 1000,10000,100000,1000000)
   --no-sdk         skip the comparison with @bitrix24/b24jssdk
   --no-fleet       skip the 1,000-portal run
+  --redaction      only the log-redaction figures (after 100 and 100,000 refreshes; ~1 min)
 `;
 
 export class UsageError extends Error {}
@@ -30,6 +33,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
   let sizes: number[] | undefined;
   let sdk = true;
   let fleet = true;
+  let redactionOnly = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = (): string => {
@@ -57,6 +61,9 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
       case '--no-fleet':
         fleet = false;
         break;
+      case '--redaction':
+        redactionOnly = true;
+        break;
       default:
         throw new UsageError(`Unknown option: ${arg}`);
     }
@@ -67,5 +74,6 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     sizes: sizes ?? (quick ? [1_000, 10_000] : [1_000, 10_000, 100_000, 1_000_000]),
     sdk,
     fleet,
+    redactionOnly,
   };
 }

@@ -16,6 +16,7 @@ import { measureFleet, type FleetPlan, type FleetResult } from './fleet.js';
 import { evaluateTargets, fleetTable, pollTable, sdkTable, targetTable } from './report.js';
 import { measureSize, type SizeContext, type SizePlan, type SizeResult } from './sizes.js';
 import { int } from './format.js';
+import { measureRedaction, REDACTION_NOTES, redactionTable } from './redaction.js';
 import { round } from './stats.js';
 import { makeCertificate, startHttpsProxy, type HttpsProxy } from './tls.js';
 
@@ -135,9 +136,16 @@ async function main(): Promise<void> {
     throw error;
   }
   const started = performance.now();
+  if (args.redactionOnly) {
+    const rows = await measureRedaction(log);
+    const text = ['## Log redaction over time', '', redactionTable(rows), '', ...REDACTION_NOTES];
+    process.stdout.write(`${text.join('\n')}\n`);
+    return;
+  }
   const tmp = await mkdtemp(join(tmpdir(), 'b24-bench-'));
   try {
     const sizes = await measureSizes(args, tmp);
+    const redaction = await measureRedaction(log);
     let fleet: FleetResult | null = null;
     if (args.fleet) fleet = await measureFleet(tmp, fleetPlan(args.quick), log);
     const targets = evaluateTargets(sizes, fleet);
@@ -151,6 +159,8 @@ async function main(): Promise<void> {
       out.push(`## ${int(fleet.plan.portals)} portals in one process`, '', fleetTable(fleet), '');
       out.push(...NOTES.fleet, '');
     }
+    out.push('## Log redaction over time', '', redactionTable(redaction), '');
+    out.push(...REDACTION_NOTES, '');
     out.push('## Targets', '', targetTable(targets), '', `Bench runtime: ${runtimeS} s`);
     process.stdout.write(`${out.join('\n')}\n`);
 
@@ -168,6 +178,7 @@ async function main(): Promise<void> {
           runtimeS,
           sizes,
           fleet,
+          redaction,
           targets,
         },
         null,

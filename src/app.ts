@@ -33,13 +33,21 @@ export interface Monitor {
   pollOnce(signal?: AbortSignal): Promise<PollReport[]>;
   /** Portals whose rotated token pair could not be written to the token file (held in memory only). */
   unsavedTokens(): { portal: string; message: string }[];
+  /**
+   * Waits for token refreshes in flight (each bounded by its own request timeout) and for the
+   * token files to hold their pairs: a pair the OAuth server rotated is never dropped at exit.
+   */
+  settle(): Promise<void>;
   /** Releases connections. */
   close(): Promise<void>;
 }
 
 export interface RunningMonitor extends Monitor {
   readonly server: MonitorServer;
-  /** Stops scheduling, aborts polls in flight, closes the server and connections. */
+  /**
+   * Stops scheduling, aborts polls in flight, closes the server, waits for refreshes in flight
+   * and their durable saves, then closes connections.
+   */
   stop(): Promise<void>;
 }
 
@@ -65,6 +73,7 @@ export function buildMonitor(config: MonitorConfig, deps: MonitorDeps): Monitor 
       logger,
       strategy: portal.strategy,
       scanMaxRows: portal.scanMaxRows,
+      maxEventNames: portal.maxEventNames,
       pollTimeoutMs: portal.pollTimeoutMs,
       staleAfterMs: portal.staleAfterMs,
       authConnector: portal.authConnector,
@@ -84,6 +93,9 @@ export function buildMonitor(config: MonitorConfig, deps: MonitorDeps): Monitor 
           ? []
           : [{ portal: tokens.portal, message: tokens.persistError.message }],
       );
+    },
+    async settle() {
+      await Promise.all(clients.map(({ tokens }) => tokens.settle()));
     },
     async close() {
       await Promise.all(clients.map(({ client }) => client.close()));
@@ -136,6 +148,7 @@ export async function startMonitor(
         abort.abort();
         await scheduler.stop();
         await server.close();
+        await monitor.settle();
         await monitor.close();
         deps.logger.info({}, 'Monitor stopped');
       })();

@@ -5,6 +5,8 @@
  */
 import type { Logger } from 'pino';
 import { buildMonitor, startMonitor } from './app.js';
+import { TokenStoreError } from './b24/errors.js';
+import { lockTokenFile, TokenFileLockedError, type TokenFileLock } from './b24/tokenFileSafety.js';
 import { formatTable, toOnceResult } from './cli/report.js';
 import { formatProblems, loadConfig } from './config/load.js';
 import type { MonitorConfig } from './config/types.js';
@@ -28,8 +30,17 @@ B24_REFRESH_TOKEN, ...) and/or a YAML or JSON file named by MONITOR_CONFIG.
 See README.md and config/monitor.example.yaml.
 `;
 
-/** Grace period for a clean shutdown before the process exits anyway. */
+/**
+ * Grace period for a clean shutdown before the process exits anyway. It is longer than the
+ * longest request: a token refresh in flight is awaited up to its own timeout, then its pair
+ * written durably (a pair the OAuth server rotated and nobody saved is lost for good).
+ */
 const SHUTDOWN_GRACE_MS = 8_000;
+
+function graceMs(config: MonitorConfig): number {
+  const longest = Math.max(0, ...config.portals.map((p) => p.requestTimeoutMs));
+  return Math.max(SHUTDOWN_GRACE_MS, longest + 5_000);
+}
 
 function configOrExit(): { config: MonitorConfig; warnings: string[] } {
   const result = loadConfig({ env: process.env });
@@ -46,16 +57,57 @@ function secretsOf(config: MonitorConfig): SecretRegistry {
   return secrets;
 }
 
-function onSignals(logger: Logger, stop: () => Promise<void>): void {
+/**
+ * One lock per token file, taken before anything reads it: a second monitor on the same file
+ * stops here (exit 2) instead of rotating the first one's pair to death. Released at exit.
+ */
+function lockTokenFiles(config: MonitorConfig): TokenFileLock[] {
+  const locks: TokenFileLock[] = [];
+  const releaseAll = () => {
+    for (const lock of locks) lock.release();
+  };
+  try {
+    for (const file of new Set(config.portals.map((p) => p.tokenFile))) {
+      locks.push(lockTokenFile(file));
+    }
+  } catch (error) {
+    releaseAll();
+    if (error instanceof TokenFileLockedError || error instanceof TokenStoreError) {
+      process.stderr.write(`b24-offline-monitor: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  // also on process.exit() from anywhere (the grace timer, a failed start)
+  process.once('exit', releaseAll);
+  return locks;
+}
+
+/**
+ * SIGTERM/SIGINT stop the monitor; a second one while stopping is logged and otherwise
+ * ignored (the stop in progress is what saves a rotated pair; dying now would lose it). The
+ * grace timer still bounds the whole shutdown.
+ *
+ * SIGHUP is ignored with a log line, not a configuration reload: the settings that would
+ * change (portals, token files and their locks, schedules, listen address, secrets) are the
+ * ones each portal's token pair and connections are built on, so a reload would have to
+ * rebuild every portal while refreshes may be in flight; a restart does that safely (the
+ * token file keeps the pair) and the environment, the other configuration source, cannot
+ * change for a running process anyway.
+ */
+function onSignals(logger: Logger, stop: () => Promise<void>, graceMs: number): void {
   let signalled = false;
   const handler = (signal: NodeJS.Signals) => {
-    if (signalled) return;
+    if (signalled) {
+      logger.warn({ signal }, 'Shutdown already in progress; waiting for it to finish');
+      return;
+    }
     signalled = true;
     logger.info({ signal }, 'Shutting down');
     setTimeout(() => {
-      logger.error({ graceMs: SHUTDOWN_GRACE_MS }, 'Shutdown took too long; exiting');
+      logger.error({ graceMs }, 'Shutdown took too long; exiting');
       process.exit(1);
-    }, SHUTDOWN_GRACE_MS).unref();
+    }, graceMs).unref();
     stop().then(
       () => process.exit(0),
       (error: unknown) => {
@@ -64,17 +116,24 @@ function onSignals(logger: Logger, stop: () => Promise<void>): void {
       },
     );
   };
-  process.once('SIGTERM', handler);
-  process.once('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+  process.on('SIGHUP', () => {
+    logger.warn(
+      { signal: 'SIGHUP' },
+      'SIGHUP ignored: configuration is read at start; restart the monitor to apply changes',
+    );
+  });
 }
 
 async function start(): Promise<void> {
   const { config, warnings } = configOrExit();
   const secrets = secretsOf(config);
+  lockTokenFiles(config);
   const logger = createLogger({ level: config.logLevel, secrets });
   for (const warning of warnings) logger.warn({ detail: warning }, 'Configuration warning');
   const monitor = await startMonitor(config, { logger, secrets });
-  onSignals(logger, () => monitor.stop());
+  onSignals(logger, () => monitor.stop(), graceMs(config));
 }
 
 async function once(json: boolean): Promise<void> {
@@ -87,12 +146,15 @@ async function once(json: boolean): Promise<void> {
     destination: process.stderr,
   });
   for (const warning of warnings) logger.warn({ detail: warning }, 'Configuration warning');
+  const locks = lockTokenFiles(config);
   const monitor = buildMonitor(config, { logger, secrets });
   const reports = await monitor.pollOnce();
+  await monitor.settle();
   // A refresh rotated the pair but the file could not take it: once this process exits, the
   // only working refresh token is gone. That is a failure even though the poll succeeded.
   const unsaved = new Map(monitor.unsavedTokens().map((u) => [u.portal, u.message]));
   await monitor.close();
+  for (const lock of locks) lock.release();
   const results = reports.map((report) => toOnceResult(report, unsaved.get(report.portal)));
   const text = json ? JSON.stringify(results, null, 2) : formatTable(results);
   process.stdout.write(`${secrets.scrub(text)}\n`);
@@ -106,7 +168,7 @@ async function demo(): Promise<void> {
   process.stdout.write(
     `\nDemo running: simulated portal at ${running.portalUrl}\n  metrics: ${running.metricsUrl}\n  status:  ${running.statusUrl}\nPress Ctrl-C to stop.\n\n`,
   );
-  onSignals(logger, () => running.stop());
+  onSignals(logger, () => running.stop(), SHUTDOWN_GRACE_MS);
 }
 
 async function main(argv: readonly string[]): Promise<void> {

@@ -1,9 +1,11 @@
 /**
  * The pino logger. Secrets never reach a log line: known fields are redacted by path, and as a
- * last line of defence every registered secret value (config secrets and each rotated token)
- * is replaced in the serialized line before it is written.
+ * last line of defence every secret value in use (config secrets and each portal's current and
+ * just-replaced token pair: see secrets.ts) is replaced in the serialized line before it is
+ * written.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
+import type { SecretRegistry } from './secrets.js';
 
 export const REDACT_PATHS = [
   'auth',
@@ -28,33 +30,7 @@ export const REDACT_PATHS = [
   '*.headers.authorization',
 ];
 
-/** A growing set of values that must never be written; shared by the logger and the token manager. */
-export class SecretRegistry {
-  readonly #values = new Set<string>();
-  #pattern: RegExp | null = null;
-
-  add(value: string | undefined): void {
-    // Very short values would redact ordinary words; real secrets are long.
-    if (value === undefined || value.length < 6 || this.#values.has(value)) return;
-    this.#values.add(value);
-    this.#pattern = null;
-  }
-
-  scrub(text: string): string {
-    if (this.#values.size === 0) return text;
-    this.#pattern ??= new RegExp(
-      [...this.#values]
-        .map((v) =>
-          JSON.stringify(v)
-            .slice(1, -1)
-            .replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
-        )
-        .join('|'),
-      'g',
-    );
-    return text.replace(this.#pattern, '[redacted]');
-  }
-}
+export { SecretRegistry } from './secrets.js';
 
 export interface LoggerOptions {
   /** @default info */

@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import type { PortalConfig } from '../config/types.js';
+import type { SecretSink } from '../secrets.js';
 import { type B24RestClient, createRestClient } from './client.js';
 import type { Clock } from './clock.js';
 import { RateLimiter } from './rateLimiter.js';
@@ -21,8 +22,8 @@ export interface PortalClientDeps {
   /** Shared by REST and OAuth requests. @default the client's own Agent (closed by close()) */
   readonly dispatcher?: Dispatcher | undefined;
   readonly clock?: Clock | undefined;
-  /** Told every token value learnt, for log scrubbing. */
-  readonly secrets?: { add(value: string | undefined): void } | undefined;
+  /** Told each portal's pair in use, for log scrubbing. */
+  readonly secrets?: SecretSink | undefined;
 }
 
 export interface PortalClient {
@@ -48,7 +49,9 @@ export function createPortalClient(portal: PortalConfig, deps: PortalClientDeps)
   const timeouts = timeoutsFor(portal.requestTimeoutMs);
   const tokens = new TokenManager({
     portal: portal.name,
-    store: new FileTokenStore(portal.tokenFile),
+    store: new FileTokenStore(portal.tokenFile, {
+      warn: (detail) => deps.logger.warn({ path: portal.tokenFile, detail }, 'Token file unsafe'),
+    }),
     seed: { refreshToken: portal.refreshToken, accessToken: portal.accessToken },
     oauth: {
       oauthUrl: portal.oauthUrl,

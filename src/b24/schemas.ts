@@ -24,6 +24,27 @@ export const ApiTime = z
   .loose();
 export type ApiTime = z.infer<typeof ApiTime>;
 
+/**
+ * `total`: a safe non-negative integer. A larger value (1e30, 2^53 + 1) is no count of rows
+ * and would be exported rounded.
+ */
+const count = z.union([
+  z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  z
+    .string()
+    .regex(/^\d{1,16}$/)
+    .transform(Number)
+    .refine((n) => Number.isSafeInteger(n), 'expected a safe integer'),
+]);
+
+/**
+ * A page and its `total` agree: `total` counts every row matching the filter, this page's
+ * included, so it is never below the rows on the page (0 with rows is a broken answer).
+ */
+function pageFits(result: unknown, total: number | undefined): boolean {
+  return total === undefined || !Array.isArray(result) || total >= result.length;
+}
+
 /** One queue row of `event.offline.list`. `ERROR` arrives as "0"/"1" (sometimes a number). */
 export const OfflineRow = z
   .object({
@@ -42,11 +63,15 @@ export const OfflineListResult = z.array(OfflineRow);
 export const RestAnswer = z
   .object({
     result: z.unknown(),
-    total: num.optional(),
+    total: count.optional(),
     next: num.optional(),
     time: ApiTime.optional(),
   })
-  .loose();
+  .loose()
+  .refine((answer) => pageFits(answer.result, answer.total), {
+    message: 'total is smaller than the rows on the page',
+    path: ['total'],
+  });
 export type RestAnswer = z.infer<typeof RestAnswer>;
 
 /**
@@ -80,11 +105,22 @@ export const BatchResult = z
   .object({
     result: keyed(z.unknown()),
     result_error: byCommand(BatchCommandError),
-    result_total: byCommand(num),
+    result_total: byCommand(count),
     result_next: byCommand(num),
     result_time: byCommand(ApiTime),
   })
-  .loose();
+  .loose()
+  .superRefine((batch, ctx) => {
+    for (const [name, total] of Object.entries(batch.result_total)) {
+      if (!pageFits(batch.result[name], total)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'total is smaller than the rows on the page',
+          path: ['result_total', name],
+        });
+      }
+    }
+  });
 export type BatchResult = z.infer<typeof BatchResult>;
 
 /** The envelope of a `batch` answer. */

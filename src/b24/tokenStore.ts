@@ -9,7 +9,8 @@
  * a sidecar (`.<name>.pending`) synchronously and without fsync (the page cache survives a
  * killed process), and removes it once the token file holds the pair. A sidecar still there
  * at the next load holds the newest pair when it is newer than the token file: it is used,
- * and written properly.
+ * and written properly — but only a sidecar this process's kind would write (a regular file of
+ * its user, mode 0600), in a directory others cannot write to: a planted one is ignored.
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
@@ -18,6 +19,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { TokenStoreError } from './errors.js';
+import { checkTokenDirectory, isOwnSidecar, tokenFileWarning } from './tokenFileSafety.js';
 
 /** A token pair as the monitor holds it. */
 export interface TokenPair {
@@ -92,6 +94,8 @@ export interface FileTokenStoreOptions {
   readonly fs?: Partial<TokenStoreFs>;
   /** @default () => new Date() */
   readonly now?: () => Date;
+  /** Told what is unsafe but not refused (a token file others can read), once, at first load. */
+  readonly warn?: ((message: string) => void) | undefined;
 }
 
 function errnoCode(error: unknown): string {
@@ -113,17 +117,23 @@ export class FileTokenStore implements TokenStore {
   readonly path: string;
   readonly #fs: TokenStoreFs;
   readonly #now: () => Date;
+  readonly #warn: ((message: string) => void) | undefined;
   #swept = false;
 
   constructor(path: string, options: FileTokenStoreOptions = {}) {
     this.path = path;
     this.#fs = { ...nodeFs, ...options.fs };
     this.#now = options.now ?? (() => new Date());
+    this.#warn = options.warn;
   }
 
   async load(): Promise<TokenPair | null> {
+    // refused at every load: a directory others can write to is never trusted
+    checkTokenDirectory(this.path);
     if (!this.#swept) {
       this.#swept = true;
+      const warning = tokenFileWarning(this.path);
+      if (warning !== undefined) this.#warn?.(warning);
       await this.#sweepTempFiles();
     }
     const stored = await this.#loadFile();
@@ -184,6 +194,20 @@ export class FileTokenStore implements TokenStore {
 
   /** The sidecar's pair, or null when there is none or it is torn (then it is no use). */
   async #loadPending(): Promise<{ pair: TokenPair; mtimeMs: number } | null> {
+    if (!isOwnSidecar(this.#pendingPath)) {
+      const planted = await this.#fs.stat(this.#pendingPath).then(
+        () => true,
+        () => false,
+      );
+      if (planted) {
+        // never this process's kind of file: of no use, and the next save would replace it
+        await this.#fs.unlink(this.#pendingPath).catch(() => undefined);
+        this.#warn?.(
+          `Sidecar ${this.#pendingPath} ignored and removed: not a 0600 regular file of the monitor's user`,
+        );
+      }
+      return null;
+    }
     try {
       const text = await this.#fs.readFile(this.#pendingPath, 'utf8');
       const { mtimeMs } = await this.#fs.stat(this.#pendingPath);

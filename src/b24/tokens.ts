@@ -15,6 +15,7 @@ import { AuthError, MonitorError, NetworkError, TokenStoreError } from './errors
 import { type OAuthClientOptions, refreshTokenPair } from './oauth.js';
 import type { TokenPair, TokenStore } from './tokenStore.js';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUTS, type Timeouts } from './transport.js';
+import type { SecretSink } from '../secrets.js';
 import type { ClientObserver } from './types.js';
 
 /** A pair fresh from the OAuth server: it always has an access token. */
@@ -35,6 +36,7 @@ export interface TokenManagerOptions {
   /** The OAuth application; `tokenFile` defaults to `store.path`. */
   readonly oauth: OAuthClientOptions;
   readonly observer: Pick<ClientObserver, 'refresh' | 'tokenPersistFailed'>;
+  /** A child logger that already carries `{ portal }`: lines here do not add it again. */
   readonly logger: Logger;
   /** For the OAuth request. @default undici's global dispatcher */
   readonly dispatcher?: Dispatcher | undefined;
@@ -46,8 +48,8 @@ export interface TokenManagerOptions {
   readonly clock?: Pick<Clock, 'now'> | undefined;
   /** Replaces the OAuth request (tests, other OAuth servers). */
   readonly exchange?: RefreshExchange | undefined;
-  /** Told every token value the manager learns, so the logger can scrub them. */
-  readonly secrets?: { add(value: string | undefined): void } | undefined;
+  /** Told the pair in use each time it changes, so the logger can scrub it. */
+  readonly secrets?: SecretSink | undefined;
 }
 
 export class TokenManager {
@@ -158,10 +160,21 @@ export class TokenManager {
           `administrator and give the monitor its refresh token.`,
       );
     }
+    this.#learn(pair);
     this.#pair = pair;
     this.#latest = pair;
     this.#saved = pair;
     return pair;
+  }
+
+  /** Waits for a refresh in flight (bounded by its own timeouts) and for the file to hold its pair. */
+  async settle(): Promise<void> {
+    await this.#refreshing?.catch(() => undefined);
+    await this.#writes;
+  }
+
+  #learn(pair: TokenPair): void {
+    this.#secrets?.replace(this.portal, [pair.accessToken, pair.refreshToken]);
   }
 
   async #refresh(current: TokenPair): Promise<FreshTokenPair> {
@@ -169,8 +182,7 @@ export class TokenManager {
     let next: FreshTokenPair;
     try {
       next = await this.#exchange(refreshToken);
-      this.#secrets?.add(next.accessToken);
-      this.#secrets?.add(next.refreshToken);
+      this.#learn(next);
     } catch (error) {
       this.#observer.refresh(false);
       this.#logRefreshFailure(error);
@@ -181,7 +193,7 @@ export class TokenManager {
       throw error;
     }
     this.#observer.refresh(true);
-    this.#logger.info({ portal: this.portal }, 'Access token refreshed');
+    this.#logger.info({}, 'Access token refreshed');
     this.#latest = next;
     await this.#flush();
     this.#pair = next;
@@ -199,7 +211,8 @@ export class TokenManager {
     }
     const stored = await this.#store.load().catch(() => null);
     if (stored === null || stored.refreshToken === refused.refreshToken) throw refused.error;
-    this.#logger.info({ portal: this.portal, path: this.path }, 'New refresh token in token file');
+    this.#logger.info({ path: this.path }, 'New refresh token in token file');
+    this.#learn(stored);
     this.#refused = undefined;
     this.#pair = stored;
     this.#latest = stored;
@@ -209,7 +222,6 @@ export class TokenManager {
 
   #logRefreshFailure(error: unknown): void {
     const fields = {
-      portal: this.portal,
       code: errorCode(error),
       reason: error instanceof MonitorError ? error.reason : undefined,
       // Messages of MonitorErrors are built to be safe: no token, no secret, no OAuth URL.
@@ -233,7 +245,7 @@ export class TokenManager {
         await this.#store.save(pair);
         this.#saved = pair;
         if (this.#persistError !== undefined) {
-          this.#logger.info({ portal: this.portal, path: this.path }, 'Token file written again');
+          this.#logger.info({ path: this.path }, 'Token file written again');
         }
         this.#persistError = undefined;
       } catch (error) {
@@ -251,7 +263,6 @@ export class TokenManager {
           // The store's message names the file and what to do, and never holds a token.
           this.#logger.error(
             {
-              portal: this.portal,
               path: this.path,
               code: storeError.fsCode ?? storeError.code,
               error: storeError.message,

@@ -57,6 +57,7 @@ export const PORTAL_DEFAULTS = {
   schedule: '*/30 * * * * *',
   strategy: 'auto',
   scanMaxRows: 1000,
+  maxEventNames: 500,
   pollTimeoutMs: 25_000,
   staleAfterMs: 300_000,
   requestTimeoutMs: 15_000,
@@ -64,7 +65,9 @@ export const PORTAL_DEFAULTS = {
 } as const satisfies Partial<PortalConfig>;
 
 export const MONITOR_DEFAULTS = {
-  listen: { host: '0.0.0.0', port: 9464 },
+  // Loopback by default: the endpoints have no auth unless configured, so exposing them to
+  // the network is a choice (MONITOR_LISTEN=0.0.0.0:9464; the Docker image makes it).
+  listen: { host: '127.0.0.1', port: 9464 },
   logLevel: 'info',
   maxConcurrentPolls: 8,
 } as const satisfies Partial<MonitorConfig>;
@@ -437,6 +440,7 @@ function buildPortal(ctx: LoadContext, plan: PortalPlan, file: string | undefine
     schedule: get<string>('schedule') ?? PORTAL_DEFAULTS.schedule,
     strategy: get<PollStrategy>('strategy') ?? PORTAL_DEFAULTS.strategy,
     scanMaxRows: get<number>('scanMaxRows') ?? PORTAL_DEFAULTS.scanMaxRows,
+    maxEventNames: get<number>('maxEventNames') ?? PORTAL_DEFAULTS.maxEventNames,
     pollTimeoutMs: get<number>('pollTimeoutMs') ?? PORTAL_DEFAULTS.pollTimeoutMs,
     staleAfterMs: get<number>('staleAfterMs') ?? PORTAL_DEFAULTS.staleAfterMs,
     requestTimeoutMs: get<number>('requestTimeoutMs') ?? PORTAL_DEFAULTS.requestTimeoutMs,

@@ -102,6 +102,8 @@ export const Milliseconds = positiveInteger(
 
 export const RowCount = positiveInteger('expected a positive whole number of rows');
 
+export const NameCount = positiveInteger('expected a positive whole number of event names');
+
 export const AuthConnector = text('expected a non-empty auth_connector name');
 
 export const RateLimitFile = z.strictObject(
@@ -134,6 +136,7 @@ export const PortalFile = z.strictObject(
     schedule: Schedule.optional(),
     strategy: Strategy.optional(),
     scanMaxRows: RowCount.optional(),
+    maxEventNames: NameCount.optional(),
     pollTimeoutMs: Milliseconds.optional(),
     staleAfterMs: Milliseconds.optional(),
     requestTimeoutMs: Milliseconds.optional(),

@@ -29,6 +29,11 @@ export interface PortalConfig {
   readonly strategy: PollStrategy;
   /** With `auto`: scan while the queue holds at most this many rows, count beyond. @default 1000 */
   readonly scanMaxRows: number;
+  /**
+   * Event names of the portal with series of their own; the rest add up under
+   * `event_name="other"`. @default 500
+   */
+  readonly maxEventNames: number;
   /** Deadline of one poll. @default 25000 */
   readonly pollTimeoutMs: number;
   /** Queue gauges older than this are removed rather than served. @default 300000 */
@@ -48,7 +53,7 @@ export interface HttpAuthConfig {
 }
 
 export interface MonitorConfig {
-  /** Where the HTTP server listens; an IPv6 host comes without brackets. @default 0.0.0.0:9464 */
+  /** Where the HTTP server listens; an IPv6 host comes without brackets. @default 127.0.0.1:9464 */
   readonly listen: { readonly host: string; readonly port: number };
   /** pino level. @default info */
   readonly logLevel: string;

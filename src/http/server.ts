@@ -1,9 +1,17 @@
 /**
  * The monitor's HTTP server: `/metrics` (Prometheus text, or OpenMetrics when asked),
  * `/healthz`, `/readyz`, `/`. A scrape only renders what the background polls left.
+ *
+ * It runs for months next to clients it does not control, so every connection is bounded:
+ * idle ones are closed, their number is capped, a request must arrive whole in time, and
+ * `/metrics` is streamed with backpressure (gzip when the scraper accepts it, as Prometheus
+ * does), so a client that asks for 15 MB and never reads holds a socket buffer, not a copy.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { constants as zlib, createGzip } from 'node:zlib';
 import type { Logger } from 'pino';
 import type { HttpAuthConfig } from '../config/types.js';
 import type { MonitorMetrics } from '../metrics/definitions.js';
@@ -19,6 +27,28 @@ export interface HttpServerOptions {
   readonly version: string;
   readonly auth?: HttpAuthConfig | undefined;
 }
+
+/** Limits of the server's connections. */
+export interface HttpLimits {
+  /** A connection with no traffic (idle keep-alive, or a client that stopped reading) is closed. @default 60000 */
+  readonly idleTimeoutMs: number;
+  /** Connections open at once; more are refused until some close. @default 512 */
+  readonly maxConnections: number;
+  /** A request's headers must arrive within this. @default 10000 */
+  readonly headersTimeoutMs: number;
+  /** A whole request must arrive within this. @default 30000 */
+  readonly requestTimeoutMs: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpLimits = {
+  idleTimeoutMs: 60_000,
+  maxConnections: 512,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+};
+
+/** Slices of the exposition written at a time: what a slow reader can hold beyond its socket. */
+const CHUNK_CHARS = 64 * 1024;
 
 export interface MonitorServer {
   readonly server: Server;
@@ -55,6 +85,55 @@ function readiness(pollers: readonly PortalPoller[]): {
 
 function wantsOpenMetrics(request: IncomingMessage): boolean {
   return (request.headers.accept ?? '').includes('application/openmetrics-text');
+}
+
+/** `Accept-Encoding` names gzip without refusing it (`gzip;q=0`). */
+export function acceptsGzip(request: IncomingMessage): boolean {
+  const header = request.headers['accept-encoding'];
+  if (header === undefined) return false;
+  return header.split(',').some((part) => {
+    const [coding = '', ...params] = part.trim().toLowerCase().split(';');
+    if (coding.trim() !== 'gzip' && coding.trim() !== 'x-gzip') return false;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  });
+}
+
+function* slices(body: string): Generator<string> {
+  for (let i = 0; i < body.length; i += CHUNK_CHARS) yield body.slice(i, i + CHUNK_CHARS);
+}
+
+/**
+ * Writes `body` a slice at a time, each after the client took the last: `pipeline` waits
+ * for `drain`. A client gone half-way just ends the stream.
+ */
+async function stream(
+  request: IncomingMessage,
+  response: ServerResponse,
+  type: string,
+  body: string,
+): Promise<void> {
+  const gzip = acceptsGzip(request);
+  response.writeHead(200, {
+    'content-type': type,
+    'cache-control': 'no-store',
+    vary: 'Accept-Encoding',
+    ...(gzip ? { 'content-encoding': 'gzip' } : {}),
+  });
+  if (request.method === 'HEAD') {
+    response.end();
+    return;
+  }
+  const source = Readable.from(slices(body), { objectMode: false });
+  try {
+    if (gzip) {
+      await pipeline(source, createGzip({ level: zlib.Z_BEST_SPEED }), response);
+    } else {
+      await pipeline(source, response);
+    }
+  } catch {
+    // the client went away or the socket timed out: nothing to answer any more
+  }
 }
 
 export function createHttpHandler(options: HttpServerOptions) {
@@ -96,7 +175,8 @@ export function createHttpHandler(options: HttpServerOptions) {
     for (const poller of pollers) poller.expireStale(now);
     try {
       const openMetrics = wantsOpenMetrics(request);
-      send(response, 200, renderer.contentType(openMetrics), await renderer.render(openMetrics));
+      const body = await renderer.render(openMetrics);
+      await stream(request, response, renderer.contentType(openMetrics), body);
     } catch (error) {
       logger.error({ err: error }, 'Rendering metrics failed');
       send(response, 500, 'text/plain; charset=utf-8', 'Rendering metrics failed\n');
@@ -105,13 +185,30 @@ export function createHttpHandler(options: HttpServerOptions) {
 }
 
 export async function startHttpServer(
-  options: HttpServerOptions & { readonly host: string; readonly port: number },
+  options: HttpServerOptions & {
+    readonly host: string;
+    readonly port: number;
+    readonly limits?: Partial<HttpLimits> | undefined;
+  },
 ): Promise<MonitorServer> {
+  const limits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
   const handler = createHttpHandler(options);
-  const server = createServer((request, response) => {
-    void handler(request, response);
-  });
-  server.keepAliveTimeout = 5_000;
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.idleTimeoutMs,
+      // how often the two timeouts above are checked
+      connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
+    },
+    (request, response) => {
+      void handler(request, response);
+    },
+  );
+  // Inactivity of any socket: one that never sends a request, or whose client stopped reading
+  // an answer (its writes stall), is destroyed. Node's own default is never.
+  server.setTimeout(limits.idleTimeoutMs, (socket) => socket.destroy());
+  server.maxConnections = limits.maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {

@@ -8,6 +8,7 @@ import { FAILURE_REASONS } from '../b24/errors.js';
 import type { ClientObserver } from '../b24/types.js';
 import { AGE_THRESHOLDS, STATUSES, type QueueSnapshot } from '../poll/snapshot.js';
 import type { MonitorMetrics } from './definitions.js';
+import { errorCodeLabel } from './errorCodes.js';
 
 export type Strategy = 'scan' | 'count';
 
@@ -37,7 +38,8 @@ export class PortalMetrics implements ClientObserver {
   }
 
   restError(method: string, code: string): void {
-    this.#metrics.restErrors.inc({ portal: this.#portal, method, code });
+    // The code comes from the portal: a bounded set of label values, the rest `other`.
+    this.#metrics.restErrors.inc({ portal: this.#portal, method, code: errorCodeLabel(code) });
   }
 
   operating(method: string, seconds: number): void {

@@ -10,6 +10,7 @@ import type { PollStrategy } from '../config/types.js';
 import type { PortalMetrics, Strategy } from '../metrics/portalMetrics.js';
 import { adviceFor } from './advice.js';
 import { countQueue } from './count.js';
+import { EventNameBook } from './eventNames.js';
 import { MissingTotalError } from './rows.js';
 import { firstRequest, scanFrom, scanQueue, type ScanInput } from './scan.js';
 import { countsByStatus, type QueueSnapshot, type Status } from './snapshot.js';
@@ -44,6 +45,10 @@ export interface PortalPollerOptions {
   /** @default 300000 */
   readonly staleAfterMs?: number;
   readonly authConnector?: string | undefined;
+  /** Event names with series of their own; the rest count under `other`. @default 500 */
+  readonly maxEventNames?: number | undefined;
+  /** A name neither bound nor seen with rows this long is forgotten. @default 1 hour */
+  readonly forgetEventNamesAfterMs?: number | undefined;
   /** @default Date.now */
   readonly now?: () => number;
 }
@@ -71,7 +76,7 @@ export class PortalPoller {
   readonly name: string;
   readonly #options: PortalPollerOptions;
   readonly #now: () => number;
-  readonly #knownEventNames = new Set<string>();
+  readonly #eventNames: EventNameBook;
   #running: Promise<PollReport> | null = null;
   #pausedUntil = 0;
   /** Unix ms until which the portal's operating time is known to be used up. */
@@ -87,6 +92,10 @@ export class PortalPoller {
     this.name = options.name;
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.#eventNames = new EventNameBook({
+      cap: options.maxEventNames ?? 500,
+      forgetAfterMs: options.forgetEventNamesAfterMs,
+    });
   }
 
   get staleAfterMs(): number {
@@ -142,8 +151,10 @@ export class PortalPoller {
     const deadline = AbortSignal.timeout(timeoutMs);
     const signal = parent === undefined ? deadline : AbortSignal.any([parent, deadline]);
     let strategy: Strategy | undefined;
+    const asked = new Set(this.#eventNames.known(startedAt));
     try {
-      const result = await this.#collect(
+      const collected = await this.#collect(
+        asked,
         signal,
         startedAt + timeoutMs,
         Math.floor(startedAt / 1000),
@@ -152,6 +163,10 @@ export class PortalPoller {
         },
       );
       const finishedAt = this.#now();
+      const result = {
+        ...collected,
+        snapshot: this.#eventNames.fold(collected.snapshot, asked, finishedAt),
+      };
       const report: PollReport = {
         portal: this.name,
         ok: true,
@@ -163,7 +178,6 @@ export class PortalPoller {
         snapshot: result.snapshot,
         counts: countsByStatus(result.snapshot),
       };
-      for (const name of result.snapshot.groups.keys()) this.#knownEventNames.add(name);
       metrics.pollSucceeded(result.snapshot, {
         durationSeconds: report.durationMs / 1000,
         requests: report.requests,
@@ -272,6 +286,7 @@ export class PortalPoller {
   }
 
   async #collect(
+    knownEventNames: ReadonlySet<string>,
     signal: AbortSignal,
     deadline: number,
     takenAt: number,
@@ -280,7 +295,8 @@ export class PortalPoller {
     const input: ScanInput = {
       client: this.#options.client,
       takenAt,
-      knownEventNames: this.#knownEventNames,
+      knownEventNames,
+      maxEventNames: this.#eventNames.cap,
       authConnector: this.#options.authConnector,
       signal,
       deadline,

@@ -3,11 +3,21 @@ import { z } from 'zod';
 import { BadResponseError } from '../b24/errors.js';
 import { OfflineListResult, type OfflineRow } from '../b24/schemas.js';
 
+/**
+ * ISO 8601 date and time with an explicit offset, as the portal writes `TIMESTAMP_X`
+ * (`2024-05-01T10:00:00+03:00`). `Date.parse` alone takes `"1"` for 2001 and reads values
+ * without an offset in local time: a garbled value would become a plausible date.
+ */
+const ISO_WITH_OFFSET =
+  /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?(Z|[+-]([01]\d|2[0-3]):?[0-5]\d)$/;
+
 /** `TIMESTAMP_X` (ISO 8601 with offset) → Unix seconds. */
 export function parseTimestamp(value: string, method = 'event.offline.list'): number {
-  const ms = Date.parse(value);
+  const ms = ISO_WITH_OFFSET.test(value) ? Date.parse(value) : NaN;
   // The value is not quoted: a broken portal may echo anything, tokens included.
-  if (Number.isNaN(ms)) throw new BadResponseError(method, 'TIMESTAMP_X is not a date');
+  if (Number.isNaN(ms)) {
+    throw new BadResponseError(method, 'TIMESTAMP_X is not an ISO 8601 date with an offset');
+  }
   return Math.floor(ms / 1000);
 }
 
@@ -52,10 +62,16 @@ export class MissingTotalError extends BadResponseError {
   }
 }
 
+/** `total`: a safe non-negative integer (1e30 or 2^53 + 1 is no count of rows). */
 export function parseTotal(value: unknown, method = 'event.offline.list'): number {
   if (value === undefined) throw new MissingTotalError(method);
-  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
-  if (typeof value === 'string' && /^\d+$/.test(value)) return Number(value);
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && /^\d+$/.test(value)
+        ? Number(value)
+        : NaN;
+  if (Number.isSafeInteger(n) && n >= 0) return n;
   throw new BadResponseError(method, 'total is missing or not a count');
 }
 

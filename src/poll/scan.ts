@@ -16,7 +16,10 @@ export interface ScanInput {
   readonly client: RestClient;
   /** Unix seconds the ages are measured from. */
   readonly takenAt: number;
+  /** Names to count even without rows: at most `maxEventNames` (see eventNames.ts). */
   readonly knownEventNames: Iterable<string>;
+  /** The portal's cap of names with series of their own; beyond it rows count as `other`. */
+  readonly maxEventNames?: number | undefined;
   /**
    * The watched connector: only offline handlers bound for it name events of this queue. The
    * REST client, not the commands, sends it to the portal.

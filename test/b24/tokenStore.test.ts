@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -125,7 +125,9 @@ describe('FileTokenStore', () => {
   );
 
   it('refuses an unreadable file (a directory in its place)', async () => {
-    const error = await new FileTokenStore(dir).load().catch((e: unknown) => e);
+    const inPlace = join(dir, 'in-place');
+    await mkdir(inPlace);
+    const error = await new FileTokenStore(inPlace).load().catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(TokenStoreError);
     expect((error as TokenStoreError).fsCode).toBe('EISDIR');

@@ -66,7 +66,8 @@ function manager(overrides: Partial<TokenManagerOptions> = {}) {
     store: memoryStore({ refreshToken: REFRESH_TOKEN, accessToken: ACCESS_TOKEN }),
     oauth: { oauthUrl: server.oauthUrl, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET },
     observer,
-    logger: logs.logger,
+    // As the composition root does: the manager's lines carry the child's `portal` only.
+    logger: logs.logger.child({ portal: 'test' }),
     dispatcher: agent,
     timeouts: { headersMs: 2000, bodyMs: 2000, totalMs: 3000 },
     ...overrides,

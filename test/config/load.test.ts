@@ -46,7 +46,7 @@ describe('a single portal from the environment', () => {
     );
 
     expect(warnings).toEqual([]);
-    expect(config.listen).toEqual({ host: '0.0.0.0', port: 9464 });
+    expect(config.listen).toEqual({ host: '127.0.0.1', port: 9464 });
     expect(config.logLevel).toBe('info');
     expect(config.maxConcurrentPolls).toBe(8);
     expect(config.httpAuth).toBeUndefined();
@@ -64,6 +64,7 @@ describe('a single portal from the environment', () => {
         schedule: '*/30 * * * * *',
         strategy: 'auto',
         scanMaxRows: 1000,
+        maxEventNames: 500,
         pollTimeoutMs: 25_000,
         staleAfterMs: 300_000,
         requestTimeoutMs: 15_000,

@@ -385,7 +385,11 @@ const ROWS: readonly FaultRow[] = [
     name: 'wrong type: TIMESTAMP_X is not a date',
     covers: 'fields of the wrong type',
     fault: (h) => h.portal.faults.set({ wrongTypes: ['timestampGarbage'] }),
-    outcome: failed('bad_response', 'B24_BAD_RESPONSE', /TIMESTAMP_X is not a date/),
+    outcome: failed(
+      'bad_response',
+      'B24_BAD_RESPONSE',
+      /TIMESTAMP_X is not an ISO 8601 date with an offset/,
+    ),
   },
   {
     name: 'a body far larger than any page',

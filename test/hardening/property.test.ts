@@ -685,7 +685,7 @@ describe('the poller', () => {
 
     try {
       const report = await pollerWith(clientFor(scripted.restUrl, dispatcher), 'scan').poll();
-      expect(report.error?.message).toMatch(/TIMESTAMP_X is not a date/);
+      expect(report.error?.message).toMatch(/TIMESTAMP_X is not an ISO 8601 date with an offset/);
       expectTyped(report.error);
     } finally {
       await dispatcher.close();

@@ -365,6 +365,7 @@ describe('a write killed half-way', () => {
         sidecar === 'torn'
           ? '{"refreshToken": "new-ref'
           : '{"refreshToken": "older-refresh-token"}',
+        { mode: 0o600 }, // as the monitor writes it: a sidecar of another kind is never adopted
       );
       await writeFile(path, JSON.stringify({ refreshToken: 'current-refresh-token' }));
       if (sidecar === 'older') await fsp.utimes(pending, new Date(1_000), new Date(1_000));

@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * `npm run test:soak`: the long runs (files named `*.soak.test.ts`), kept out of `npm test`
+ * so that the fast loop stays fast. `.ci/run` runs both.
+ */
+export default defineConfig({
+  test: {
+    include: ['test/**/*.soak.test.ts'],
+    testTimeout: 600_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    maxWorkers: 1,
+  },
+});
