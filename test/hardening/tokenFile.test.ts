@@ -4,6 +4,7 @@
  * is kept — on disk (the file is never overwritten with less) and in memory (the daemon keeps
  * polling with the pair it holds, and writes it once the directory is fixed).
  */
+import { writeFileSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -85,13 +86,6 @@ describe('a token file that cannot be used, at start (the CLI)', () => {
         writeFile(path, JSON.stringify({ accessToken: token, refreshToken: 42 })),
       says: /does not hold a token pair: missing or invalid refreshToken/,
       fsCode: undefined,
-    },
-    {
-      what: 'sits under a regular file (ENOTDIR)',
-      make: async (path: string) => writeFile(path, 'a regular file, not a directory'),
-      file: 'tokens.json',
-      says: /cannot be read \(ENOTDIR\)/,
-      fsCode: 'ENOTDIR',
     },
     {
       // tests run as root, for whom no mode bit denies reading: a directory in its place
@@ -285,28 +279,38 @@ function unwritableTokenFile(): string {
 }
 
 describe('`once` with a token directory that cannot be written', () => {
-  it('says clearly that the rotated pair is in memory only — and the next run is locked out', async () => {
+  // The token file's lock is taken before anything reads the file or refreshes: a directory
+  // that cannot take the lock cannot take a rotated pair either, so the run stops at start
+  // (exit 2) with the seed refresh token unused, instead of rotating it into a pair that
+  // dies with the process.
+  it.each([
+    { what: 'cannot be written', tokenFile: () => unwritableTokenFile() },
+    {
+      what: 'is a regular file (ENOTDIR)',
+      tokenFile: () => {
+        const file = join(dir, `plain-${Math.random().toString(36).slice(2)}`);
+        writeFileSync(file, 'a regular file, not a directory');
+        return join(file, 'tokens.json');
+      },
+    },
+  ])('refuses to start when the token directory $what; the seed stays usable', async (c) => {
     const pair = seedPair();
-    const env = cliEnv(unwritableTokenFile(), pair.refreshToken);
+    const refreshes = issues.length;
+    const tokenFile = c.tokenFile();
 
-    const first = await runMonitorCli(['once', '--json'], env);
-    const second = await runMonitorCli(['once', '--json'], env);
-
-    // the poll itself succeeded, but the run fails: its only working pair dies with it
-    expect(first.code).toBe(1);
-    expect(JSON.parse(first.stdout)).toMatchObject([
-      { ok: true, tokenFileError: expect.stringMatching(/Make its directory writable/) },
-    ]);
-    const [line] = jsonLines(first.stderr).filter((l) =>
-      String(l['msg']).startsWith('Token file could not be written'),
+    const refused = await runMonitorCli(['once', '--json'], cliEnv(tokenFile, pair.refreshToken));
+    const retried = await runMonitorCli(
+      ['once', '--json'],
+      cliEnv(join(dir, `ok-${Math.random().toString(36).slice(2)}.json`), pair.refreshToken),
     );
-    expect(line).toMatchObject({ level: 'error', path: env['B24_TOKEN_FILE'], code: 'EACCES' });
-    expect(String(line?.['error'])).toMatch(/Make its directory writable/);
-    // the seed was used up by the refresh, and the new pair died with the process
-    expect(second.code).toBe(1);
-    expect(JSON.parse(second.stdout)).toMatchObject([
-      { ok: false, error: { reason: 'auth', code: 'B24_AUTH' } },
-    ]);
+
+    expect(refused.code).toBe(2);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toMatch(
+      /Lock file .* of the token file cannot be created \(E[A-Z]+\)|Token directory .* cannot be created/,
+    );
+    expect(issues.length).toBe(refreshes + 1); // only the retried run refreshed
+    expect(retried.code).toBe(0);
   });
 
   // `once` exits 1 when the refresh it made rotated the pair and the new pair could not be
