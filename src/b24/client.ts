@@ -81,6 +81,12 @@ export interface RestClientOptions {
   readonly maxWaitMs?: number | undefined;
   /** Wait after 429 when no `operating_reset_at` is known. @default 10000 */
   readonly operatingFallbackMs?: number | undefined;
+  /**
+   * `auth_connector` of the queue to read. The portal takes it from the top level of the HTTP
+   * request only (inside `batch` a command's own is ignored), so it goes on every request the
+   * client sends, `batch` included, and never into a command. @default none
+   */
+  readonly authConnector?: string | undefined;
 }
 
 /** The RestClient, plus `close()` for the agent it may have created. */
@@ -124,6 +130,25 @@ function parseAnswer<T extends z.ZodType>(
   throw new BadResponseError(method, `unexpected shape at ${where.slice(0, 5).join(', ')}`);
 }
 
+/**
+ * A 429 carries no `time`: the reset the last good answer gave is added to the error, so the
+ * poller knows how long the portal's polls are pointless.
+ */
+function withKnownReset(error: unknown, known: number | undefined): unknown {
+  if (
+    !(error instanceof ApiError) ||
+    error.reason !== 'operating_limit' ||
+    error.operatingResetAt !== undefined ||
+    known === undefined
+  ) {
+    return error;
+  }
+  return new ApiError(error.method, error.statusCode, error.apiCode, '', error.reason, {
+    cause: error.cause,
+    operatingResetAt: known,
+  });
+}
+
 /** What one logical request brought back, and the access token it was sent with. */
 interface Sent {
   readonly json: unknown;
@@ -149,6 +174,8 @@ export function createRestClient(options: RestClientOptions): B24RestClient {
     operatingFallbackMs: options.operatingFallbackMs ?? DEFAULT_RETRY_POLICY.operatingFallbackMs,
   };
   const { tokens, observer, logger, restUrl } = options;
+  const topLevel: Params =
+    options.authConnector === undefined ? {} : { auth_connector: options.authConnector };
   /** Last `operating_reset_at` seen per method: when a 429 does not say, this does. */
   const resetAt = new Map<string, number>();
 
@@ -179,7 +206,14 @@ export function createRestClient(options: RestClientOptions): B24RestClient {
         await limiter.acquire(signal);
         observer.request(method);
         sent = true;
-        const json = await postRest(restUrl, method, params, token, transport, signal);
+        const json = await postRest(
+          restUrl,
+          method,
+          { ...params, ...topLevel },
+          token,
+          transport,
+          signal,
+        );
         return { json, token };
       } catch (error) {
         if (error instanceof AbortedError) throw error;
@@ -210,7 +244,7 @@ export function createRestClient(options: RestClientOptions): B24RestClient {
           random: random(),
           policy,
         });
-        if (!decision.retry) throw error;
+        if (!decision.retry) throw withKnownReset(error, resetAt.get(method));
         attempt += 1;
         logger.warn(
           { method, code, attempt, delayMs: decision.delayMs, retryClass: decision.retryClass },
@@ -260,18 +294,6 @@ export function createRestClient(options: RestClientOptions): B24RestClient {
     const { result, result_total, result_next, result_time } = envelope.result;
     // A command's error is text from the portal, quoted in messages and used as a metric
     // label: like a whole answer's error (transport.ts), it may echo the token it was sent.
-    const result_error = Object.fromEntries(
-      Object.entries(envelope.result.result_error).map(([name, failure]) => [
-        name,
-        {
-          ...failure,
-          error: errorCode(failure.error, [sent.token]),
-          ...(failure.error_description === undefined
-            ? {}
-            : { error_description: redact(failure.error_description, [sent.token]) }),
-        },
-      ]),
-    );
     // Each command counts toward its own method's operating time; report the highest figure
     // the answer gives per method (commands of one method report nearly the same).
     const operating = new Map<string, number>();
@@ -283,6 +305,28 @@ export function createRestClient(options: RestClientOptions): B24RestClient {
         operating.set(method, Math.max(operating.get(method) ?? 0, time.operating));
       }
     }
+    const result_error = Object.fromEntries(
+      Object.entries(envelope.result.result_error).map(([name, failure]) => {
+        const code = errorCode(failure.error, [sent.token]);
+        // A command refused for its operating time says nothing of the reset: the last good
+        // answer of its method did.
+        const reset =
+          code === 'OPERATION_TIME_LIMIT'
+            ? resetAt.get(commands[name]?.method ?? 'batch')
+            : undefined;
+        return [
+          name,
+          {
+            ...failure,
+            error: code,
+            ...(failure.error_description === undefined
+              ? {}
+              : { error_description: redact(failure.error_description, [sent.token]) }),
+            ...(reset === undefined ? {} : { operatingResetAt: reset }),
+          },
+        ];
+      }),
+    );
     for (const [method, seconds] of operating) observer.operating(method, seconds);
     for (const [name, failure] of Object.entries(result_error)) {
       observer.restError(commands[name]?.method ?? 'batch', failure.error);

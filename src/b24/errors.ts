@@ -6,6 +6,9 @@
  */
 export const FAILURE_REASONS = [
   'auth',
+  'forbidden',
+  'license',
+  'payment',
   'rate_limit',
   'operating_limit',
   'timeout',
@@ -66,12 +69,21 @@ export class ApiError extends MonitorError {
   }
 }
 
-/** The application must be re-authorized: the refresh token is expired, used or revoked. */
+export interface AuthErrorOptions extends MonitorErrorOptions {
+  /** @default 'auth'; `payment` for the OAuth server's PAYMENT_REQUIRED (subscription lapsed). */
+  readonly reason?: 'auth' | 'payment' | undefined;
+}
+
+/**
+ * The OAuth server refused the refresh (expired, used or revoked refresh token: the
+ * application must be re-authorized; or, with reason `payment`, a lapsed subscription), or the
+ * portal refused a freshly refreshed access token.
+ */
 export class AuthError extends MonitorError {
   readonly apiCode: string;
 
-  constructor(apiCode: string, message: string, options?: MonitorErrorOptions) {
-    super('B24_AUTH', 'auth', message, options);
+  constructor(apiCode: string, message: string, options?: AuthErrorOptions) {
+    super('B24_AUTH', options?.reason ?? 'auth', message, options);
     this.apiCode = apiCode;
   }
 }

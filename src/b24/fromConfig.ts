@@ -72,6 +72,7 @@ export function createPortalClient(portal: PortalConfig, deps: PortalClientDeps)
     limiter,
     clock: deps.clock,
     timeouts,
+    authConnector: portal.authConnector,
   });
   return { client, tokens, limiter };
 }

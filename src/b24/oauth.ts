@@ -1,7 +1,8 @@
 /**
  * The OAuth refresh exchange: one GET to the token endpoint, the answer validated, the
- * failures sorted into "re-authorize the application" (AuthError) and "try again later"
- * (NetworkError, TimeoutError, ApiError with an HTTP_5xx code).
+ * failures sorted into "re-authorize the application" (AuthError), "renew the subscription"
+ * (AuthError with reason `payment`) and "try again later" (NetworkError, TimeoutError,
+ * ApiError with an HTTP_5xx code).
  */
 import { z } from 'zod';
 import { ApiError, AuthError, BadResponseError } from './errors.js';
@@ -45,7 +46,6 @@ const FATAL_OAUTH_CODES: ReadonlySet<string> = new Set([
   'invalid_scope',
   'unauthorized_client',
   'unsupported_grant_type',
-  'PAYMENT_REQUIRED',
 ]);
 
 /** Statuses of a refused grant even when the body names no OAuth error. */
@@ -116,6 +116,15 @@ export async function refreshTokenPair(
   const failed = OAuthErrorAnswer.safeParse(answer.json);
   if (failed.success && (answer.status >= 400 || !('access_token' in failed.data))) {
     const code = errorCode(failed.data.error, secrets);
+    if (code === 'PAYMENT_REQUIRED') {
+      // Not a token problem: the pair stays good, and works again once the subscription is paid.
+      throw new AuthError(
+        code,
+        `The OAuth server refused the token refresh (PAYMENT_REQUIRED): the application's ` +
+          `subscription has lapsed. Renew it; no new authorization is needed.`,
+        { reason: 'payment' },
+      );
+    }
     if (FATAL_OAUTH_CODES.has(code) || AUTH_STATUSES.has(answer.status)) {
       throw new AuthError(code, authMessage(code, oauth.tokenFile));
     }

@@ -174,7 +174,10 @@ export class TokenManager {
     } catch (error) {
       this.#observer.refresh(false);
       this.#logRefreshFailure(error);
-      if (error instanceof AuthError) this.#refused = { refreshToken, error };
+      // A lapsed subscription does not kill the refresh token: it is sent again next time.
+      if (error instanceof AuthError && error.reason === 'auth') {
+        this.#refused = { refreshToken, error };
+      }
       throw error;
     }
     this.#observer.refresh(true);
@@ -212,7 +215,9 @@ export class TokenManager {
       // Messages of MonitorErrors are built to be safe: no token, no secret, no OAuth URL.
       error: error instanceof MonitorError ? error.message : 'unexpected error',
     };
-    if (error instanceof AuthError) {
+    if (error instanceof AuthError && error.reason === 'payment') {
+      this.#logger.error(fields, "Token refresh refused: the application's subscription lapsed");
+    } else if (error instanceof AuthError) {
       this.#logger.error(fields, 'Token refresh refused: the application must be re-authorized');
     } else {
       this.#logger.warn(fields, 'Token refresh failed');

@@ -193,18 +193,31 @@ const ErrorAnswer = z
 
 const JsonObject = z.record(z.string(), z.unknown());
 
-const AUTH_CODES: ReadonlySet<string> = new Set([
-  'expired_token',
-  'invalid_token',
-  'NO_AUTH_FOUND',
-  'ACCESS_DENIED',
-  'WRONG_AUTH_TYPE',
-  'INVALID_CREDENTIALS',
-  'insufficient_scope',
-  'user_access_error',
-  'authorization_error',
-  'WRONG_LICENSE',
-]);
+/**
+ * Codes that say who must act, by the HTTP status they come with (`*`: any). Inside a `batch` a
+ * command's error has no status of its own (200): the batch's token was accepted, so a
+ * refusal there is about rights, not about the token.
+ */
+const REASON_BY_CODE: Readonly<Record<string, Readonly<Record<string, FailureReason>>>> = {
+  // The token check refused the token: a refresh, a new authorization or the portal side.
+  expired_token: { '*': 'auth' },
+  invalid_token: { '*': 'auth' },
+  NO_AUTH_FOUND: { '*': 'auth' },
+  CONNECTION_ERROR: { '*': 'auth' },
+  APPLICATION_NOT_FOUND: { '*': 'auth' },
+  authorization_error: { '*': 'auth' },
+  user_access_error: { '401': 'auth', '*': 'forbidden' },
+  // 401 ACCESS_DENIED: REST only on commercial plans; 403: the user is not an administrator.
+  ACCESS_DENIED: { '401': 'license', '*': 'forbidden' },
+  WRONG_LICENSE: { '*': 'license' },
+  PAYMENT_REQUIRED: { '*': 'payment' },
+  WRONG_AUTH_TYPE: { '*': 'forbidden' },
+  insufficient_scope: { '*': 'forbidden' },
+  INVALID_CREDENTIALS: { '*': 'forbidden' },
+  QUERY_LIMIT_EXCEEDED: { '*': 'rate_limit' },
+  OVERLOAD_LIMIT: { '*': 'rate_limit' },
+  OPERATION_TIME_LIMIT: { '*': 'operating_limit' },
+};
 
 /** Longest error code kept: codes are short words; anything longer is not a code. */
 const MAX_CODE = 64;
@@ -220,11 +233,11 @@ export function errorCode(raw: string, secrets: readonly (string | undefined)[])
 
 /** The `reason` label a Bitrix24 error code (or a bare HTTP status) stands for. */
 export function reasonFor(apiCode: string, status: number): FailureReason {
-  if (AUTH_CODES.has(apiCode)) return 'auth';
-  if (apiCode === 'QUERY_LIMIT_EXCEEDED' || apiCode === 'OVERLOAD_LIMIT') return 'rate_limit';
-  if (apiCode === 'OPERATION_TIME_LIMIT') return 'operating_limit';
+  const byStatus = REASON_BY_CODE[apiCode];
+  if (byStatus !== undefined) return byStatus[String(status)] ?? byStatus['*'] ?? 'api_error';
   if (apiCode === `HTTP_${status}`) {
-    if (status === 401 || status === 403) return 'auth';
+    if (status === 401) return 'auth';
+    if (status === 403) return 'forbidden';
     if (status === 429) return 'rate_limit';
   }
   return 'api_error';

@@ -36,11 +36,19 @@ export interface BatchCommand {
   readonly params: Params;
 }
 
+export interface BatchCommandFailure {
+  readonly error: string;
+  readonly error_description?: string;
+  /**
+   * For OPERATION_TIME_LIMIT: Unix seconds when the command's method resets, from the last
+   * good answer of that method (the refusal carries no `time`).
+   */
+  readonly operatingResetAt?: number;
+}
+
 export interface BatchAnswer {
   readonly result: Readonly<Record<string, unknown>>;
-  readonly resultError: Readonly<
-    Record<string, { readonly error: string; readonly error_description?: string }>
-  >;
+  readonly resultError: Readonly<Record<string, BatchCommandFailure>>;
   readonly resultTotal: Readonly<Record<string, number>>;
   readonly resultNext: Readonly<Record<string, number>>;
   readonly resultTime: Readonly<Record<string, ApiTime>>;

@@ -1,7 +1,10 @@
 /**
  * Runs named read-only commands in one `batch` request, falling back to single calls for the
- * commands the portal refuses inside a batch (`ERROR_BATCH_METHOD_NOT_ALLOWED`).
+ * commands the portal refuses inside a batch (`ERROR_BATCH_METHOD_NOT_ALLOWED`). Commands
+ * refused for their method's operating time (`OPERATION_TIME_LIMIT`, per command inside a
+ * batch) are sent once more after the reset, when the reset comes before the deadline.
  */
+import { sleep } from '../b24/clock.js';
 import { ApiError, BadResponseError } from '../b24/errors.js';
 import { reasonFor } from '../b24/transport.js';
 import type { BatchCommand, CallAnswer, CallOptions, RestClient } from '../b24/types.js';
@@ -25,16 +28,38 @@ export async function runCommands(
   return answers;
 }
 
+/** A reset later than this before the deadline leaves too little time to use it. */
+const AFTER_RESET_MS = 1000;
+
+/** Whether a wait for `resetAt` (Unix s) still leaves the commands time before `deadline`. */
+function canWait(resetAt: number | undefined, deadline: number | undefined): resetAt is number {
+  return (
+    resetAt !== undefined && deadline !== undefined && resetAt * 1000 + AFTER_RESET_MS < deadline
+  );
+}
+
 async function runChunk(
   client: RestClient,
   commands: Record<string, BatchCommand>,
   options: CallOptions,
+  mayWait = true,
 ): Promise<Record<string, CallAnswer>> {
   const batch = await client.batch(commands, options);
   const answers: Record<string, CallAnswer> = {};
+  const limited: Record<string, BatchCommand> = {};
+  let resetAt = 0;
   for (const [name, command] of Object.entries(commands)) {
     const error = batch.resultError[name];
     if (error !== undefined) {
+      if (
+        error.error === 'OPERATION_TIME_LIMIT' &&
+        mayWait &&
+        canWait(error.operatingResetAt, options.deadline)
+      ) {
+        limited[name] = command;
+        resetAt = Math.max(resetAt, error.operatingResetAt);
+        continue;
+      }
       if (error.error !== 'ERROR_BATCH_METHOD_NOT_ALLOWED') {
         // The batch itself was answered 200; the command's own error decides the reason.
         throw new ApiError(
@@ -43,6 +68,7 @@ async function runChunk(
           error.error,
           error.error_description ?? '',
           reasonFor(error.error, 200),
+          { operatingResetAt: error.operatingResetAt },
         );
       }
       answers[name] = await client.call(command.method, command.params, options);
@@ -60,6 +86,10 @@ async function runChunk(
       ...(next === undefined ? {} : { next }),
       ...(time === undefined ? {} : { time }),
     };
+  }
+  if (Object.keys(limited).length > 0) {
+    await sleep(Math.max(0, resetAt * 1000 + AFTER_RESET_MS - Date.now()), options.signal);
+    Object.assign(answers, await runChunk(client, limited, options, false));
   }
   return answers;
 }

@@ -14,8 +14,7 @@
  * - rows older than each age: totals with `<TIMESTAMP_X`, reserved by difference;
  * - rows of names neither bound nor known (left after an `event.unbind`) show up as a
  *   shortfall against the queue's totals; they are found with a keyset walk over EVENT_NAME.
- * `total` is computed on every call whatever `start` says, and `start: -1` (no offset) keeps
- * the portal's work per command to one page.
+ * Every command sends `start: 0` (see `listParams`): `-1` may turn `total` off.
  */
 import { BadResponseError } from '../b24/errors.js';
 import type { BatchCommand, CallAnswer, CallOptions, Params } from '../b24/types.js';
@@ -37,8 +36,9 @@ export function isoSeconds(unixSeconds: number): string {
   return new Date(unixSeconds * 1000).toISOString().replace('.000Z', '+00:00');
 }
 
-function list(input: ScanInput, filter: Params, order: Params): BatchCommand {
-  return { method: 'event.offline.list', params: listParams(filter, input.authConnector, order) };
+// `_input`: kept so the call sites stay as they are (auth_connector left the command).
+function list(_input: ScanInput, filter: Params, order: Params): BatchCommand {
+  return { method: 'event.offline.list', params: listParams(filter, order) };
 }
 
 /** Commands of one event name, keyed `<kind>:<name>`. */
@@ -124,7 +124,9 @@ export async function countQueue(
   };
   if (boundEventNames === undefined) {
     await addNames(
-      parseOfflineEventNames(answer(answers, 'handlers').result).filter((n) => !names.includes(n)),
+      parseOfflineEventNames(answer(answers, 'handlers').result, input.authConnector).filter(
+        (n) => !names.includes(n),
+      ),
     );
   }
   if (
@@ -185,9 +187,7 @@ async function discoverNames(
   for (;;) {
     const page = await input.client.call(
       'event.offline.list',
-      listParams(after === '' ? {} : { '>EVENT_NAME': after }, input.authConnector, {
-        EVENT_NAME: 'ASC',
-      }),
+      listParams(after === '' ? {} : { '>EVENT_NAME': after }, { EVENT_NAME: 'ASC' }),
       options,
     );
     const rows = parseRows(page.result);

@@ -4,22 +4,30 @@
  * last good values until they are stale.
  */
 import type { Logger } from 'pino';
-import {
-  AbortedError,
-  MonitorError,
-  TimeoutError,
-  TokenStoreError,
-  type FailureReason,
-} from '../b24/errors.js';
+import { AbortedError, MonitorError, TimeoutError, type FailureReason } from '../b24/errors.js';
 import type { RestClient } from '../b24/types.js';
 import type { PollStrategy } from '../config/types.js';
 import type { PortalMetrics, Strategy } from '../metrics/portalMetrics.js';
+import { adviceFor } from './advice.js';
 import { countQueue } from './count.js';
-import { firstRequest, scanFrom, scanQueue } from './scan.js';
+import { MissingTotalError } from './rows.js';
+import { firstRequest, scanFrom, scanQueue, type ScanInput } from './scan.js';
 import { countsByStatus, type QueueSnapshot, type Status } from './snapshot.js';
 
 /** After `OVERLOAD_LIMIT` (REST blocked by hand on the portal) polling pauses this long. */
 export const OVERLOAD_PAUSE_MS = 15 * 60_000;
+
+/**
+ * After `OPERATION_TIME_LIMIT` with no `operating_reset_at` known, polls are skipped this long:
+ * the server's window is made of one-minute baskets, so the limit lifts a minute at a time.
+ */
+export const OPERATING_FALLBACK_PAUSE_MS = 60_000;
+
+/**
+ * After a count answered without `total`, polls scan instead of counting for this long, then
+ * try counting again (a scan costs a request per 50 rows; a count without totals is nothing).
+ */
+export const NO_TOTAL_RECHECK_MS = 60 * 60_000;
 
 export interface PortalPollerOptions {
   readonly name: string;
@@ -43,12 +51,17 @@ export interface PortalPollerOptions {
 export interface PollReport {
   readonly portal: string;
   readonly ok: boolean;
-  /** Set when the poll did not run (another is in flight, or the portal is paused). */
-  readonly skipped?: 'paused' | 'aborted';
+  /**
+   * Set when the poll did not run: the portal is paused (OVERLOAD_LIMIT), its operating time
+   * is used up until a known reset (counted as a failure), or the poll was aborted.
+   */
+  readonly skipped?: 'paused' | 'operating_limit' | 'aborted';
   readonly startedAt: number;
   readonly durationMs: number;
   readonly requests: number;
   readonly strategy?: Strategy | undefined;
+  /** Set when the count strategy could not count (no `total`) and the queue was scanned. */
+  readonly fallback?: 'scan' | undefined;
   readonly snapshot?: QueueSnapshot | undefined;
   readonly counts?: Record<Status, number> | undefined;
   readonly error?: MonitorError | undefined;
@@ -61,6 +74,10 @@ export class PortalPoller {
   readonly #knownEventNames = new Set<string>();
   #running: Promise<PollReport> | null = null;
   #pausedUntil = 0;
+  /** Unix ms until which the portal's operating time is known to be used up. */
+  #operatingUntil = 0;
+  /** Unix ms until which the count strategy scans instead (the portal sent no `total`). */
+  #noTotalUntil = 0;
   /** Depth seen by the last poll that got that far (auto strategy). */
   #lastDepth = 0;
   lastReport: PollReport | null = null;
@@ -119,6 +136,7 @@ export class PortalPoller {
       };
     }
     metrics.pollStarted();
+    if (startedAt < this.#operatingUntil) return this.#skipOperatingLimit(startedAt);
     const requestsBefore = metrics.requestsSent;
     const timeoutMs = this.#options.pollTimeoutMs ?? 25_000;
     const deadline = AbortSignal.timeout(timeoutMs);
@@ -141,6 +159,7 @@ export class PortalPoller {
         durationMs: finishedAt - startedAt,
         requests: metrics.requestsSent - requestsBefore,
         strategy: result.strategy,
+        ...(result.fallback === undefined ? {} : { fallback: result.fallback }),
         snapshot: result.snapshot,
         counts: countsByStatus(result.snapshot),
       };
@@ -154,6 +173,10 @@ export class PortalPoller {
       logger.info(
         {
           strategy: report.strategy,
+          // The count strategy needs totals; without them the queue was scanned instead.
+          ...(result.fallback === undefined ? {} : { fallback: result.fallback }),
+          // The portal sent no `total`: the depth is the rows the scan saw.
+          ...(result.snapshot.totalMissing === true ? { totalMissing: true } : {}),
           durationMs: report.durationMs,
           requests: report.requests,
           depth: result.snapshot.depth,
@@ -188,7 +211,19 @@ export class PortalPoller {
       ) {
         this.#pausedUntil = this.#now() + OVERLOAD_PAUSE_MS;
       }
-      logFailure(logger, error, { durationMs, requests, pausedUntil: this.#pausedUntil });
+      if (error.reason === 'operating_limit') {
+        const resetAt = 'operatingResetAt' in error ? error.operatingResetAt : undefined;
+        this.#operatingUntil =
+          typeof resetAt === 'number' && resetAt * 1000 > this.#now()
+            ? resetAt * 1000
+            : this.#now() + OPERATING_FALLBACK_PAUSE_MS;
+      }
+      logFailure(logger, error, {
+        durationMs,
+        requests,
+        pausedUntil: this.#pausedUntil,
+        operatingUntil: this.#operatingUntil,
+      });
       this.expireStale();
       const report: PollReport = {
         portal: this.name,
@@ -204,13 +239,45 @@ export class PortalPoller {
     }
   }
 
+  /**
+   * A poll while the operating time is known to be used up: no request (each would be refused
+   * and would count toward the limit), but a failure with reason `operating_limit`, the queue
+   * gauges kept until they are stale, as for any failure.
+   */
+  #skipOperatingLimit(startedAt: number): PollReport {
+    const { metrics, logger } = this.#options;
+    const until = new Date(this.#operatingUntil).toISOString();
+    const error = new MonitorError(
+      'B24_OPERATING_LIMIT',
+      'operating_limit',
+      `Operating time of the portal used up until ${until}: poll skipped`,
+    );
+    metrics.pollFailed(error.reason, { durationSeconds: 0, requests: 0 });
+    logger.warn(
+      { reason: error.reason, code: error.code, operatingUntil: until },
+      'Poll skipped: operating time used up until its reset',
+    );
+    this.expireStale();
+    const report: PollReport = {
+      portal: this.name,
+      ok: false,
+      skipped: 'operating_limit',
+      startedAt,
+      durationMs: 0,
+      requests: 0,
+      error,
+    };
+    this.lastReport = report;
+    return report;
+  }
+
   async #collect(
     signal: AbortSignal,
     deadline: number,
     takenAt: number,
     onStrategy: (strategy: Strategy) => void,
-  ): Promise<{ snapshot: QueueSnapshot; strategy: Strategy }> {
-    const input = {
+  ): Promise<Collected> {
+    const input: ScanInput = {
       client: this.#options.client,
       takenAt,
       knownEventNames: this.#knownEventNames,
@@ -223,29 +290,54 @@ export class PortalPoller {
       onStrategy('scan');
       return { snapshot: await scanQueue(input), strategy: 'scan' };
     }
-    if (mode === 'count') {
-      onStrategy('count');
-      return { snapshot: await countQueue(input), strategy: 'count' };
-    }
+    if (mode === 'count') return this.#count(input, onStrategy);
     // auto: a queue that was large at the last poll is counted straight away (event names and
     // totals in one batch); otherwise the first page tells the depth: small queues are scanned
-    // (exact, cheap), large ones counted.
+    // (exact, cheap), large ones counted. Without `total` the first page cannot tell: scan.
     const scanMaxRows = this.#options.scanMaxRows ?? 1000;
     if (this.#lastDepth > scanMaxRows) {
-      onStrategy('count');
-      const snapshot = await countQueue(input);
-      this.#lastDepth = snapshot.depth;
-      return { snapshot, strategy: 'count' };
+      const counted = await this.#count(input, onStrategy);
+      this.#lastDepth = counted.snapshot.depth;
+      return counted;
     }
     const { eventNames, firstPage } = await firstRequest(input);
     this.#lastDepth = typeof firstPage.total === 'number' ? firstPage.total : 0;
     if (this.#lastDepth <= scanMaxRows) {
       onStrategy('scan');
-      return { snapshot: await scanFrom(input, eventNames, firstPage), strategy: 'scan' };
+      const snapshot = await scanFrom(input, eventNames, firstPage);
+      this.#lastDepth = snapshot.depth;
+      return { snapshot, strategy: 'scan' };
     }
-    onStrategy('count');
-    return { snapshot: await countQueue(input, eventNames), strategy: 'count' };
+    return this.#count(input, onStrategy, eventNames);
   }
+
+  /**
+   * The count strategy, or a scan when the portal sends no `total` (the documented rule lets a
+   * list method leave it out): exact either way, and the poll's log line says which ran.
+   */
+  async #count(
+    input: ScanInput,
+    onStrategy: (strategy: Strategy) => void,
+    eventNames?: readonly string[],
+  ): Promise<Collected> {
+    if (this.#now() >= this.#noTotalUntil) {
+      onStrategy('count');
+      try {
+        return { snapshot: await countQueue(input, eventNames), strategy: 'count' };
+      } catch (error) {
+        if (!(error instanceof MissingTotalError)) throw error;
+        this.#noTotalUntil = this.#now() + NO_TOTAL_RECHECK_MS;
+      }
+    }
+    onStrategy('scan');
+    return { snapshot: await scanQueue(input), strategy: 'scan', fallback: 'scan' };
+  }
+}
+
+interface Collected {
+  readonly snapshot: QueueSnapshot;
+  readonly strategy: Strategy;
+  readonly fallback?: 'scan';
 }
 
 function classify(caught: unknown, deadlinePassed: boolean, timeoutMs: number): MonitorError {
@@ -266,39 +358,28 @@ function classify(caught: unknown, deadlinePassed: boolean, timeoutMs: number): 
   );
 }
 
-const REAUTHORIZE =
-  'The application must be re-authorized on the portal: give the monitor a new refresh token';
-
 function logFailure(
   logger: Logger,
   error: MonitorError,
-  details: { durationMs: number; requests: number; pausedUntil: number },
+  details: { durationMs: number; requests: number; pausedUntil: number; operatingUntil: number },
 ): void {
+  const advice = adviceFor(error);
   const fields: Record<string, unknown> = {
     reason: error.reason,
     code: error.code,
     error: error.message,
     durationMs: details.durationMs,
     requests: details.requests,
+    reauthorize: advice.reauthorize,
   };
   if ('apiCode' in error && typeof error.apiCode === 'string') fields['apiCode'] = error.apiCode;
-  if (error instanceof TokenStoreError) {
-    // The pair in the file is likely fine: the error's own message says what to fix.
-    fields['action'] = 'Fix or remove the token file named in the error';
-    logger.error(fields, 'Poll failed: token file unusable');
-    return;
-  }
-  if (error.reason === 'auth') {
-    fields['action'] = REAUTHORIZE;
-    logger.error(fields, 'Poll failed: not authorized');
-    return;
-  }
   if (fields['apiCode'] === 'OVERLOAD_LIMIT') {
     fields['pausedUntil'] = new Date(details.pausedUntil).toISOString();
-    logger.error(fields, 'Poll failed: REST API blocked on the portal, polling paused');
-    return;
   }
-  logger.warn(fields, 'Poll failed');
+  if (error.reason === 'operating_limit') {
+    fields['operatingUntil'] = new Date(details.operatingUntil).toISOString();
+  }
+  logger[advice.level](fields, advice.message);
 }
 
 export type { FailureReason };

@@ -21,26 +21,47 @@ const Handler = z
   .object({
     event: z.string().min(1),
     offline: z.union([z.number(), z.string(), z.boolean()]).optional(),
+    connector_id: z.union([z.string(), z.number(), z.null()]).optional(),
   })
   .loose();
 
-/** Event names the application has bound offline, from `event.get`. */
-export function parseOfflineEventNames(result: unknown): string[] {
+/**
+ * Event names the application has bound offline for the watched `connector` (none: the queue
+ * without connector), from `event.get`: names bound for another connector fill another queue.
+ */
+export function parseOfflineEventNames(result: unknown, connector?: string): string[] {
   const parsed = z.array(Handler).safeParse(result);
   if (!parsed.success) throw new BadResponseError('event.get', describeIssue(parsed.error));
   const names = new Set<string>();
   for (const handler of parsed.data) {
-    if (handler.offline === 1 || handler.offline === '1' || handler.offline === true) {
+    const offline = handler.offline === 1 || handler.offline === '1' || handler.offline === true;
+    if (offline && String(handler.connector_id ?? '') === (connector ?? '')) {
       names.add(handler.event.toUpperCase());
     }
   }
   return [...names];
 }
 
+/**
+ * An answer without `total`: the documented rule of list methods lets a portal leave it out
+ * (with `start: -1`). Not a broken portal: a strategy that needs totals falls back to a scan.
+ */
+export class MissingTotalError extends BadResponseError {
+  constructor(method: string) {
+    super(method, 'total is missing');
+  }
+}
+
 export function parseTotal(value: unknown, method = 'event.offline.list'): number {
+  if (value === undefined) throw new MissingTotalError(method);
   if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
   if (typeof value === 'string' && /^\d+$/.test(value)) return Number(value);
   throw new BadResponseError(method, 'total is missing or not a count');
+}
+
+/** `total` when the answer has one (checked like `parseTotal`), else undefined. */
+export function optionalTotal(value: unknown, method = 'event.offline.list'): number | undefined {
+  return value === undefined ? undefined : parseTotal(value, method);
 }
 
 function describeIssue(error: z.ZodError): string {

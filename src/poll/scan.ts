@@ -7,7 +7,7 @@
 import { BadResponseError } from '../b24/errors.js';
 import type { CallAnswer, CallOptions, Params, RestClient } from '../b24/types.js';
 import { runCommands } from './commands.js';
-import { parseOfflineEventNames, parseRows, parseTimestamp, parseTotal } from './rows.js';
+import { optionalTotal, parseOfflineEventNames, parseRows, parseTimestamp } from './rows.js';
 import { rowStatus, SnapshotBuilder, type QueueSnapshot } from './snapshot.js';
 
 export const PAGE_SIZE = 50;
@@ -23,17 +23,13 @@ export interface ScanInput {
   readonly deadline?: number | undefined;
 }
 
-export function listParams(
-  filter: Params,
-  authConnector: string | undefined,
-  order: Params = { ID: 'ASC' },
-): Params {
-  return {
-    filter,
-    order,
-    start: -1,
-    ...(authConnector === undefined ? {} : { auth_connector: authConnector }),
-  };
+/**
+ * Parameters of one `event.offline.list` command. `start: 0`, never `-1`: the documented rule
+ * of list methods is that `-1` turns `total` off. `auth_connector` is not here: the portal
+ * reads it from the top level of the HTTP request only, where the REST client puts it.
+ */
+export function listParams(filter: Params, order: Params = { ID: 'ASC' }): Params {
+  return { filter, order, start: 0 };
 }
 
 /** The first request of every poll: the bound event names and the first page, in one batch. */
@@ -44,12 +40,12 @@ export async function firstRequest(
     input.client,
     {
       handlers: { method: 'event.get', params: {} },
-      page: { method: 'event.offline.list', params: listParams({ '>ID': 0 }, input.authConnector) },
+      page: { method: 'event.offline.list', params: listParams({ '>ID': 0 }) },
     },
     callOptions(input),
   );
   return {
-    eventNames: parseOfflineEventNames(answers['handlers']?.result),
+    eventNames: parseOfflineEventNames(answers['handlers']?.result, input.authConnector),
     firstPage: answers['page'] as CallAnswer,
   };
 }
@@ -61,11 +57,14 @@ export async function scanFrom(
   firstPage: CallAnswer,
 ): Promise<QueueSnapshot> {
   const builder = new SnapshotBuilder(input.takenAt, [...input.knownEventNames, ...eventNames]);
-  const depth = parseTotal(firstPage.total);
+  // Without `total` (a portal may leave it out) the depth is the rows the scan saw.
+  const depth = optionalTotal(firstPage.total);
+  let seen = 0;
   let page = firstPage;
   let lastId = 0;
   for (;;) {
     const rows = parseRows(page.result);
+    seen += rows.length;
     for (const row of rows) {
       if (row.ID <= lastId)
         throw new BadResponseError('event.offline.list', 'rows are not in ascending ID order');
@@ -77,16 +76,18 @@ export async function scanFrom(
       );
     }
     // `total` counts the rows matching this page's filter, this page included: when the page
-    // holds them all, there is nothing left and no further request is needed.
-    const remaining = parseTotal(page.total);
-    if (rows.length < PAGE_SIZE || remaining <= rows.length) break;
+    // holds them all, there is nothing left and no further request is needed. Without it, a
+    // short page ends the scan.
+    const remaining = optionalTotal(page.total);
+    if (rows.length < PAGE_SIZE || (remaining !== undefined && remaining <= rows.length)) break;
     page = await input.client.call(
       'event.offline.list',
-      listParams({ '>ID': lastId }, input.authConnector),
+      listParams({ '>ID': lastId }),
       callOptions(input),
     );
   }
-  return builder.finish(depth);
+  const snapshot = builder.finish(depth ?? seen);
+  return depth === undefined ? { ...snapshot, totalMissing: true } : snapshot;
 }
 
 export async function scanQueue(input: ScanInput): Promise<QueueSnapshot> {

@@ -20,8 +20,10 @@ export type StatusStats = Record<Status, GroupStats>;
 export interface QueueSnapshot {
   /** Unix seconds the ages are measured from (the poll's start). */
   readonly takenAt: number;
-  /** `total` reported by the portal for the whole queue. */
+  /** `total` reported by the portal for the whole queue (or the rows a scan saw, without it). */
   readonly depth: number;
+  /** The portal sent no `total`: `depth` is the number of rows the scan saw. */
+  readonly totalMissing?: true;
   /** Rows by event name and status; every known event name has all three statuses. */
   readonly groups: ReadonlyMap<string, StatusStats>;
   /** Rows of a status older than each threshold. */

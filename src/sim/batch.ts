@@ -1,5 +1,5 @@
 /**
- * `batch`: up to 50 commands, each a `"method?query"` string parsed with PHP's `parse_str`
+ * `batch`: up to 50 commands (each one past them fails with ERROR_BATCH_LENGTH_EXCEEDED), each a `"method?query"` string parsed with PHP's `parse_str`
  * (see phpQuery.ts for the unencoded-key trap), run one after the other with the batch's own
  * token. The answer groups results by command name in `result`, `result_error`,
  * `result_total`, `result_next` and `result_time`; an empty group is `[]` and a group keyed
@@ -28,21 +28,28 @@ export function phpArrayJson(entries: readonly (readonly [string, unknown])[]): 
   return Object.fromEntries(entries);
 }
 
+function runCommand(command: unknown, run: CommandRunner): CommandOutcome {
+  const { method, params } = parseBatchCommand(phpString(command));
+  return run(method, params);
+}
+
 export function runBatch(
   params: Readonly<Record<string, unknown>>,
   run: CommandRunner,
 ): MethodOutput {
   const commands = entriesOf(params['cmd']);
-  if (commands.length > BATCH_MAX_COMMANDS) throw apiErrors.batchLength();
   const halt = phpInt(params['halt']) !== 0;
   const result: [string, unknown][] = [];
   const errors: [string, unknown][] = [];
   const totals: [string, unknown][] = [];
   const nexts: [string, unknown][] = [];
   const times: [string, unknown][] = [];
-  for (const [name, command] of commands) {
-    const { method, params: commandParams } = parseBatchCommand(phpString(command));
-    const outcome = run(method, commandParams);
+  for (const [index, [name, command]] of commands.entries()) {
+    // Only the first 50 run; each one past them fails on its own.
+    const outcome: CommandOutcome =
+      index < BATCH_MAX_COMMANDS
+        ? runCommand(command, run)
+        : { ok: false, error: apiErrors.batchLength() };
     if (!outcome.ok) {
       errors.push([name, outcome.error.toJSON()]);
       if (halt) break;

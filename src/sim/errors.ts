@@ -35,6 +35,8 @@ export const apiErrors = {
     new SimApiError(401, 'expired_token', 'The access token provided has expired.'),
   accessDenied: () =>
     new SimApiError(403, 'ACCESS_DENIED', 'Access denied! Administrator access required'),
+  wrongLicense: () =>
+    new SimApiError(403, 'WRONG_LICENSE', 'Your Bitrix24 plan does not include this feature'),
   queryLimit: () => new SimApiError(503, 'QUERY_LIMIT_EXCEEDED', 'Too many requests'),
   overload: () => new SimApiError(503, 'OVERLOAD_LIMIT', 'REST API is blocked due to overload.'),
   operatingLimit: (method: string) =>

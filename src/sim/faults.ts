@@ -24,6 +24,70 @@ export interface ForcedError {
   readonly method?: string;
 }
 
+/**
+ * Refusals of the real server a test can force (`forcedError`, `tokenEndpointError`), with
+ * the status and code the docs give. Descriptions are close to the real texts where known.
+ */
+export const FORCED_ERRORS = {
+  /** 401: the portal's plan has no REST API (free plan); not a token problem. */
+  restOnlyOnCommercialPlans: {
+    status: 401,
+    code: 'ACCESS_DENIED',
+    description: 'REST API is available only on commercial plans.',
+  },
+  /** 401: the portal could not reach the authorization server to check the token. */
+  connectionError: {
+    status: 401,
+    code: 'CONNECTION_ERROR',
+    description: 'Error connecting to authorization server',
+  },
+  /** 401: the application is not installed (any more) on the portal. */
+  applicationNotFound: {
+    status: 401,
+    code: 'APPLICATION_NOT_FOUND',
+    description: 'Application not found',
+  },
+  /** 401: the token's user could not be authorized (deactivated, say). */
+  authorizationError: {
+    status: 401,
+    code: 'authorization_error',
+    description: 'Unable to authorize user',
+  },
+  /** 401: the token's user has no access to the application. */
+  userAccessError: {
+    status: 401,
+    code: 'user_access_error',
+    description: 'The user does not have access to the application.',
+  },
+  /** 403: the authorizing user is not an administrator (event.* need one). */
+  notAdministrator: {
+    status: 403,
+    code: 'ACCESS_DENIED',
+    description: 'Access denied! Administrator access required',
+  },
+  /** 403: a webhook or another auth type the method does not allow. */
+  wrongAuthType: {
+    status: 403,
+    code: 'WRONG_AUTH_TYPE',
+    description: 'Current authorization type is denied for this method',
+  },
+  /** 403: the plan lacks a feature (connectors: set `connectorsAllowed: false` instead). */
+  wrongLicense: {
+    status: 403,
+    code: 'WRONG_LICENSE',
+    description: 'Your Bitrix24 plan does not include this feature',
+  },
+  /**
+   * From the OAuth server (`tokenEndpointError`): the application's subscription has lapsed.
+   * The docs give no HTTP status; 402 is a guess, so a client must go by the code.
+   */
+  paymentRequired: {
+    status: 402,
+    code: 'PAYMENT_REQUIRED',
+    description: 'Payment required: the application subscription has expired',
+  },
+} as const satisfies Record<string, ForcedError>;
+
 export type TokenEndpointFault = 'up' | 'error' | 'reset' | 'hang';
 
 export interface FaultSettings {
@@ -47,6 +111,12 @@ export interface FaultSettings {
   readonly forcedError: ForcedError | null;
   /** The OAuth token endpoint, for refresh tokens of this portal. @default 'up' */
   readonly tokenEndpoint: TokenEndpointFault;
+  /**
+   * The OAuth token endpoint answers this error (JSON `{error, error_description}`) to every
+   * well-formed grant of this portal's app, refresh or authorization code, without rotating
+   * anything; e.g. `FORCED_ERRORS.paymentRequired`. `method` is ignored. @default null
+   */
+  readonly tokenEndpointError: ForcedError | null;
   /** After this many more REST requests, every access token of the portal expires. @default null */
   readonly expireTokensAfterCalls: number | null;
   /** Random faults (rates and latency) hit only these methods; null = all. @default null */
@@ -64,6 +134,7 @@ export const NO_FAULTS: FaultSettings = {
   wrongTypes: [],
   forcedError: null,
   tokenEndpoint: 'up',
+  tokenEndpointError: null,
   expireTokensAfterCalls: null,
   methods: null,
 };

@@ -20,7 +20,7 @@ export interface FillSpec {
   readonly shuffle?: boolean;
   /** Reserved rows share a PROCESS_ID this many at a time. @default 50 */
   readonly rowsPerProcess?: number;
-  /** When the reserved rows were reserved (reservations expire after 2,952,000 s). @default newestMs */
+  /** When the reserved rows were reserved (for the record: expiry goes by TIMESTAMP_X). @default newestMs */
   readonly reservedAtMs?: number;
   /** Drives the shuffle. @default seededRandom(42) */
   readonly random?: Random;

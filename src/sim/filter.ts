@@ -79,15 +79,30 @@ function isList(raw: unknown): boolean {
 }
 
 /**
+ * The entries of a filter or order with upper-cased keys, as the server's
+ * `array_change_key_case(..., CASE_UPPER)` leaves them (inferred from the docs' "keys are
+ * upper-cased"): field names are case-insensitive; of two keys differing only in case, the
+ * later one's value wins.
+ */
+function upperEntries(raw: unknown): [string, unknown][] {
+  const out = new Map<string, unknown>();
+  for (const [key, value] of entriesOf(raw)) {
+    const upper = key.toUpperCase();
+    out.set(upper, value); // like PHP: the first key's position, the later key's value
+  }
+  return [...out];
+}
+
+/**
  * Validates and normalises a filter. A field outside `rules.fields` answers 400
  * `ERROR_ARGUMENT` "Filter field not allowed: X"; a prefix outside the allowed ones (`!`,
- * `!=`, `><`...) "Filter operation not allowed: OP". Field names are case-sensitive. A filter
- * that is not an object (or is empty) selects everything.
+ * `!=`, `><`...) "Filter operation not allowed: OP". Field names are case-insensitive (the
+ * server upper-cases the keys). A filter that is not an object (or is empty) selects everything.
  */
 export function parseFilter(raw: unknown, rules: FilterRules): Filter {
   const fields = rules.fields ?? FILTER_FIELDS;
   const conditions: Condition[] = [];
-  for (const [key, value] of entriesOf(raw)) {
+  for (const [key, value] of upperEntries(raw)) {
     const match = KEY_RE.exec(key);
     const prefix = match?.[1] ?? '';
     const field = match?.[2] ?? '';
@@ -116,7 +131,7 @@ function canonicalKey(conditions: readonly Condition[]): string {
 }
 
 /**
- * Validates an order: `{FIELD: ASC|DESC}` (direction case-insensitive). A field outside the
+ * Validates an order: `{FIELD: ASC|DESC}` (field and direction case-insensitive). A field outside the
  * allowed ones answers 400 `ERROR_ARGUMENT` "Order field not allowed: X". An empty or missing
  * order gives `fallback`.
  */
@@ -126,7 +141,7 @@ export function parseOrder(
   fields: readonly string[] = FILTER_FIELDS,
 ): OrderKey[] {
   const keys: OrderKey[] = [];
-  for (const [field, direction] of entriesOf(raw)) {
+  for (const [field, direction] of upperEntries(raw)) {
     if (!fields.includes(field)) throw argumentError(`Order field not allowed: ${field}`);
     const dir = phpString(direction).toUpperCase();
     if (dir !== 'ASC' && dir !== 'DESC') {

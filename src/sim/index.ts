@@ -13,7 +13,12 @@ export type {
   RestReply,
   SimPortalOptions,
 } from './portal.js';
-export { OfflineQueue, PROCESS_ID_LIFETIME_SEC, idSequence } from './queue.js';
+export {
+  CLEANUP_INTERVAL_SEC,
+  OfflineQueue,
+  PROCESS_ID_LIFETIME_SEC,
+  idSequence,
+} from './queue.js';
 export type {
   AddResult,
   BulkRows,
@@ -60,16 +65,27 @@ export type { PhpArray, PhpValue } from './phpQuery.js';
 export { BATCH_MAX_COMMANDS, phpArrayJson, runBatch } from './batch.js';
 export { METHODS, PAGE_SIZE } from './methods.js';
 export type { MethodHost, MethodOutput, MethodSpec } from './methods.js';
-export { OAuthServer, REFRESH_TOKEN_TTL_SEC } from './oauth.js';
-export type { Authorization, AuthorizeOptions, OAuthApp, OAuthReply, TokenPair } from './oauth.js';
+export { AUTHORIZATION_CODE_TTL_SEC, OAuthServer, REFRESH_TOKEN_TTL_SEC } from './oauth.js';
+export type {
+  Authorization,
+  AuthorizeOptions,
+  ConsentOptions,
+  OAuthApp,
+  OAuthReply,
+  TokenPair,
+} from './oauth.js';
+export { authorizePage } from './authorize.js';
+export type { AuthorizationRedirect, AuthorizePageHost } from './authorize.js';
 export {
   DEFAULT_OPERATING_LIMIT,
   DEFAULT_RATE_LIMIT,
   LeakyBucket,
+  OPERATING_BASKETS,
   OperatingMeter,
+  REALISTIC_ROW_COST_SEC,
 } from './limits.js';
 export type { OperatingLimitOptions, OperatingUsage, RateLimitOptions } from './limits.js';
-export { FaultInjector, NO_FAULTS, WRONG_TYPE_FAULTS } from './faults.js';
+export { FORCED_ERRORS, FaultInjector, NO_FAULTS, WRONG_TYPE_FAULTS } from './faults.js';
 export type {
   BodyFault,
   FaultSettings,

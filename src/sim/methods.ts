@@ -24,6 +24,8 @@ export const PAGE_SIZE = 50;
 export interface MethodHost {
   readonly offsetMinutes: number;
   readonly offlineExtended: boolean;
+  /** `event.offline.list` answers without `total` (the documented `start=-1` rule, or a portal that skips the count). */
+  readonly omitListTotal: boolean;
   readonly bindings: EventBindings;
   readonly faults: FaultInjector;
   queue(connector: string): OfflineQueue;
@@ -34,12 +36,20 @@ export interface MethodCall {
   /** Parameters with lower-cased top-level names. */
   readonly params: Readonly<Record<string, unknown>>;
   readonly authorization: Authorization;
+  /**
+   * `auth_connector` of the HTTP request (trimmed; undefined when absent). The server reads it
+   * with the request's auth data, from the top level only: inside a batch every command gets
+   * the batch request's own, and a command's `auth_connector` parameter is ignored.
+   */
+  readonly authConnector: string | undefined;
 }
 
 export interface MethodOutput {
   readonly result: unknown;
   readonly total?: unknown;
   readonly next?: number;
+  /** Queue rows the call read, for the cost model of its server time. */
+  readonly rowsExamined?: number;
 }
 
 export interface MethodSpec {
@@ -50,8 +60,9 @@ export interface MethodSpec {
   run(call: MethodCall): MethodOutput;
 }
 
-function connectorOf(params: Readonly<Record<string, unknown>>): string {
-  return phpString(params['auth_connector']).trim();
+/** The queue a call works on: its request's `auth_connector`, '' = rows with no connector. */
+function connectorOf(call: MethodCall): string {
+  return call.authConnector ?? '';
 }
 
 function requiredProcessId(params: Readonly<Record<string, unknown>>): string {
@@ -72,24 +83,27 @@ function selectionOf(params: Readonly<Record<string, unknown>>): RowSelection {
 const offlineList: MethodSpec = {
   adminOnly: true,
   mutating: false,
-  run({ host, params }) {
+  run(call) {
+    const { host, params } = call;
     const filter = parseFilter(params['filter'], { offsetMinutes: host.offsetMinutes });
     const order = parseOrder(params['order'], DEFAULT_LIST_ORDER);
     const start = phpInt(params['start']);
     const offset = start > 0 ? start : 0; // -1 means "no offset"; `total` is computed anyway
-    const queue = host.queue(connectorOf(params));
+    const queue = host.queue(connectorOf(call));
     const total = queue.count(filter);
     const result = queue.list(filter, order, offset, PAGE_SIZE);
-    const answer =
-      offset + PAGE_SIZE < total ? { result, total, next: offset + PAGE_SIZE } : { result, total };
-    return host.faults.corruptList(answer);
+    const more = offset + PAGE_SIZE < total ? { next: offset + PAGE_SIZE } : {};
+    const answer = host.omitListTotal ? { result, ...more } : { result, total, ...more };
+    // Its COUNT(*) and page read the connector's queue through the (APP_ID, CONNECTOR_ID) index.
+    return { ...host.faults.corruptList(answer), rowsExamined: queue.size };
   },
 };
 
 const offlineGet: MethodSpec = {
   adminOnly: true,
   mutating: true,
-  run({ host, params }) {
+  run(call) {
+    const { host, params } = call;
     const filter = parseFilter(params['filter'], {
       fields: GET_FILTER_FIELDS,
       offsetMinutes: host.offsetMinutes,
@@ -101,7 +115,7 @@ const offlineGet: MethodSpec = {
     const clear =
       !host.offlineExtended || params['clear'] === undefined || phpInt(params['clear']) !== 0;
     const processId = phpString(params['process_id']).trim();
-    const reserved = host.queue(connectorOf(params)).reserve(limit, {
+    const reserved = host.queue(connectorOf(call)).reserve(limit, {
       filter,
       order,
       clear,
@@ -115,8 +129,9 @@ const offlineGet: MethodSpec = {
 const offlineClear: MethodSpec = {
   adminOnly: true,
   mutating: true,
-  run({ host, params }) {
-    host.queue(connectorOf(params)).clear(requiredProcessId(params), selectionOf(params));
+  run(call) {
+    const { host, params } = call;
+    host.queue(connectorOf(call)).clear(requiredProcessId(params), selectionOf(params));
     return { result: true };
   },
 };
@@ -124,8 +139,9 @@ const offlineClear: MethodSpec = {
 const offlineError: MethodSpec = {
   adminOnly: true,
   mutating: true,
-  run({ host, params }) {
-    host.queue(connectorOf(params)).markError(requiredProcessId(params), selectionOf(params));
+  run(call) {
+    const { host, params } = call;
+    host.queue(connectorOf(call)).markError(requiredProcessId(params), selectionOf(params));
     return { result: true };
   },
 };
@@ -139,7 +155,8 @@ const eventGet: MethodSpec = {
       handler: binding.handler,
       auth_type: '0',
       offline: binding.offline ? 1 : 0,
-      ...(binding.connector === '' ? {} : { connector_id: binding.connector }),
+      // Offline handlers always name their connector ('' = none), online ones never do.
+      ...(binding.offline ? { connector_id: binding.connector } : {}),
     }));
     return { result };
   },
@@ -160,7 +177,8 @@ function isOfflineType(params: Readonly<Record<string, unknown>>): boolean {
 const eventBind: MethodSpec = {
   adminOnly: true,
   mutating: true,
-  run({ host, params }) {
+  run(call) {
+    const { host, params } = call;
     const event = eventNameOf(params);
     const offline = isOfflineType(params);
     const handler = phpString(params['handler']).trim();
@@ -168,7 +186,7 @@ const eventBind: MethodSpec = {
     const added = host.bindings.bind(event, {
       offline,
       handler,
-      connector: connectorOf(params),
+      connector: connectorOf(call),
     });
     if (!added) throw new SimApiError(400, 'ERROR_CORE', 'Handler already binded');
     return { result: true };
@@ -178,13 +196,14 @@ const eventBind: MethodSpec = {
 const eventUnbind: MethodSpec = {
   adminOnly: true,
   mutating: true,
-  run({ host, params }) {
+  run(call) {
+    const { host, params } = call;
     const offline = isOfflineType(params);
     const handler = phpString(params['handler']).trim();
     const count = host.bindings.unbind(eventNameOf(params), {
       offline,
       ...(handler === '' ? {} : { handler }),
-      ...(params['auth_connector'] === undefined ? {} : { connector: connectorOf(params) }),
+      ...(call.authConnector === undefined ? {} : { connector: connectorOf(call) }),
     });
     return { result: { count } };
   },

@@ -25,6 +25,8 @@ export interface OAuthApp {
   /** Application status letter (`L` local, `P` paid, `F` free...). */
   readonly appStatus: string;
   tokenEndpointFault(): TokenEndpointFault;
+  /** An error the token endpoint must answer for this app's grants, or null. */
+  tokenEndpointError(): SimApiError | null;
 }
 
 export interface TokenPair {
@@ -39,6 +41,19 @@ export interface AuthorizeOptions {
   readonly admin?: boolean;
   /** @default 1 for an administrator, else 2 */
   readonly userId?: number;
+}
+
+/** Who consents on the authorize page (an administrator by default). */
+export interface ConsentOptions extends AuthorizeOptions {
+  /** Label of the new chain's holder in the journal. @default 'monitor' */
+  readonly holder?: string;
+}
+
+interface PendingCode {
+  readonly portalId: string;
+  readonly holder: string;
+  readonly options: AuthorizeOptions;
+  readonly expiresMs: number;
 }
 
 export interface Authorization {
@@ -62,12 +77,13 @@ interface AccessEntry {
 export type OAuthReply =
   | { readonly kind: 'json'; readonly status: number; readonly body: unknown }
   | { readonly kind: 'html'; readonly status: number; readonly body: string }
+  | { readonly kind: 'redirect'; readonly location: string }
   | { readonly kind: 'reset' }
   | { readonly kind: 'hang' };
 
 export const REFRESH_TOKEN_TTL_SEC = 180 * 86_400;
-/** Expired access tokens are remembered this long, answering `expired_token` rather than `invalid_token`. */
-const EXPIRED_TOKEN_MEMORY_MS = 7 * 86_400_000;
+/** An authorization code lives this long and serves once. */
+export const AUTHORIZATION_CODE_TTL_SEC = 30;
 /** Well-formed tokens: an unknown one is `invalid_token`, anything else `NO_AUTH_FOUND`. */
 const TOKEN_SHAPE = /^[0-9a-z]{32,128}$/i;
 
@@ -79,12 +95,23 @@ function oauthError(status: number, error: string, description: string): OAuthRe
   return { kind: 'json', status, body: { error, error_description: description } };
 }
 
+function invalidGrant(byCode: boolean): OAuthReply {
+  return byCode
+    ? oauthError(400, 'invalid_grant', 'Authorization code is invalid, expired or already used')
+    : oauthError(400, 'invalid_grant', 'Refresh token is invalid, expired or already used');
+}
+
+function invalidClient(): OAuthReply {
+  return oauthError(400, 'invalid_client', 'Client is not found or the secret is wrong');
+}
+
 export class OAuthServer {
   private readonly apps = new Map<string, OAuthApp>();
   private readonly clientIds = new Map<string, number>();
   private readonly accessIndex = new Map<string, AccessEntry>();
   private readonly refreshIndex = new Map<string, Grant>();
   private readonly grantsByPortal = new Map<string, Set<Grant>>();
+  private readonly codes = new Map<string, PendingCode>();
 
   /** @param serverEndpoint `server_endpoint` of the answers (`<server url>/rest/`). */
   constructor(
@@ -111,6 +138,11 @@ export class OAuthServer {
   /** An administrator (by default) authorizes the application: a new, independent pair. */
   authorize(portalId: string, holder: string, options: AuthorizeOptions = {}): TokenPair {
     const app = this.requireApp(portalId);
+    return this.issue(this.newGrant(portalId, holder, options), app);
+  }
+
+  /** A new chain of pairs (one authorization), not yet holding tokens. */
+  private newGrant(portalId: string, holder: string, options: AuthorizeOptions): Grant {
     const admin = options.admin ?? true;
     const grant: Grant = {
       portalId,
@@ -127,7 +159,7 @@ export class OAuthServer {
       this.grantsByPortal.set(portalId, grants);
     }
     grants.add(grant);
-    return this.issue(grant, app);
+    return grant;
   }
 
   /** Checks the `auth` parameter of a REST call to `portalId`. */
@@ -173,14 +205,38 @@ export class OAuthServer {
     }
   }
 
-  /** `GET|POST /oauth/token/`: `grant_type=refresh_token&client_id&client_secret&refresh_token`. */
+  /**
+   * An administrator's consent (by default) on the portal's authorize page: a one-time code
+   * that `grant_type=authorization_code` turns into a new, independent pair within 30 s.
+   */
+  issueCode(portalId: string, options: ConsentOptions = {}): string {
+    this.requireApp(portalId);
+    const now = this.clock.now();
+    for (const [code, pending] of this.codes) if (pending.expiresMs <= now) this.codes.delete(code);
+    const code = secureHex(32);
+    this.codes.set(code, {
+      portalId,
+      holder: options.holder ?? 'monitor',
+      options,
+      expiresMs: now + AUTHORIZATION_CODE_TTL_SEC * 1000,
+    });
+    return code;
+  }
+
+  /**
+   * `GET|POST /oauth/token/`: `grant_type=refresh_token&client_id&client_secret&refresh_token`
+   * or `grant_type=authorization_code&client_id&client_secret&code`.
+   */
   handleToken(params: Readonly<Record<string, unknown>>): OAuthReply {
     const grantType = phpString(params['grant_type']);
     const clientId = phpString(params['client_id']);
     const clientSecret = phpString(params['client_secret']);
-    const refreshToken = phpString(params['refresh_token']);
-    const grant = this.refreshIndex.get(refreshToken);
-    const app = grant === undefined ? undefined : this.apps.get(grant.portalId);
+    const byCode = grantType === 'authorization_code';
+    const secret = phpString(params[byCode ? 'code' : 'refresh_token']);
+    const pending = byCode ? this.codes.get(secret) : undefined;
+    const grant = byCode ? undefined : this.refreshIndex.get(secret);
+    const portalId = pending?.portalId ?? grant?.portalId;
+    const app = portalId === undefined ? undefined : this.apps.get(portalId);
     const fault = app?.tokenEndpointFault() ?? 'up';
     if (fault === 'reset' || fault === 'hang') return { kind: fault };
     if (fault === 'error') {
@@ -191,26 +247,33 @@ export class OAuthServer {
       };
     }
     if (grantType === '') return oauthError(400, 'invalid_request', 'grant_type is required');
-    if (grantType !== 'refresh_token') {
+    if (grantType !== 'refresh_token' && !byCode) {
       return oauthError(400, 'invalid_request', 'Unsupported grant_type');
     }
-    if (clientId === '' || refreshToken === '') {
-      return oauthError(400, 'invalid_request', 'client_id and refresh_token are required');
+    if (clientId === '' || secret === '') {
+      const what = byCode ? 'code' : 'refresh_token';
+      return oauthError(400, 'invalid_request', `client_id and ${what} are required`);
     }
-    if (grant === undefined || app === undefined) {
-      return this.clientIds.has(clientId)
-        ? oauthError(400, 'invalid_grant', 'Refresh token is invalid, expired or already used')
-        : oauthError(400, 'invalid_client', 'Client is not found or the secret is wrong');
+    const expired = pending !== undefined && this.clock.now() >= pending.expiresMs;
+    if (app === undefined || expired) {
+      if (expired) this.codes.delete(secret);
+      return this.clientIds.has(clientId) ? invalidGrant(byCode) : invalidClient();
     }
-    if (clientId !== app.clientId || clientSecret !== app.clientSecret) {
-      return oauthError(400, 'invalid_client', 'Client is not found or the secret is wrong');
-    }
-    if (this.clock.now() >= grant.refreshExpiresMs) {
-      this.refreshIndex.delete(refreshToken);
+    if (clientId !== app.clientId || clientSecret !== app.clientSecret) return invalidClient();
+    if (grant !== undefined && this.clock.now() >= grant.refreshExpiresMs) {
+      this.refreshIndex.delete(secret);
       grant.refreshToken = null;
-      return oauthError(400, 'invalid_grant', 'Refresh token is invalid, expired or already used');
+      return invalidGrant(false);
     }
-    const pair = this.issue(grant, app);
+    const refused = app.tokenEndpointError();
+    if (refused !== null) return oauthError(refused.status, refused.code, refused.description);
+    let chain = grant;
+    if (pending !== undefined) {
+      this.codes.delete(secret); // a code serves once
+      chain = this.newGrant(pending.portalId, pending.holder, pending.options);
+    }
+    if (chain === undefined) return invalidGrant(byCode);
+    const pair = this.issue(chain, app);
     return {
       kind: 'json',
       status: 200,
@@ -225,7 +288,7 @@ export class OAuthServer {
         member_id: app.memberId,
         scope: app.scope,
         status: app.appStatus,
-        user_id: grant.userId,
+        user_id: chain.userId,
       },
     };
   }
@@ -234,12 +297,11 @@ export class OAuthServer {
   private issue(grant: Grant, app: OAuthApp): TokenPair {
     const now = this.clock.now();
     if (grant.refreshToken !== null) this.refreshIndex.delete(grant.refreshToken);
-    grant.accessTokens = grant.accessTokens.filter((token) => {
-      const entry = this.accessIndex.get(token);
-      const keep = entry !== undefined && entry.expiresMs + EXPIRED_TOKEN_MEMORY_MS > now;
-      if (!keep) this.accessIndex.delete(token);
-      return keep;
-    });
+    // The access token issued with the old pair stops working at the refresh too. The server
+    // no longer knows it, so it answers like any unknown token: 401 invalid_token (inferred:
+    // `expired_token` is kept for a token that has run out its time).
+    for (const token of grant.accessTokens) this.accessIndex.delete(token);
+    grant.accessTokens = [];
     const accessToken = secureHex(32);
     const refreshToken = secureHex(32);
     const expiresMs = now + app.accessTokenTtlSec * 1000;

@@ -28,8 +28,18 @@ import {
 import type { OperatingLimitOptions, RateLimitOptions } from './limits.js';
 import { METHODS } from './methods.js';
 import type { MethodHost, MethodOutput } from './methods.js';
-import type { Authorization, AuthorizeOptions, OAuthApp, OAuthServer, TokenPair } from './oauth.js';
-import { lowerKeys } from './params.js';
+import { authorizePage } from './authorize.js';
+import type { AuthorizationRedirect } from './authorize.js';
+import type {
+  Authorization,
+  AuthorizeOptions,
+  ConsentOptions,
+  OAuthApp,
+  OAuthReply,
+  OAuthServer,
+  TokenPair,
+} from './oauth.js';
+import { lowerKeys, phpString } from './params.js';
 import type { Params } from './params.js';
 import { OfflineQueue, idSequence } from './queue.js';
 import type { AddResult, IdSequence, QueueEvent } from './queue.js';
@@ -45,9 +55,15 @@ export const DEFAULT_CLIENT_SECRET = 'SimClientSecret0123456789abcdefghijklmnopq
 export interface PortalSettings {
   /** @default 3600 */
   readonly accessTokenTtlSec?: number;
-  /** The request-rate bucket; null disables it. @default { capacity: 50, drainPerSecond: 2 } */
+  /**
+   * The request-rate bucket, one per source address; null disables it.
+   * @default { capacity: 50, drainPerSecond: 2 }
+   */
   readonly rateLimit?: RateLimitOptions | null;
-  /** Operating time per method; null disables it. @default { limitSec: 480, windowSec: 600, extraCostSec: 0 } */
+  /**
+   * Operating time per method and its cost model; null disables it (no 429, no operating
+   * figures in `time`). @default DEFAULT_OPERATING_LIMIT (480 s per 600 s, no added cost)
+   */
   readonly operatingLimit?: Partial<OperatingLimitOptions> | null;
   /** `feature.get rest_offline_extended`; without it `event.offline.get` always clears. @default true */
   readonly offlineExtended?: boolean;
@@ -55,6 +71,23 @@ export interface PortalSettings {
   readonly batchAllowed?: boolean;
   /** Every REST call answers 503 OVERLOAD_LIMIT. @default false */
   readonly overload?: boolean;
+  /**
+   * The plan has connectors (Professional and above); without them a request with a non-empty
+   * `auth_connector` answers 403 WRONG_LICENSE. @default true
+   */
+  readonly connectorsAllowed?: boolean;
+  /**
+   * `event.offline.list` answers carry no `total` (nor `result_total` in a batch), as the
+   * docs' rule for `start=-1` would have it: for clients that must cope without. @default false
+   */
+  readonly omitListTotal?: boolean;
+  /**
+   * The app's handler URL: where `/oauth/authorize/` redirects with the code. null: the page
+   * answers 400. @default null
+   */
+  readonly handlerUrl?: string | null;
+  /** Who consents on `/oauth/authorize/` (and labels the new chain). @default an administrator, holder 'monitor' */
+  readonly consent?: ConsentOptions;
 }
 
 export interface SimPortalOptions extends PortalSettings {
@@ -115,8 +148,15 @@ export interface ApiTime {
   readonly processing: number;
   readonly date_start: string;
   readonly date_finish: string;
-  readonly operating: number;
-  readonly operating_reset_at: number;
+  /** Only while the operating-time limiter is active for the method. */
+  readonly operating?: number;
+  readonly operating_reset_at?: number;
+}
+
+/** `auth_connector` of a request's (lower-cased) parameters, trimmed; undefined when absent. */
+function connectorParam(params: Readonly<Record<string, unknown>>): string | undefined {
+  const raw = params['auth_connector'];
+  return raw === undefined ? undefined : phpString(raw).trim();
 }
 
 function normaliseMethod(raw: string): string {
@@ -130,6 +170,8 @@ export class SimPortal implements MethodHost, OAuthApp {
   readonly id: string;
   /** `http://127.0.0.1:PORT/<id>/rest/`, the `client_endpoint`. */
   readonly restUrl: string;
+  /** `http://127.0.0.1:PORT/<id>/oauth/authorize/`: open with `?client_id=…` (see authorize.ts). */
+  readonly authorizeUrl: string;
   readonly portalId: string;
   readonly clientId: string;
   readonly clientSecret: string;
@@ -138,6 +180,8 @@ export class SimPortal implements MethodHost, OAuthApp {
   readonly scope: string;
   readonly appStatus: string;
   readonly offsetMinutes: number;
+  /** `server_domain` of the authorize redirect: the OAuth server's host and port. */
+  readonly serverDomain: string;
   readonly faults: FaultInjector;
   readonly journal: Journal;
   readonly bindings = new EventBindings();
@@ -148,7 +192,13 @@ export class SimPortal implements MethodHost, OAuthApp {
   offlineExtended = true;
   batchAllowed = true;
   overload = false;
-  private rate: LeakyBucket | null = null;
+  connectorsAllowed = true;
+  omitListTotal = false;
+  handlerUrl: string | null = null;
+  consent: ConsentOptions = {};
+  private rateLimit: RateLimitOptions | null = null;
+  /** Leaky buckets by source address: the server keeps one per portal and address. */
+  private readonly buckets = new Map<string, LeakyBucket>();
   private operating: OperatingMeter | null = null;
 
   private readonly clock: Clock;
@@ -161,6 +211,8 @@ export class SimPortal implements MethodHost, OAuthApp {
     this.id = id;
     this.portalId = id;
     this.restUrl = `${context.baseUrl}/${id}/rest/`;
+    this.authorizeUrl = `${context.baseUrl}/${id}/oauth/authorize/`;
+    this.serverDomain = new URL(context.baseUrl).host;
     this.clock = context.clock;
     this.oauth = context.oauth;
     this.clientId = options.clientId ?? DEFAULT_CLIENT_ID;
@@ -190,9 +242,14 @@ export class SimPortal implements MethodHost, OAuthApp {
     if (settings.offlineExtended !== undefined) this.offlineExtended = settings.offlineExtended;
     if (settings.batchAllowed !== undefined) this.batchAllowed = settings.batchAllowed;
     if (settings.overload !== undefined) this.overload = settings.overload;
+    if (settings.omitListTotal !== undefined) this.omitListTotal = settings.omitListTotal;
+    if (settings.handlerUrl !== undefined) this.handlerUrl = settings.handlerUrl;
+    if (settings.consent !== undefined) this.consent = settings.consent;
+    if (settings.connectorsAllowed !== undefined)
+      this.connectorsAllowed = settings.connectorsAllowed;
     if (settings.rateLimit !== undefined) {
-      this.rate =
-        settings.rateLimit === null ? null : new LeakyBucket(settings.rateLimit, this.clock);
+      this.rateLimit = settings.rateLimit;
+      this.buckets.clear();
     }
     if (settings.operatingLimit !== undefined) {
       this.operating =
@@ -254,6 +311,25 @@ export class SimPortal implements MethodHost, OAuthApp {
     return this.oauth.authorize(this.id, holder, options);
   }
 
+  /**
+   * Consent on the authorize page without the page: a one-time code (30 s) and the rest of
+   * what the redirect to the handler carries. `options` default to the `consent` setting.
+   */
+  issueAuthorizationCode(options: ConsentOptions = this.consent): AuthorizationRedirect {
+    return {
+      code: this.oauth.issueCode(this.id, options),
+      domain: this.domain,
+      member_id: this.memberId,
+      scope: this.scope,
+      server_domain: this.serverDomain,
+    };
+  }
+
+  /** `GET <authorizeUrl>?client_id=…[&state=…]`: a 302 to the handler URL (see authorize.ts). */
+  handleAuthorize(params: Params): OAuthReply {
+    return authorizePage(this, lowerKeys(params));
+  }
+
   expireAccessTokens(holder?: string): void {
     this.oauth.expireAccessTokens(this.id, holder);
   }
@@ -266,10 +342,18 @@ export class SimPortal implements MethodHost, OAuthApp {
     return this.faults.tokenEndpoint();
   }
 
+  tokenEndpointError(): SimApiError | null {
+    const forced = this.faults.settings.tokenEndpointError;
+    return forced === null ? null : new SimApiError(forced.status, forced.code, forced.description);
+  }
+
   // ---- REST ---------------------------------------------------------------------------------
 
-  /** Handles `<restUrl><method>` with its parameters (query and body merged). */
-  handle(rawMethod: string, rawParams: Params): RestReply {
+  /**
+   * Handles `<restUrl><method>` with its parameters (query and body merged), sent from
+   * `source` (the client's address: the rate bucket is kept per address).
+   */
+  handle(rawMethod: string, rawParams: Params, source = '127.0.0.1'): RestReply {
     const method = normaliseMethod(rawMethod);
     const params = lowerKeys(rawParams);
     const startMs = this.clock.now();
@@ -287,16 +371,21 @@ export class SimPortal implements MethodHost, OAuthApp {
     try {
       if (transport === 'error') throw apiErrors.internal();
       if (this.overload) throw apiErrors.overload();
-      if (this.rate !== null && !this.rate.tryTake()) throw apiErrors.queryLimit();
+      if (!this.takeFromBucket(source)) throw apiErrors.queryLimit();
       const forced = this.faults.forcedError(method);
       if (forced !== null) throw forced;
       const auth = this.oauth.authenticate(this.id, params['auth']);
       if (!auth.ok) throw auth.error;
       holder = auth.authorization.holder;
+      // `auth_connector` is auth data: read from the top level of the HTTP request only.
+      const connector = connectorParam(params);
+      if (connector !== undefined && connector !== '' && !this.connectorsAllowed) {
+        throw apiErrors.wrongLicense();
+      }
       const outcome =
         method === 'batch'
-          ? this.runBatchCall(params, auth.authorization, startMs, commands)
-          : this.runCommand(method, params, auth.authorization, false);
+          ? this.runBatchCall(params, auth.authorization, connector, startMs, commands)
+          : this.runCommand(method, params, auth.authorization, connector, false);
       if (!outcome.ok) throw outcome.error;
       reply = this.successReply(method, outcome.output, outcome.time, latencyMs);
     } catch (error) {
@@ -313,22 +402,41 @@ export class SimPortal implements MethodHost, OAuthApp {
     return reply;
   }
 
+  /** One request from `source` into its bucket; false when the bucket is full. */
+  private takeFromBucket(source: string): boolean {
+    if (this.rateLimit === null) return true;
+    let bucket = this.buckets.get(source);
+    if (bucket === undefined) {
+      if (this.buckets.size >= 1024) {
+        // Forget drained buckets so that many addresses cannot grow the map without end.
+        for (const [address, old] of this.buckets)
+          if (old.current() === 0) this.buckets.delete(address);
+      }
+      bucket = new LeakyBucket(this.rateLimit, this.clock);
+      this.buckets.set(source, bucket);
+    }
+    return bucket.tryTake();
+  }
+
   private runBatchCall(
     params: Readonly<Record<string, unknown>>,
     authorization: Authorization,
+    connector: string | undefined,
     startMs: number,
     journal: JournalEntry[],
   ): CommandOutcome {
-    const t0 = performance.now();
+    // Commands run one after another: the batch takes the sum of their server time.
+    let processing = 0;
     const output = runBatch(params, (rawMethod, commandParams) => {
       const method = normaliseMethod(rawMethod);
-      const outcome = this.runCommand(method, commandParams, authorization, true);
+      // Every command runs with the batch request's auth data, its auth_connector included.
+      const outcome = this.runCommand(method, commandParams, authorization, connector, true);
+      if (outcome.ok) processing += (outcome.time as ApiTime).processing;
       journal.push(
         this.entry(method, authorization.holder, true, outcome.ok ? 200 : outcome.error.status),
       );
       return outcome;
     });
-    const processing = (performance.now() - t0) / 1000;
     return { ok: true, output, time: this.timeOf(startMs, processing, 'batch') };
   }
 
@@ -337,6 +445,7 @@ export class SimPortal implements MethodHost, OAuthApp {
     method: string,
     params: Readonly<Record<string, unknown>>,
     authorization: Authorization,
+    authConnector: string | undefined,
     viaBatch: boolean,
   ): CommandOutcome {
     const startMs = this.clock.now();
@@ -356,12 +465,14 @@ export class SimPortal implements MethodHost, OAuthApp {
       if (this.operating?.usage(method).blocked === true) throw apiErrors.operatingLimit(method);
       if (spec.adminOnly && !authorization.admin) throw apiErrors.accessDenied();
       const t0 = performance.now();
-      let output: MethodOutput;
+      let output: MethodOutput | undefined;
       let processing = 0;
       try {
-        output = spec.run({ host: this, params: lowerKeys(params), authorization });
+        output = spec.run({ host: this, params: lowerKeys(params), authorization, authConnector });
       } finally {
-        processing = (performance.now() - t0) / 1000;
+        // `time.processing` is the call's server time by the cost model (measured + modelled).
+        const measured = (performance.now() - t0) / 1000;
+        processing = this.operating?.cost(measured, output?.rowsExamined ?? 0) ?? measured;
         this.operating?.charge(method, processing);
       }
       return { ok: true, output, time: this.timeOf(startMs, processing, method) };
@@ -398,15 +509,20 @@ export class SimPortal implements MethodHost, OAuthApp {
   private timeOf(startMs: number, processingSec: number, method: string): ApiTime {
     const finishMs = Math.max(this.clock.now(), startMs + processingSec * 1000);
     const usage = this.operating?.usage(method);
-    return {
+    const time: ApiTime = {
       start: startMs / 1000,
       finish: finishMs / 1000,
       duration: (finishMs - startMs) / 1000,
       processing: processingSec,
       date_start: formatIso(startMs, this.offsetMinutes),
       date_finish: formatIso(finishMs, this.offsetMinutes),
-      operating: usage === undefined ? 0 : Math.round(usage.operating * 1e6) / 1e6,
-      operating_reset_at: usage?.resetAt ?? Math.floor(finishMs / 1000) + 600,
+    };
+    // The operating figures appear only while the limiter is active for the method.
+    if (usage === undefined || !usage.active) return time;
+    return {
+      ...time,
+      operating: Math.round(usage.operating * 1e6) / 1e6,
+      operating_reset_at: usage.resetAt,
     };
   }
 

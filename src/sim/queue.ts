@@ -28,8 +28,15 @@ import {
 import type { Random } from './random.js';
 import { randomAlnum, randomHex, seededRandom } from './random.js';
 
-/** Reserved rows never cleared are deleted this long after their reservation (inferred). */
+/**
+ * Reserved rows whose TIMESTAMP_X is older than this are deleted by the portal's cleanup job
+ * (inferred from the server code; the age counts from the row's last change, not from its
+ * reservation, since reserving does not touch TIMESTAMP_X).
+ */
 export const PROCESS_ID_LIFETIME_SEC = 2_952_000;
+
+/** The cleanup job runs once a day (an agent), at whole multiples of this since the epoch. */
+export const CLEANUP_INTERVAL_SEC = 86_400;
 
 /** `EVENT_DATA` / `EVENT_ADDITIONAL`: an object, or `false`/`null`. */
 export type EventPayload = { readonly [key: string]: unknown } | false | null;
@@ -90,8 +97,10 @@ export interface OfflineQueueOptions {
   readonly ids?: IdSequence;
   /** Rows allocated up front. @default 16 */
   readonly initialCapacity?: number;
-  /** @default PROCESS_ID_LIFETIME_SEC */
+  /** Age of TIMESTAMP_X past which the cleanup job deletes a reserved row. @default PROCESS_ID_LIFETIME_SEC */
   readonly processLifetimeSec?: number;
+  /** How often the cleanup job runs. @default CLEANUP_INTERVAL_SEC */
+  readonly cleanupIntervalSec?: number;
 }
 
 export interface ReserveOptions {
@@ -183,6 +192,7 @@ export class OfflineQueue {
   private readonly random: Random;
   private readonly sequence: IdSequence;
   private readonly lifetimeMs: number;
+  private readonly cleanupIntervalMs: number;
   private readonly salt: string;
 
   private length = 0;
@@ -203,8 +213,8 @@ export class OfflineQueue {
   private readonly processes = new Map<number, Process>();
   private readonly slotByProcessId = new Map<string, number>();
   private nextSlot = 1;
-  /** A lower bound of the reservation times, so that `expire` is O(1) when nothing expires. */
-  private earliestReservationMs = Infinity;
+  /** The last cleanup run, as a count of intervals since the epoch. */
+  private lastCleanupRun: number;
 
   private changes = 0;
   private readonly countCache = new Map<string, number>();
@@ -216,6 +226,8 @@ export class OfflineQueue {
     this.offsetMinutes = options.offsetMinutes ?? 180;
     this.sequence = options.ids ?? idSequence();
     this.lifetimeMs = (options.processLifetimeSec ?? PROCESS_ID_LIFETIME_SEC) * 1000;
+    this.cleanupIntervalMs = (options.cleanupIntervalSec ?? CLEANUP_INTERVAL_SEC) * 1000;
+    this.lastCleanupRun = Math.floor(this.clock.now() / this.cleanupIntervalMs);
     this.salt = randomHex(this.random, 16);
     const capacity = Math.max(1, options.initialCapacity ?? 16);
     this.ids = new Float64Array(capacity);
@@ -429,19 +441,28 @@ export class OfflineQueue {
     return this.removeFromProcess(process, this.selectInProcess(process, selection), false);
   }
 
-  /** Deletes rows whose reservation is older than the PROCESS_ID lifetime. */
+  /**
+   * Runs the daily cleanup job if a run fell due since the last one (at `nowMs` or before):
+   * see `cleanup`. Returns the rows deleted.
+   */
   expire(nowMs: number): number {
-    if (this.earliestReservationMs + this.lifetimeMs > nowMs) return 0;
+    const run = Math.floor(nowMs / this.cleanupIntervalMs);
+    if (run <= this.lastCleanupRun) return 0;
+    this.lastCleanupRun = run;
+    return this.cleanup(run * this.cleanupIntervalMs);
+  }
+
+  /**
+   * The cleanup job as of `atMs`: deletes reserved rows whose TIMESTAMP_X is older than the
+   * lifetime, whenever they were reserved. Unreserved and error rows stay.
+   */
+  cleanup(atMs: number): number {
+    const cutoff = atMs - this.lifetimeMs;
     let deleted = 0;
-    let earliest = Infinity;
-    for (const process of this.processes.values()) {
-      if (process.atMs + this.lifetimeMs <= nowMs) {
-        deleted += this.removeFromProcess(process, new Set(process.rows), true);
-      } else {
-        earliest = Math.min(earliest, process.atMs);
-      }
+    for (const process of [...this.processes.values()]) {
+      const old = process.rows.filter((row) => this.ts[row]! < cutoff);
+      if (old.length > 0) deleted += this.removeFromProcess(process, new Set(old), true);
     }
-    this.earliestReservationMs = earliest;
     return deleted;
   }
 
@@ -610,7 +631,6 @@ export class OfflineQueue {
       id = randomAlnum(this.random, 32);
     }
     const process: Process = { slot: this.nextSlot++, id, atMs, rows: [] };
-    this.earliestReservationMs = Math.min(this.earliestReservationMs, atMs);
     this.processes.set(process.slot, process);
     this.slotByProcessId.set(id, process.slot);
     return process;

@@ -1,6 +1,7 @@
 /**
  * The HTTP face of the simulation: one `node:http` server hosting any number of portals at
- * `<url>/<portalId>/rest/<method>[.json]` and the OAuth server at `<url>/oauth/token/`.
+ * `<url>/<portalId>/rest/<method>[.json]` (and their consent pages at
+ * `<url>/<portalId>/oauth/authorize/`) and the OAuth server at `<url>/oauth/token/`.
  * Parameters come from the query string and the body (JSON or form, the body winning), as
  * PHP's `$_REQUEST` would have them.
  */
@@ -38,6 +39,7 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 const PORTAL_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const REST_PATH_RE = /^\/([^/]+)\/rest\/([^/]+)$/;
 const OAUTH_PATH_RE = /^\/oauth\/token\/?$/;
+const AUTHORIZE_PATH_RE = /^\/([^/]+)\/oauth\/authorize\/?$/;
 
 class BodyTooLarge extends Error {}
 
@@ -149,13 +151,21 @@ export class SimServer {
       await this.deliverOAuth(req, res, this.oauth.handleToken(params));
       return;
     }
+    const authorize = AUTHORIZE_PATH_RE.exec(path);
+    const consenting =
+      authorize === null ? undefined : this.portals.get(safeDecode(authorize[1] ?? ''));
+    if (consenting !== undefined) {
+      await this.deliverOAuth(req, res, consenting.handleAuthorize(params));
+      return;
+    }
     const match = REST_PATH_RE.exec(path);
     const portal = match === null ? undefined : this.portals.get(safeDecode(match[1] ?? ''));
     if (match === null || portal === undefined) {
       sendJson(res, 404, { error: 'NOT_FOUND', error_description: 'No such portal or path' });
       return;
     }
-    await this.deliver(req, res, portal.handle(safeDecode(match[2] ?? ''), params));
+    const source = req.socket.remoteAddress ?? '';
+    await this.deliver(req, res, portal.handle(safeDecode(match[2] ?? ''), params, source));
   }
 
   private async deliver(
@@ -196,6 +206,10 @@ export class SimServer {
         return;
       case 'json':
         sendJson(res, reply.status, reply.body);
+        return;
+      case 'redirect':
+        res.writeHead(302, { location: reply.location, 'content-length': 0 });
+        res.end();
         return;
     }
   }

@@ -296,7 +296,7 @@ describe('call', () => {
 
 describe('batch', () => {
   const commands = {
-    errors: { method: 'event.offline.list', params: { filter: { '=ERROR': 1 }, start: -1 } },
+    errors: { method: 'event.offline.list', params: { filter: { '=ERROR': 1 }, start: 0 } },
     ids: {
       method: 'event.offline.list',
       params: { filter: { '@ID': [1, 2], '>ID': 10 }, order: { ID: 'ASC' } },
@@ -304,6 +304,19 @@ describe('batch', () => {
     feature: { method: 'feature.get', params: { CODE: 'rest_offline_extended' } },
     handlers: { method: 'event.get', params: {} },
   } as const satisfies Record<string, BatchCommand>;
+
+  it('puts auth_connector on the batch request itself, never inside a command', async () => {
+    rest = json(200, { result: { result: { handlers: [] } }, time: TIME });
+    const { client } = setup({ client: { authConnector: 'c1' } });
+
+    await client.batch({ handlers: commands.handlers, ids: commands.ids });
+    await client.call('event.offline.list', { start: 0 });
+
+    const [batch, call] = server.rest();
+    expect(batch?.json).toMatchObject({ auth_connector: 'c1', halt: 0 });
+    expect(JSON.stringify(batch?.json?.['cmd'])).not.toMatch(/connector/);
+    expect(call?.json).toEqual({ start: 0, auth_connector: 'c1', auth: ACCESS_TOKEN });
+  });
 
   it('sends http_build_query commands with halt=0 and maps the answer', async () => {
     rest = json(200, {
@@ -328,7 +341,7 @@ describe('batch', () => {
     expect(req?.path).toBe('/rest/batch');
     expect(req?.json).toEqual({
       cmd: {
-        errors: 'event.offline.list?filter%5B%3DERROR%5D=1&start=-1',
+        errors: 'event.offline.list?filter%5B%3DERROR%5D=1&start=0',
         ids: 'event.offline.list?filter%5B%40ID%5D%5B0%5D=1&filter%5B%40ID%5D%5B1%5D=2&filter%5B%3EID%5D=10&order%5BID%5D=ASC',
         feature: 'feature.get?CODE=rest_offline_extended',
         handlers: 'event.get',
@@ -523,24 +536,33 @@ describe('tokens', () => {
   });
 
   it.each([
-    [401, 'NO_AUTH_FOUND'],
-    [403, 'ACCESS_DENIED'],
-    [403, 'WRONG_AUTH_TYPE'],
-    [403, 'INVALID_CREDENTIALS'],
-    [403, 'insufficient_scope'],
-    [403, 'user_access_error'],
-  ])('fails at once on %i %s with reason auth, no refresh, no retry', async (status, code) => {
-    rest = json(status, { error: code, error_description: 'no' });
-    const { client, observer, sleeps } = setup();
+    [401, 'NO_AUTH_FOUND', 'auth'],
+    [401, 'CONNECTION_ERROR', 'auth'],
+    [401, 'APPLICATION_NOT_FOUND', 'auth'],
+    [401, 'authorization_error', 'auth'],
+    [401, 'user_access_error', 'auth'],
+    [401, 'ACCESS_DENIED', 'license'],
+    [403, 'WRONG_LICENSE', 'license'],
+    [403, 'ACCESS_DENIED', 'forbidden'],
+    [403, 'WRONG_AUTH_TYPE', 'forbidden'],
+    [403, 'INVALID_CREDENTIALS', 'forbidden'],
+    [403, 'insufficient_scope', 'forbidden'],
+    [403, 'user_access_error', 'forbidden'],
+  ])(
+    'fails at once on %i %s with reason %s, no refresh, no retry',
+    async (status, code, reason) => {
+      rest = json(status, { error: code, error_description: 'no' });
+      const { client, observer, sleeps } = setup();
 
-    const error = await failure(client.call('event.offline.list', {}));
+      const error = await failure(client.call('event.offline.list', {}));
 
-    expect(error).toMatchObject({ apiCode: code, reason: 'auth' });
-    expect(server.rest()).toHaveLength(1);
-    expect(server.oauth()).toHaveLength(0);
-    expect(sleeps).toEqual([]);
-    expect(observer.errors).toEqual([['event.offline.list', code]]);
-  });
+      expect(error).toMatchObject({ apiCode: code, reason });
+      expect(server.rest()).toHaveLength(1);
+      expect(server.oauth()).toHaveLength(0);
+      expect(sleeps).toEqual([]);
+      expect(observer.errors).toEqual([['event.offline.list', code]]);
+    },
+  );
 });
 
 describe('retries', () => {

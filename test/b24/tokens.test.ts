@@ -285,6 +285,31 @@ describe('TokenManager: failures', () => {
     expectNoSecrets(logs.raw.join('\n'));
   });
 
+  it('turns PAYMENT_REQUIRED into reason payment, and sends the same refresh token again later', async () => {
+    script = (_req, res) => sendJson(res, 402, { error: 'PAYMENT_REQUIRED' });
+    const { tokens, logs } = manager();
+
+    const error = await tokens.refresh(ACCESS_TOKEN).catch((e: unknown) => e);
+    script = (_req, res) => sendJson(res, 200, oauthAnswer(NEW_ACCESS_TOKEN, NEW_REFRESH_TOKEN));
+    const renewed = await tokens.refresh(ACCESS_TOKEN);
+
+    expect(error).toBeInstanceOf(AuthError);
+    expect(error).toMatchObject({ reason: 'payment', apiCode: 'PAYMENT_REQUIRED' });
+    expect((error as AuthError).message).toMatch(/subscription has lapsed.*no new authorization/);
+    expect(logs.lines).toContainEqual(
+      expect.objectContaining({
+        level: 50,
+        reason: 'payment',
+        msg: "Token refresh refused: the application's subscription lapsed",
+      }),
+    );
+    expect(renewed).toBe(NEW_ACCESS_TOKEN);
+    expect(server.oauth().map((r) => r.query.get('refresh_token'))).toEqual([
+      REFRESH_TOKEN,
+      REFRESH_TOKEN,
+    ]);
+  });
+
   it('does not send a refused refresh token again, but picks up a new one from the file', async () => {
     script = (_req, res) => sendJson(res, 400, { error: 'invalid_grant' });
     const store = memoryStore({ refreshToken: REFRESH_TOKEN, accessToken: ACCESS_TOKEN });

@@ -122,11 +122,16 @@ describe('once', () => {
     expect(JSON.parse(run.stdout)).toMatchObject([
       { portal: 'acme', ok: false, error: { reason: 'auth' } },
     ]);
-    const failure = jsonLines(run.stderr).find(
-      (line) => line['msg'] === 'Poll failed: not authorized',
+    const failure = jsonLines(run.stderr).find((line) =>
+      String(line['msg']).startsWith('Poll failed: the refresh token was refused'),
     );
-    expect(failure).toMatchObject({ level: 'error', portal: 'acme', reason: 'auth' });
-    expect(String(failure?.['action'])).toMatch(/re-authorized/);
+    expect(failure).toMatchObject({
+      level: 'error',
+      portal: 'acme',
+      reason: 'auth',
+      reauthorize: true,
+    });
+    expect(String(failure?.['msg'])).toMatch(/re-authorized/);
     expectNoSecrets(run.stdout + run.stderr);
   });
 

@@ -11,9 +11,9 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MonitorError, type FailureReason } from '../../src/b24/errors.js';
+import { FAILURE_REASONS, MonitorError, type FailureReason } from '../../src/b24/errors.js';
 import type { PollReport } from '../../src/poll/poller.js';
-import { DEFAULT_OPERATING_LIMIT } from '../../src/sim/index.js';
+import { DEFAULT_OPERATING_LIMIT, FORCED_ERRORS } from '../../src/sim/index.js';
 import { fastClock, issuedSecrets, READ_ONLY, startHarness } from '../helpers/harness.js';
 import type { Harness } from '../helpers/harness.js';
 import { scanLogsForSecretsAfterAll } from '../helpers/leaks.js';
@@ -58,8 +58,12 @@ type Outcome =
       readonly reason: FailureReason;
       readonly code: string;
       readonly apiCode?: string;
-      /** The fixed `msg` of the poll's failure line. */
-      readonly msg: string;
+      /** The fixed `msg` of the poll's failure line: the cause and its fix. */
+      readonly msg: string | RegExp;
+      /** The line tells the operator to re-authorize (and only then says so). @default false */
+      readonly reauthorize?: boolean;
+      /** @default 'warn' for the plain POLL_FAILED, else 'error' */
+      readonly level?: 'warn' | 'error';
       /** What the line's `error` field says. */
       readonly says: RegExp;
     }
@@ -87,6 +91,15 @@ const ISSUE_CASES = [
   'PORTAL_DELETED',
   'WRONG_AUTH_TYPE',
   'ACCESS_DENIED (not an administrator)',
+  // issue 8: failure reasons an operator can act on
+  'WRONG_LICENSE',
+  '401 ACCESS_DENIED (REST only on commercial plans)',
+  'PAYMENT_REQUIRED from the OAuth server',
+  '401 CONNECTION_ERROR',
+  '401 APPLICATION_NOT_FOUND',
+  '401 authorization_error',
+  '401 user_access_error',
+  'insufficient_scope',
 ] as const;
 
 interface FaultRow {
@@ -108,8 +121,8 @@ interface FaultRow {
 }
 
 const POLL_FAILED = 'Poll failed';
-const NOT_AUTHORIZED = 'Poll failed: not authorized';
-const PAUSED = 'Poll failed: REST API blocked on the portal, polling paused';
+const PAUSED = /^Poll failed: the portal's REST API is blocked by hand, polling paused/;
+const OPERATING = /^Poll failed: the method's operating time is used up until its reset/;
 const RETRYING = 'Retrying Bitrix24 request';
 const REFRESH_FAILED = 'Token refresh failed';
 const REFRESH_REFUSED = 'Token refresh refused: the application must be re-authorized';
@@ -118,7 +131,12 @@ function failed(
   reason: FailureReason,
   code: string,
   says: RegExp,
-  extra: { apiCode?: string; msg?: string } = {},
+  extra: {
+    apiCode?: string;
+    msg?: string | RegExp;
+    reauthorize?: boolean;
+    level?: 'warn' | 'error';
+  } = {},
 ): Outcome {
   return { ok: false, reason, code, says, msg: extra.msg ?? POLL_FAILED, ...extra };
 }
@@ -128,6 +146,17 @@ function forced(status: number, code: string, description: string, method?: stri
     h.portal.faults.set({
       forcedError: { status, code, description, ...(method === undefined ? {} : { method }) },
     });
+}
+
+/** Only expired_token (and once invalid_token) call for a refresh: other refusals do not. */
+function noRefresh(_h: Harness, _report: PollReport, samples: Sample[]): void {
+  expect(valueOf(samples, 'b24_offline_oauth_refreshes_total', { portal: PORTAL })).toBe(0);
+  expect(valueOf(samples, 'b24_offline_oauth_refresh_failures_total', { portal: PORTAL })).toBe(0);
+}
+
+/** A refusal of the real server, as the simulator words it, on every call. */
+function preset(name: keyof typeof FORCED_ERRORS) {
+  return (h: Harness) => h.portal.faults.set({ forcedError: FORCED_ERRORS[name] });
 }
 
 function wrongType(fault: 'totalObject' | 'resultObject' | 'rowIdNull' | 'errorBoolean') {
@@ -206,6 +235,8 @@ const ROWS: readonly FaultRow[] = [
     clear: (h) => h.portal.configure({ operatingLimit: DEFAULT_OPERATING_LIMIT }),
     outcome: failed('operating_limit', 'B24_API_ERROR', /429 OPERATION_TIME_LIMIT/, {
       apiCode: 'OPERATION_TIME_LIMIT',
+      msg: OPERATING,
+      level: 'warn',
     }),
     after: (h, report, samples) => {
       // the reset is 600 s away, past the poll's deadline: no wait, no retry, an honest reason
@@ -230,7 +261,7 @@ const ROWS: readonly FaultRow[] = [
     }),
     after: async (h, report) => {
       expect(report.requests).toBe(1); // not retried
-      const [line] = h.log.find(PAUSED);
+      const line = h.log.lines.find((l) => PAUSED.test(l.msg));
       expect(Date.parse(String(line?.['pausedUntil'])) - Date.now()).toBeGreaterThan(14 * 60_000);
       // lifted on the portal, but the monitor stays away for the pause: no request at all
       h.portal.configure({ overload: false });
@@ -276,13 +307,10 @@ const ROWS: readonly FaultRow[] = [
     },
     outcome: failed('auth', 'B24_AUTH', /invalid_grant.*re-authorize/, {
       apiCode: 'invalid_grant',
-      msg: NOT_AUTHORIZED,
+      msg: /^Poll failed: the refresh token was refused .*re-authorized/,
+      reauthorize: true,
     }),
     alsoLogged: [REFRESH_REFUSED],
-    after: (h) => {
-      const [line] = h.log.find(NOT_AUTHORIZED);
-      expect(String(line?.['action'])).toMatch(/re-authorized/);
-    },
   },
   {
     name: 'the token endpoint down (500, HTML)',
@@ -377,26 +405,111 @@ const ROWS: readonly FaultRow[] = [
   {
     name: 'WRONG_AUTH_TYPE',
     covers: 'WRONG_AUTH_TYPE',
-    fault: forced(403, 'WRONG_AUTH_TYPE', 'Current authorization type is denied for this method'),
-    outcome: failed('auth', 'B24_API_ERROR', /403 WRONG_AUTH_TYPE/, {
+    fault: preset('wrongAuthType'),
+    outcome: failed('forbidden', 'B24_API_ERROR', /403 WRONG_AUTH_TYPE/, {
       apiCode: 'WRONG_AUTH_TYPE',
-      msg: NOT_AUTHORIZED,
+      msg: /^Poll failed: this kind of authorization may not read the queue \(a webhook\?\)/,
     }),
+    after: noRefresh,
   },
   {
     name: 'ACCESS_DENIED (not an administrator)',
     covers: 'ACCESS_DENIED (not an administrator)',
     // what the portal answers a non-administrator's token, per command inside the batch
-    fault: forced(
-      403,
-      'ACCESS_DENIED',
-      'Access denied! Administrator access required',
-      'event.offline.list',
-    ),
-    outcome: failed('auth', 'B24_API_ERROR', /ACCESS_DENIED: Access denied/, {
+    fault: (h) =>
+      h.portal.faults.set({
+        forcedError: { ...FORCED_ERRORS.notAdministrator, method: 'event.offline.list' },
+      }),
+    outcome: failed('forbidden', 'B24_API_ERROR', /ACCESS_DENIED: Access denied/, {
       apiCode: 'ACCESS_DENIED',
-      msg: NOT_AUTHORIZED,
+      msg: /^Poll failed: the user who authorized the monitor is not an administrator .*re-authorized/,
+      reauthorize: true,
     }),
+    after: noRefresh,
+  },
+  {
+    name: 'WRONG_LICENSE (a plan without connectors)',
+    covers: 'WRONG_LICENSE',
+    fault: preset('wrongLicense'),
+    outcome: failed('license', 'B24_API_ERROR', /403 WRONG_LICENSE/, {
+      apiCode: 'WRONG_LICENSE',
+      msg: /^Poll failed: the portal's plan lacks connectors \(Professional and above\): upgrade the plan, or unset B24_AUTH_CONNECTOR/,
+    }),
+    after: noRefresh,
+  },
+  {
+    name: '401 ACCESS_DENIED (REST only on commercial plans)',
+    covers: '401 ACCESS_DENIED (REST only on commercial plans)',
+    fault: preset('restOnlyOnCommercialPlans'),
+    outcome: failed('license', 'B24_API_ERROR', /401 ACCESS_DENIED/, {
+      apiCode: 'ACCESS_DENIED',
+      msg: /^Poll failed: the portal's plan has no REST API \(commercial plans only\): move the portal to a paid plan; no new authorization is needed/,
+    }),
+    after: noRefresh,
+  },
+  {
+    name: 'PAYMENT_REQUIRED from the OAuth server',
+    covers: 'PAYMENT_REQUIRED from the OAuth server',
+    fault: (h) => {
+      h.portal.faults.set({ tokenEndpointError: FORCED_ERRORS.paymentRequired });
+      h.portal.expireAccessTokens('monitor');
+    },
+    outcome: failed('payment', 'B24_AUTH', /PAYMENT_REQUIRED.*subscription has lapsed/, {
+      apiCode: 'PAYMENT_REQUIRED',
+      msg: /^Poll failed: the application's subscription has lapsed: renew it; the token pair stays valid, no new authorization is needed/,
+    }),
+    alsoLogged: ["Token refresh refused: the application's subscription lapsed"],
+  },
+  {
+    name: '401 CONNECTION_ERROR',
+    covers: '401 CONNECTION_ERROR',
+    fault: preset('connectionError'),
+    outcome: failed('auth', 'B24_API_ERROR', /401 CONNECTION_ERROR/, {
+      apiCode: 'CONNECTION_ERROR',
+      msg: /^Poll failed: the portal could not check the token with the OAuth server/,
+    }),
+    after: noRefresh,
+  },
+  {
+    name: '401 APPLICATION_NOT_FOUND',
+    covers: '401 APPLICATION_NOT_FOUND',
+    fault: preset('applicationNotFound'),
+    outcome: failed('auth', 'B24_API_ERROR', /401 APPLICATION_NOT_FOUND/, {
+      apiCode: 'APPLICATION_NOT_FOUND',
+      msg: /^Poll failed: the application is not installed on the portal: install it again, then the application must be re-authorized/,
+      reauthorize: true,
+    }),
+    after: noRefresh,
+  },
+  {
+    name: '401 authorization_error',
+    covers: '401 authorization_error',
+    fault: preset('authorizationError'),
+    outcome: failed('auth', 'B24_API_ERROR', /401 authorization_error/, {
+      apiCode: 'authorization_error',
+      msg: /^Poll failed: the portal refused the authorization: check that the application is installed and active/,
+    }),
+    after: noRefresh,
+  },
+  {
+    name: '401 user_access_error',
+    covers: '401 user_access_error',
+    fault: preset('userAccessError'),
+    outcome: failed('auth', 'B24_API_ERROR', /401 user_access_error/, {
+      apiCode: 'user_access_error',
+      msg: /^Poll failed: the user who authorized the monitor has no access to the application: give them access/,
+    }),
+    after: noRefresh,
+  },
+  {
+    name: 'insufficient_scope',
+    covers: 'insufficient_scope',
+    fault: forced(403, 'insufficient_scope', 'The request requires higher privileges'),
+    outcome: failed('forbidden', 'B24_API_ERROR', /403 insufficient_scope/, {
+      apiCode: 'insufficient_scope',
+      msg: /^Poll failed: the application lacks a scope the event methods need/,
+    }),
+    after: noRefresh,
   },
 ];
 
@@ -488,21 +601,24 @@ describe('fault matrix', () => {
         select(during, 'b24_offline_poll_failures_total', { portal: PORTAL })
           .filter((s) => s.labels['reason'] !== expected.reason)
           .map((s) => s.value),
-      ).toEqual([0, 0, 0, 0, 0, 0]);
+      ).toEqual(Array.from({ length: FAILURE_REASONS.length - 1 }, () => 0));
 
       // one clear line for the failure: fixed msg, details as fields
       const failures = lines.filter((line) => line.msg.startsWith(POLL_FAILED));
       expect(failures).toHaveLength(1);
       const [line] = failures;
       expect(line).toMatchObject({
-        level: expected.msg === POLL_FAILED ? 'warn' : 'error',
-        msg: expected.msg,
+        level: expected.level ?? (expected.msg === POLL_FAILED ? 'warn' : 'error'),
+        msg: typeof expected.msg === 'string' ? expected.msg : expect.stringMatching(expected.msg),
+        reauthorize: expected.reauthorize ?? false,
         portal: PORTAL,
         reason: expected.reason,
         code: expected.code,
         ...(expected.apiCode === undefined ? {} : { apiCode: expected.apiCode }),
       });
       expect(String(line?.['error'])).toMatch(expected.says);
+      // re-authorizing is asked for exactly where it is the fix
+      expect(/re-authoriz/.test(String(line?.msg))).toBe(expected.reauthorize ?? false);
       expect(typeof line?.['durationMs']).toBe('number');
       expect(unexpectedWarnings(lines, row)).toEqual([]);
       await row.after?.(h, report, during);

@@ -20,6 +20,9 @@ const REQUIRED_ALERTS = [
   'B24OfflineDataStale', // its data is stale
   'B24OfflineMonitorTargetDown', // Prometheus cannot scrape it
   'B24OfflinePollAuthFailing', // polls fail for auth
+  'B24OfflinePollForbidden', // polls refused access: not an administrator, a webhook, a scope
+  'B24OfflinePlanLacksFeature', // the plan lacks REST or connectors
+  'B24OfflineSubscriptionLapsed', // the application's subscription lapsed
   'B24OfflineRateLimited', // polls are rate-limited
   'B24OfflineOperatingTimeHigh', // a method's operating time is close to the limit
   'B24OfflineTokenFileWriteFailing', // a rotated token pair is only in memory (ops review)

@@ -151,14 +151,33 @@ describe('limits on commands', () => {
     expect(batchOf(answer).result).toHaveLength(50);
   });
 
-  it('refuses 51 with 400 ERROR_BATCH_LENGTH_EXCEEDED', async () => {
-    const answer = await batch(Array.from({ length: 51 }, () => command));
+  it('runs only the first 50 of 52; each one past them fails with ERROR_BATCH_LENGTH_EXCEEDED', async () => {
+    const cmd = Object.fromEntries(
+      Array.from({ length: 52 }, (_, i) => [`c${i}`, i < 50 ? command : 'event.offline.list']),
+    );
 
-    expect(answer.status).toBe(400);
-    expect(answer.body).toEqual({
+    const answer = await batch(cmd);
+
+    const result = batchOf(answer);
+    const exceeded = {
       error: 'ERROR_BATCH_LENGTH_EXCEEDED',
       error_description: 'Max batch length exceeded',
-    });
+    };
+    expect(answer.status).toBe(200);
+    expect(Object.keys(result.result as object)).toEqual(Object.keys(cmd).slice(0, 50));
+    expect(result.result_error).toEqual({ c50: exceeded, c51: exceeded });
+    expect(result.result_total).toEqual([]);
+    expect(Object.keys(result.result_time as object)).toHaveLength(50);
+  });
+
+  it('stops at the 51st with halt=1', async () => {
+    const answer = await batch(
+      Array.from({ length: 53 }, () => command),
+      { halt: 1 },
+    );
+
+    expect(batchOf(answer).result).toHaveLength(50);
+    expect(Object.keys(batchOf(answer).result_error as object)).toEqual(['50']);
   });
 
   it('refuses event.offline.list per command when the portal does not allow it in batch', async () => {

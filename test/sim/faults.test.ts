@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DEFAULT_CLIENT_ID,
   DEFAULT_CLIENT_SECRET,
+  FORCED_ERRORS,
   WRONG_TYPE_FAULTS,
   httpBuildQuery,
 } from '../../src/sim/index.js';
@@ -242,6 +243,42 @@ describe('forced errors', () => {
       });
   });
 
+  it.each(Object.entries(FORCED_ERRORS).filter(([name]) => name !== 'paymentRequired'))(
+    'refuses with the preset %s, the whole batch too',
+    async (_, forcedError) => {
+      portal.faults.set({ forcedError });
+
+      const direct = await list('event.offline.list');
+      const batch = await rest(sim.agent, portal, 'batch', { cmd: { a: 'event.get' } }, { token });
+      portal.faults.reset();
+      const back = await list('event.offline.list');
+
+      const body = { error: forcedError.code, error_description: forcedError.description };
+      expect([direct.status, batch.status]).toEqual([forcedError.status, forcedError.status]);
+      expect(direct.body).toEqual(body);
+      expect(batch.body).toEqual(body);
+      expect(back.status).toBe(200);
+    },
+  );
+
+  it('has a preset for each refusal the docs list', () => {
+    const presets = Object.values(FORCED_ERRORS).map(({ status, code }) => `${status} ${code}`);
+
+    expect(presets.sort()).toEqual(
+      [
+        '401 ACCESS_DENIED',
+        '401 CONNECTION_ERROR',
+        '401 APPLICATION_NOT_FOUND',
+        '401 authorization_error',
+        '401 user_access_error',
+        '403 ACCESS_DENIED',
+        '403 WRONG_AUTH_TYPE',
+        '403 WRONG_LICENSE',
+        '402 PAYMENT_REQUIRED',
+      ].sort(),
+    );
+  });
+
   it('forces a method error inside a batch', async () => {
     portal.faults.set({
       forcedError: {
@@ -295,6 +332,31 @@ describe('tokens', () => {
     });
     return { status: response.statusCode, text: await response.body.text() };
   }
+
+  it('answers PAYMENT_REQUIRED from the OAuth server without using up the refresh token', async () => {
+    const env = monitoredPortal(sim, 'payment-required');
+    const pair = env.portal.authorize('monitor');
+    env.portal.faults.set({ tokenEndpointError: FORCED_ERRORS.paymentRequired });
+
+    const refused = await refresh(pair.refreshToken);
+    const stillWorks = await rest(
+      sim.agent,
+      env.portal,
+      'event.get',
+      {},
+      { token: pair.accessToken },
+    );
+    env.portal.faults.set({ tokenEndpointError: null });
+    const paid = await refresh(pair.refreshToken);
+
+    expect(refused.status).toBe(402);
+    expect(JSON.parse(refused.text)).toEqual({
+      error: 'PAYMENT_REQUIRED',
+      error_description: 'Payment required: the application subscription has expired',
+    });
+    expect(stillWorks.status).toBe(200);
+    expect(paid.status).toBe(200);
+  });
 
   it.each([
     ['error', '500'],

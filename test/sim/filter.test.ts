@@ -133,7 +133,8 @@ describe('refused filters and orders', () => {
     [{ filter: { '!PROCESS_ID': '' } }, 'Filter operation not allowed: !'],
     [{ filter: { '><ID': [1, 2] } }, 'Filter operation not allowed: ><'],
     [{ filter: { APP_ID: 1 } }, 'Filter field not allowed: APP_ID'],
-    [{ filter: { id: 1 } }, 'Filter field not allowed: id'],
+    [{ filter: { '=app_id': 1 } }, 'Filter field not allowed: APP_ID'],
+    [{ order: { event_data: 'asc' } }, 'Order field not allowed: EVENT_DATA'],
     [{ filter: { '=EVENT_DATA': 'x' } }, 'Filter field not allowed: EVENT_DATA'],
     [{ filter: { '<TIMESTAMP_X': 'yesterday' } }, 'Invalid date for TIMESTAMP_X: yesterday'],
     [{ filter: { '<TIMESTAMP_X': '2024-02-30' } }, 'Invalid date for TIMESTAMP_X: 2024-02-30'],
@@ -145,6 +146,48 @@ describe('refused filters and orders', () => {
 
     expect(answer.status).toBe(400);
     expect(answer.body).toEqual({ error: 'ERROR_ARGUMENT', error_description: description });
+  });
+});
+
+describe('field names are case-insensitive (the server upper-cases the keys)', () => {
+  it.each([
+    [{ id: 3 }, [3]],
+    [{ '>=id': 4 }, [4, 5]],
+    [{ '=Error': 1 }, [1]],
+    [{ event_name: 'ONCRMLEADADD' }, [1, 4]],
+    [{ '%Event_Name': 'deal' }, [3, 5]],
+    [{ '=process_id': '' }, [1, 3, 4, 5]],
+    [{ '@message_id': [MESSAGE_3] }, [3]],
+    [{ '<timestamp_x': '2024-07-18T12:00:00+03:00' }, [1]],
+  ])('filter %j', async (filter, ids) => {
+    const answer = await list({ filter });
+
+    expect(answer.status).toBe(200);
+    expect(idsOf(answer)).toEqual(ids);
+    expect(answer.body.total).toBe(ids.length);
+  });
+
+  it.each([
+    [{ id: 'desc' }, [5, 4, 3, 2, 1]],
+    [{ event_name: 'asc', Id: 'DESC' }, [3, 5, 4, 1, 2]],
+  ])('order %j', async (order, ids) => {
+    expect(idsOf(await list({ order }))).toEqual(ids);
+  });
+
+  it('of two keys differing in case, the later one wins', async () => {
+    expect(idsOf(await list({ filter: { ID: 1, id: 2 } }))).toEqual([2]);
+  });
+
+  it('inside a batch command too', async () => {
+    const answer = await rest(
+      sim.agent,
+      portal,
+      'batch',
+      { cmd: { c: 'event.offline.list?filter%5B%3Derror%5D=1&order%5Bid%5D=desc' } },
+      { token },
+    );
+
+    expect((answer.body.result as { result_total: unknown }).result_total).toEqual({ c: 1 });
   });
 });
 

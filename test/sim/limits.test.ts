@@ -1,4 +1,5 @@
 /** The request-rate bucket, operating time per method, and the overload switch. */
+import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Harness } from './helpers.js';
 import { batchOf, rest, send, startSim } from './helpers.js';
@@ -59,6 +60,39 @@ describe('request-rate bucket', () => {
     expect(then).toEqual([200, 200, 503]);
   });
 
+  it('keeps one bucket per source address (and per portal)', async () => {
+    const { portal, call } = portalWith('bucket-per-address', {
+      rateLimit: { capacity: 3, drainPerSecond: 0.001 },
+    });
+    const other = portalWith('bucket-other-portal', {
+      rateLimit: { capacity: 3, drainPerSecond: 0.001 },
+    });
+    const token = portal.authorize('consumer').accessToken;
+    // 127.0.0.0/8 is all loopback on Linux: a client bound to 127.0.0.2 is another address
+    const fromElsewhere = new Agent({
+      localAddress: '127.0.0.2',
+      keepAliveTimeout: 10,
+      keepAliveMaxTimeout: 10,
+    });
+    const callElsewhere = () => rest(fromElsewhere, portal, 'event.offline.list', {}, { token });
+
+    try {
+      const here = await statuses(() => call(), 4);
+      const elsewhere = await statuses(callElsewhere, 4);
+      const otherPortal = await statuses(() => other.call(), 4);
+
+      expect(here).toEqual([200, 200, 200, 503]);
+      expect(elsewhere).toEqual([200, 200, 200, 503]);
+      expect(otherPortal).toEqual([200, 200, 200, 503]);
+      const consumerStatuses = portal.journal
+        .list({ holder: 'consumer' })
+        .map((entry) => entry.status);
+      expect(consumerStatuses).toEqual([200, 200, 200, 503]);
+    } finally {
+      await fromElsewhere.destroy();
+    }
+  });
+
   it('can be disabled', async () => {
     const { call } = portalWith('no-bucket', { rateLimit: null });
 
@@ -69,33 +103,110 @@ describe('request-rate bucket', () => {
 });
 
 describe('operating time', () => {
-  it('answers 429 OPERATION_TIME_LIMIT once a method used its seconds, until operating_reset_at', async () => {
+  /** Moves the clock to the start of the next minute; returns that minute's index. */
+  function alignToMinute(): number {
+    const minute = Math.ceil(sim.clock.now() / 60_000);
+    sim.clock.set(minute * 60_000);
+    return minute;
+  }
+
+  it('counts ten one-minute baskets; 429 without time while they hold 480 s; a basket ages out after ten minutes', async () => {
     const { call } = portalWith('operating', {
       rateLimit: null,
       operatingLimit: { extraCostSec: 100 },
     });
-    const startSec = sim.clock.now() / 1000;
+    const m0 = alignToMinute();
 
-    const allowed = [];
-    for (let i = 0; i < 5; i++) allowed.push(await call());
+    const allowed = [await call(), await call()];
+    sim.clock.advance(60_000);
+    allowed.push(await call(), await call());
+    sim.clock.advance(60_000);
+    allowed.push(await call());
     const blocked = await call();
     const otherMethod = await call('event.get');
-    sim.clock.advance(600_000);
-    const afterReset = await call();
+    sim.clock.set((m0 + 10) * 60_000 - 1);
+    const lastMoment = await call();
+    sim.clock.set((m0 + 10) * 60_000);
+    const firstBasketGone = await call();
 
     expect(allowed.map((answer) => answer.status)).toEqual([200, 200, 200, 200, 200]);
     expect(allowed.map((answer) => Math.floor(Number(answer.body.time?.['operating'])))).toEqual([
       100, 200, 300, 400, 500,
     ]);
-    expect(allowed[0]?.body.time?.['operating_reset_at']).toBe(Math.floor(startSec) + 600);
+    expect(allowed.map((answer) => answer.body.time?.['operating_reset_at'])).toEqual([
+      (m0 + 10) * 60,
+      (m0 + 10) * 60,
+      (m0 + 11) * 60,
+      (m0 + 11) * 60,
+      (m0 + 12) * 60,
+    ]);
     expect(blocked.status).toBe(429);
     expect(blocked.body).toEqual({
       error: 'OPERATION_TIME_LIMIT',
       error_description: 'Method event.offline.list is blocked due to operation time limit.',
     });
     expect(otherMethod.status).toBe(200);
-    expect(afterReset.status).toBe(200);
-    expect(Math.floor(Number(afterReset.body.time?.['operating']))).toBe(100);
+    expect(lastMoment.status).toBe(429);
+    // minutes m0+1 and m0+2 are left (300 s): the call passes and adds its 100 s
+    expect(firstBasketGone.status).toBe(200);
+    expect(Math.floor(Number(firstBasketGone.body.time?.['operating']))).toBe(400);
+  });
+
+  it('gives operating figures only while the limiter is active', async () => {
+    const { call } = portalWith('operating-active', {
+      rateLimit: null,
+      operatingLimit: { extraCostSec: 30, activeFromSec: 50 },
+    });
+    const off = portalWith('operating-off', { rateLimit: null, operatingLimit: null });
+    alignToMinute();
+
+    const below = await call();
+    const above = await call();
+    const disabled = await off.call();
+    sim.clock.advance(600_000);
+    const agedOut = await call();
+
+    const keys = (answer: { body: { time?: object } }) => Object.keys(answer.body.time ?? {});
+    expect(keys(below)).toEqual([
+      'start',
+      'finish',
+      'duration',
+      'processing',
+      'date_start',
+      'date_finish',
+    ]);
+    expect(keys(above)).toEqual([...keys(below), 'operating', 'operating_reset_at']);
+    expect(Math.floor(Number(above.body.time?.['operating']))).toBe(60);
+    expect(keys(disabled)).toEqual(keys(below));
+    expect(keys(agedOut)).toEqual(keys(below));
+  });
+
+  it('models time.processing: per call and per examined row; a batch takes the sum', async () => {
+    const { portal, call } = portalWith('operating-cost', {
+      rateLimit: null,
+      operatingLimit: { extraCostSec: 0.5, rowCostSec: 0.001 },
+    });
+    portal.fill({ counts: { ONCRMLEADADD: { queued: 2000 } } });
+    alignToMinute();
+
+    const single = await call();
+    const feature = await call('feature.get', { CODE: 'x' });
+    const batch = await call('batch', {
+      cmd: { a: 'event.offline.list', b: 'event.offline.list' },
+    });
+
+    const processing = (time: unknown) => Number((time as Record<string, unknown>)['processing']);
+    const commandTimes = batchOf(batch).result_time as Record<string, Record<string, unknown>>;
+    expect(processing(single.body.time)).toBeGreaterThanOrEqual(2.5);
+    expect(processing(single.body.time)).toBeLessThan(3);
+    expect(processing(feature.body.time)).toBeGreaterThanOrEqual(0.5);
+    expect(processing(feature.body.time)).toBeLessThan(1);
+    expect(processing(commandTimes['a'])).toBeGreaterThanOrEqual(2.5);
+    expect(processing(batch.body.time)).toBeCloseTo(
+      processing(commandTimes['a']) + processing(commandTimes['b']),
+      6,
+    );
+    expect(Math.floor(Number(commandTimes['b']?.['operating']))).toBe(7); // 3 calls × 2.5 s
   });
 
   it('counts each batch command and refuses blocked ones per command', async () => {

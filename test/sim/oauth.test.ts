@@ -108,6 +108,25 @@ describe('refresh', () => {
     expect(answer.body.error).toBe(error);
   });
 
+  it('refuses the access token of the old pair once refreshed (401 invalid_token)', async () => {
+    const pair = portal.authorize('monitor');
+    const other = portal.authorize('consumer');
+
+    const before = await list(pair.accessToken);
+    const renewed = await refresh(pair.refreshToken);
+    const old = await list(pair.accessToken);
+    const fresh = await list(String((renewed.body as Record<string, unknown>)['access_token']));
+    const otherChain = await list(other.accessToken);
+
+    expect(before.status).toBe(200);
+    expect(old.status).toBe(401);
+    expect(old.body).toEqual({
+      error: 'invalid_token',
+      error_description: 'Unable to get application by token',
+    });
+    expect([fresh.status, otherChain.status]).toEqual([200, 200]);
+  });
+
   it('gives each authorization an independent pair', async () => {
     const monitor = portal.authorize('monitor');
     const consumer = portal.authorize('consumer');

@@ -169,3 +169,52 @@ describe('keyset scan while a consumer deletes rows', () => {
     expect(seen).toEqual(Array.from({ length: 130 }, (_, i) => 130 - i));
   });
 });
+
+describe('start: 0', () => {
+  it.each(['json', 'form', 'get'] as const)(
+    'gives the first page and total (%s)',
+    async (transport) => {
+      const { portal, token } = seeded(`start-zero-${transport}`, 70);
+
+      const answer = await rest(
+        sim.agent,
+        portal,
+        'event.offline.list',
+        { start: 0 },
+        { token, transport },
+      );
+
+      expect(answer.body.total).toBe(70);
+      expect(idsOf(answer)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+      expect(answer.body.next).toBe(50);
+    },
+  );
+});
+
+describe('a portal that omits total (omitListTotal)', () => {
+  it('answers without total, directly and in a batch (no result_total); next stays', async () => {
+    const { portal, token } = seeded('no-total', 70);
+    portal.configure({ omitListTotal: true });
+    const call = (method: string, params: Record<string, unknown>) =>
+      rest(sim.agent, portal, method, params, { token });
+
+    const first = await call('event.offline.list', { start: 0 });
+    const last = await call('event.offline.list', { start: 50 });
+    const batch = await call('batch', {
+      cmd: { page: 'event.offline.list?start=0', errors: 'event.offline.list?filter%5BERROR%5D=1' },
+    });
+    portal.configure({ omitListTotal: false });
+    const back = await call('event.offline.list', { start: 0 });
+
+    expect(Object.keys(first.body)).toEqual(['result', 'next', 'time']);
+    expect(idsOf(first)).toHaveLength(50);
+    expect(first.body.next).toBe(50);
+    expect(Object.keys(last.body)).toEqual(['result', 'time']);
+    expect(idsOf(last)).toHaveLength(20);
+    const result = batch.body.result as Record<string, unknown>;
+    expect(result['result_total']).toEqual([]);
+    expect(result['result_next']).toEqual({ page: 50 });
+    expect((result['result'] as Record<string, unknown[]>)['page']).toHaveLength(50);
+    expect(back.body.total).toBe(70);
+  });
+});

@@ -179,22 +179,35 @@ describe('reservations', () => {
     expect(queue.get(1)?.PROCESS_ID).toBe('');
   });
 
-  it('expires reserved rows after PROCESS_ID_LIFETIME, never unreserved or error rows', () => {
+  it('deletes reserved rows whose TIMESTAMP_X is older than PROCESS_ID_LIFETIME, never unreserved or error rows', () => {
     const { queue, clock } = threeRows();
     const failed = queue.reserve(1, { clear: false });
     queue.markError(failed.processId);
     queue.reserve(1, { clear: false });
+    const reservedTs = Date.parse(queue.get(3)!.TIMESTAMP_X); // reserved just now
 
-    clock.advance(PROCESS_ID_LIFETIME_SEC * 1000 - 1);
-    const early = queue.expire(clock.now());
-    clock.advance(1);
-    const due = queue.expire(clock.now());
+    const early = queue.cleanup(reservedTs + PROCESS_ID_LIFETIME_SEC * 1000);
+    const due = queue.cleanup(reservedTs + PROCESS_ID_LIFETIME_SEC * 1000 + 1);
 
     expect([early, due]).toEqual([0, 1]);
     expect(allRows(queue).map((row) => [row.ID, row.ERROR])).toEqual([
       ['1', '0'],
       ['2', '1'],
     ]);
+    expect(clock.now()).toBe(T0);
+  });
+
+  it('runs the cleanup once a day, at whole days since the epoch', () => {
+    const { queue } = threeRows();
+    queue.reserve(3, { clear: false });
+    const tooOldFrom = T0 + PROCESS_ID_LIFETIME_SEC * 1000; // every row is older from here on
+    const firstRunAfter = Math.ceil(tooOldFrom / 86_400_000) * 86_400_000;
+
+    const runBefore = queue.expire(tooOldFrom + 3_600_000); // the day's run was before tooOldFrom
+    const sameDay = queue.expire(firstRunAfter - 1); // old enough, but no run since
+    const nextRun = queue.expire(firstRunAfter);
+
+    expect([runBefore, sameDay, nextRun]).toEqual([0, 0, 3]);
   });
 });
 
