@@ -157,8 +157,14 @@ export async function runAuth(argv: readonly string[], io: AuthIo): Promise<numb
   }
   secrets.add(pair.accessToken);
   secrets.add(pair.refreshToken);
-  const elsewhere =
-    pair.clientEndpoint !== undefined && !sameEndpoint(pair.clientEndpoint, portal.restUrl);
+  if (pair.clientEndpoint !== undefined && !sameEndpoint(pair.clientEndpoint, portal.restUrl)) {
+    // the pair could never work here: keep whatever the token file holds
+    return fail(
+      `the code was issued by the portal at ${pair.clientEndpoint}, but ${portal.name} is ` +
+        `configured as ${portal.restUrl}; nothing was saved. Open the authorize URL of ` +
+        `${portal.name}, or correct its URL (B24_PORTAL_URL), and run auth again.`,
+    );
+  }
 
   try {
     await new FileTokenStore(portal.tokenFile).save(pair);
@@ -167,12 +173,6 @@ export async function runAuth(argv: readonly string[], io: AuthIo): Promise<numb
     return fail(`the new token pair could not be saved. ${message} Then run auth again.`);
   }
   say(`Token pair saved in ${portal.tokenFile} (mode 0600).`);
-  if (elsewhere) {
-    io.stderr.write(
-      `b24-offline-monitor auth: warning: the code was issued by the portal at ${secrets.scrub(pair.clientEndpoint ?? '')}, ` +
-        `but ${portal.name} is configured as ${portal.restUrl}.\n`,
-    );
-  }
   return checkWithOnePoll(loaded.config, portal, io, secrets, say, fail);
 }
 

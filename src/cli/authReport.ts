@@ -1,51 +1,54 @@
 /** What `auth` says after its check poll: the summary, or what is wrong and what to do. */
 import { TokenStoreError, type MonitorError } from '../b24/errors.js';
+import { adviceFor } from '../poll/advice.js';
 import type { PortalConfig } from '../config/types.js';
 import type { PollReport } from '../poll/poller.js';
 import { countsByStatus } from '../poll/snapshot.js';
 
-const AUTHORIZE_AGAIN = 'Run auth again and authorize as an administrator of the portal.';
+const AS_ADMINISTRATOR =
+  'Run auth again and authorize as an administrator of the portal: only an administrator may read the queue.';
 const CHECK_AGAIN =
   'The pair is saved and stays valid: check again with `npx b24-offline-monitor once`.';
-
-function apiCodeOf(error: MonitorError): { code: string | undefined; status: number | undefined } {
-  const code = 'apiCode' in error && typeof error.apiCode === 'string' ? error.apiCode : undefined;
-  const status =
-    'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : undefined;
-  return { code, status };
-}
+/** Failures that say nothing against the new pair: the next poll may well succeed. */
+const PASSING = new Set([
+  'rate_limit',
+  'operating_limit',
+  'timeout',
+  'network',
+  'api_error',
+  'bad_response',
+]);
 
 /** One paragraph: what the failed check poll means for this pair, and the fix. */
 export function explainPollFailure(error: MonitorError | undefined, portal: PortalConfig): string {
   if (error === undefined) return 'the check poll did not run.';
   if (error instanceof TokenStoreError) return `the check poll failed: ${error.message}`;
-  const { code, status } = apiCodeOf(error);
-  const head = `the pair is saved, but the check poll failed (${code ?? error.code}):`;
-  switch (code) {
-    case 'ACCESS_DENIED':
-      return status === 401
-        ? `${head} the portal's plan has no REST API (commercial plans only).`
-        : `${head} the user who authorized is not an administrator of the portal, and only an administrator may read the queue. ${AUTHORIZE_AGAIN}`;
-    case 'WRONG_LICENSE':
-      return portal.authConnector === undefined
-        ? `${head} the portal's plan lacks a feature the monitor needs.`
-        : `${head} the portal's plan does not allow connectors (auth_connector ${portal.authConnector}): they need the Professional plan.`;
-    case 'WRONG_AUTH_TYPE':
-      return `${head} this method does not accept this kind of authorization; the monitor needs the OAuth application that bound the offline events.`;
-    case 'insufficient_scope':
-      return `${head} the application lacks a scope the queue needs.`;
-    case 'user_access_error':
-    case 'INVALID_CREDENTIALS':
-      return `${head} the user who authorized has no access to the application. ${AUTHORIZE_AGAIN}`;
-    case 'PAYMENT_REQUIRED':
-      return `${head} the application's subscription has lapsed: renew it, then run auth again.`;
-    default:
-      break;
+  const apiCode =
+    'apiCode' in error && typeof error.apiCode === 'string' ? error.apiCode : error.code;
+  const status =
+    'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 0;
+  const head = `the pair is saved, but the check poll failed (${status >= 400 ? `${status} ` : ''}${apiCode}):`;
+  if ((apiCode === 'ACCESS_DENIED' && status !== 401) || apiCode === 'INVALID_CREDENTIALS') {
+    return `${head} the user who authorized is not an administrator of the portal. ${AS_ADMINISTRATOR}`;
   }
-  if (error.reason === 'auth') {
+  if (error.reason === 'auth' && apiCode !== 'invalid_client' && apiCode !== 'PAYMENT_REQUIRED') {
+    // a pair issued a moment ago: a refusal means it is not this portal's
     return `${head} the portal refused the new pair. Is B24_PORTAL_URL (${portal.restUrl}) the portal the administrator authorized on? ${error.message}`;
   }
-  return `${head} ${error.message} ${CHECK_AGAIN}`;
+  const advice = adviceFor(error);
+  const cause = advice.message.replace(/^Poll failed(: )?/, '');
+  const next = advice.reauthorize
+    ? 'Then run auth again.'
+    : PASSING.has(error.reason)
+      ? CHECK_AGAIN
+      : '';
+  return [
+    head,
+    cause === '' ? error.message.replace(/\.?$/, '.') : `${cause}. (${error.message})`,
+    next,
+  ]
+    .filter((part) => part !== '')
+    .join(' ');
 }
 
 function plural(n: number, one: string, many: string): string {

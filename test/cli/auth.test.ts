@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SimServer, type SimPortal } from '../../src/sim/index.js';
+import { FORCED_ERRORS, SimServer, type SimPortal } from '../../src/sim/index.js';
 import { freePort, runCli, startCli, waitFor, type Running } from '../helpers/processes.js';
 
 /** Real time that a test can move ahead: the sim's codes live 30 s of it. */
@@ -190,6 +190,24 @@ describe('auth', () => {
     expectNoSecrets(done.stdout + done.stderr + html);
   });
 
+  it('on --listen, refuses a redirect of another authorization (its state differs)', async () => {
+    const port = await freePort();
+    const run = startCli(['auth', '--listen', `127.0.0.1:${port}`], envFor(newTokenFile()));
+    await waitFor(
+      async () => (run.stdout().includes(`127.0.0.1:${port}`) ? true : undefined),
+      20_000,
+      'listening',
+    );
+
+    const page = await request(`http://127.0.0.1:${port}/?code=${await freshCode()}&state=stale`);
+    await page.body.dump();
+    const done = await run.exited;
+
+    expect(done.code).toBe(1);
+    expect(done.stderr).toMatch(/belongs to another authorization/);
+    expectNoSecrets(done.stdout + done.stderr);
+  });
+
   it('exchanges --code for scripts', async () => {
     const tokenFile = newTokenFile();
 
@@ -255,6 +273,63 @@ describe('auth', () => {
     expect(done.stderr).toMatch(/authorize as an administrator/);
     expect(done.stdout).toContain(`Token pair saved in ${tokenFile}`);
     expect(done.stdout).not.toContain('npm start');
+    expectNoSecrets(done.stdout + done.stderr);
+  });
+
+  it('refuses a code of another portal and saves nothing', async () => {
+    const other = sim.addPortal('other', { rateLimit: null, handlerUrl: HANDLER_URL });
+    const tokenFile = newTokenFile();
+    const code = await freshCode();
+
+    const done = await runCli(['auth', '--code', code], envFor(tokenFile, {}, other));
+
+    expect(done.code).toBe(1);
+    expect(done.stderr).toContain(`the code was issued by the portal at ${portal.restUrl}`);
+    expect(done.stderr).toMatch(/nothing was saved/);
+    await expect(stat(tokenFile)).rejects.toMatchObject({ code: 'ENOENT' });
+    expectNoSecrets(done.stdout + done.stderr);
+  });
+
+  it('checks that the connector is allowed: Professional plan first, then the queue of c1', async () => {
+    const shop = sim.addPortal('shop', {
+      rateLimit: null,
+      handlerUrl: HANDLER_URL,
+      connectorsAllowed: false,
+    });
+    shop.bind('ONIMCONNECTORMESSAGEADD', { connector: 'c1' });
+    shop.fill({ counts: { ONIMCONNECTORMESSAGEADD: { queued: 4 } } }, 'c1');
+    shop.fill({ counts: { ONCRMLEADADD: { queued: 9 } } });
+    const codeFor = async (): Promise<string> =>
+      (await consent(`${shop.authorizeUrl}?client_id=${shop.clientId}`)).searchParams.get('code') ??
+      '';
+    const env = envFor(newTokenFile(), { B24_AUTH_CONNECTOR: 'c1' }, shop);
+
+    const refused = await runCli(['auth', '--code', await codeFor()], env);
+    shop.configure({ connectorsAllowed: true });
+    const allowed = await runCli(['auth', '--code', await codeFor()], env);
+
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/WRONG_LICENSE/);
+    expect(refused.stderr).toMatch(/Professional/);
+    expect(allowed.code, allowed.stderr).toBe(0);
+    expect(allowed.stdout).toMatch(/watching: +the queue of connector c1 \(connectors allowed/);
+    expect(allowed.stdout).toMatch(/depth: +4 /);
+    expect(allowed.stdout).toMatch(/event names: ONIMCONNECTORMESSAGEADD\n/);
+    expectNoSecrets(refused.stdout + refused.stderr + allowed.stdout + allowed.stderr);
+  });
+
+  it('says the subscription lapsed when the OAuth server answers PAYMENT_REQUIRED', async () => {
+    const tokenFile = newTokenFile();
+    const code = await freshCode();
+    portal.faults.set({ tokenEndpointError: FORCED_ERRORS.paymentRequired });
+
+    const done = await runCli(['auth', '--code', code], envFor(tokenFile)).finally(() =>
+      portal.faults.set({ tokenEndpointError: null }),
+    );
+
+    expect(done.code).toBe(1);
+    expect(done.stderr).toMatch(/PAYMENT_REQUIRED.*subscription has lapsed/s);
+    await expect(stat(tokenFile)).rejects.toMatchObject({ code: 'ENOENT' });
     expectNoSecrets(done.stdout + done.stderr);
   });
 
