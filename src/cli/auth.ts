@@ -24,7 +24,13 @@ import { formatProblems, loadConfig } from '../config/load.js';
 import type { MonitorConfig, PortalConfig } from '../config/types.js';
 import { createLogger, SecretRegistry } from '../log.js';
 import { explainPollFailure, formatSummary } from './authReport.js';
-import { ListenTimeoutError, listenForRedirect, readPasted, type Received } from './authInput.js';
+import {
+  ListenTimeoutError,
+  listenForRedirect,
+  readPasted,
+  type Received,
+  type RedirectListener,
+} from './authInput.js';
 
 export const AUTH_USAGE = `Usage: b24-offline-monitor auth [--code CODE] [--listen host:port] [--portal NAME]
 
@@ -203,7 +209,7 @@ async function obtainCode(
 
   if (args.listen !== undefined) {
     const timeoutMs = io.listenTimeoutMs ?? LISTEN_TIMEOUT_MS;
-    let listener;
+    let listener: RedirectListener;
     try {
       listener = await listenForRedirect(args.listen.host, args.listen.port, timeoutMs);
     } catch (error) {

@@ -290,6 +290,19 @@ describe('auth', () => {
     expectNoSecrets(done.stdout + done.stderr);
   });
 
+  it('exits 1 when the token file cannot be written, and says why', async () => {
+    const notADirectory = join(dir, 'plain-file');
+    await writeFile(notADirectory, 'x');
+    const tokenFile = join(notADirectory, 'acme.tokens.json');
+
+    const done = await runCli(['auth', '--code', await freshCode()], envFor(tokenFile));
+
+    expect(done.code).toBe(1);
+    expect(done.stderr).toMatch(/could not be saved.*cannot create the directory.*run auth again/s);
+    expect(done.stdout).toBe('');
+    expectNoSecrets(done.stdout + done.stderr);
+  });
+
   it('checks that the connector is allowed: Professional plan first, then the queue of c1', async () => {
     const shop = sim.addPortal('shop', {
       rateLimit: null,
