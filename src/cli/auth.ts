@@ -124,6 +124,8 @@ export async function runAuth(argv: readonly string[], io: AuthIo): Promise<numb
     io.stderr.write(`${formatProblems(loaded.problems)}\n`);
     return 2;
   }
+  for (const warning of loaded.warnings)
+    io.stderr.write(`b24-offline-monitor auth: warning: ${warning}\n`);
   const portal = choosePortal(loaded.config, args.portal);
   if (typeof portal === 'string') {
     io.stderr.write(`b24-offline-monitor auth: ${portal}\n`);
