@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 /**
- * The entry point: `start` (default), `once [--json]`, `demo`. The only module that touches
+ * The entry point: `start` (default), `once [--json]`, `auth`, `demo`. The only module that touches
  * `process`: arguments, environment, signals, exit codes.
  */
 import type { Logger } from 'pino';
 import { buildMonitor, startMonitor } from './app.js';
 import { TokenStoreError } from './b24/errors.js';
 import { lockTokenFile, TokenFileLockedError, type TokenFileLock } from './b24/tokenFileSafety.js';
+import { AUTH_USAGE, runAuth } from './cli/auth.js';
 import { formatTable, toOnceResult } from './cli/report.js';
 import { formatProblems, loadConfig } from './config/load.js';
 import type { MonitorConfig } from './config/types.js';
@@ -21,6 +22,11 @@ Commands:
   once [--json]  poll every configured portal once and print the result
                  exit 0: every poll succeeded, 1: one failed (or a rotated token
                  pair could not be saved), 2: bad configuration
+  auth [--code CODE] [--listen host:port] [--portal NAME]
+                 the monitor's own token pair from an administrator's consent: prints
+                 the authorize URL, takes the code (pasted, received on --listen, or
+                 given), writes the token file, checks with one poll; exit codes as once
+                 (auth --help for more)
   demo           a simulated Bitrix24 portal with live traffic, and the monitor on it
   --help         this text
   --version      the version
@@ -185,6 +191,18 @@ async function main(argv: readonly string[]): Promise<void> {
       }
       return once(rest.includes('--json'));
     }
+    case 'auth':
+      if (rest.includes('--help') || rest.includes('-h')) {
+        process.stdout.write(AUTH_USAGE);
+        return;
+      }
+      process.exitCode = await runAuth(rest, {
+        env: process.env,
+        stdin: process.stdin,
+        stdout: process.stdout,
+        stderr: process.stderr,
+      });
+      return;
     case 'demo':
       return demo();
     case '--version':

@@ -46,6 +46,11 @@ export interface LoadConfigInput {
   readonly statFile?: ((path: string) => { readonly mode: number }) | undefined;
   /** Relative paths (config file, token files, secret files) are resolved against it. @default process.cwd() */
   readonly cwd?: string | undefined;
+  /**
+   * Whether a portal needs a refresh token (B24_REFRESH_TOKEN or one in its token file).
+   * `auth`, which obtains the first pair, does not. @default true
+   */
+  readonly requireRefreshToken?: boolean | undefined;
 }
 
 export type LoadConfigResult =
@@ -105,7 +110,7 @@ export function loadConfig(input: LoadConfigInput): LoadConfigResult {
   const top = buildTop(ctx, stack([fileLayers?.top ?? new Map<string, Entry>(), envTop]));
   // A file that cannot be parsed says nothing about the portals: no "not set" guesses.
   const plans = file === 'broken' ? [] : planPortals(ctx, env, envPortal, fileLayers);
-  const portals = buildPortals(ctx, plans, fileLayers?.path);
+  const portals = buildPortals(ctx, plans, fileLayers?.path, input.requireRefreshToken !== false);
 
   if (fileLayers !== undefined) warnings.push(...fileModeWarnings(ctx, fileLayers));
   warnings.push(...unknownVariableWarnings(env));
@@ -362,7 +367,12 @@ interface BuiltPortal {
   readonly tokenFile?: { readonly value: string; readonly label: string } | undefined;
 }
 
-function buildPortal(ctx: LoadContext, plan: PortalPlan, file: string | undefined): BuiltPortal {
+function buildPortal(
+  ctx: LoadContext,
+  plan: PortalPlan,
+  file: string | undefined,
+  requireRefreshToken: boolean,
+): BuiltPortal {
   const merged = stack(plan.layers);
   let complete = true;
   const get = <T>(path: string): T | undefined => {
@@ -413,7 +423,7 @@ function buildPortal(ctx: LoadContext, plan: PortalPlan, file: string | undefine
       : { value: tokenFilePath, label: labelOf(plan, fieldSpec('tokenFile')) };
 
   const refreshToken = get<string>('refreshToken');
-  if (refreshToken === undefined && !merged.has('refreshToken')) {
+  if (requireRefreshToken && refreshToken === undefined && !merged.has('refreshToken')) {
     // Without a token file (no URL to name it after) there is nothing to fall back on either.
     const stored: ReturnType<typeof storedRefreshToken> =
       tokenFile === undefined
@@ -512,8 +522,9 @@ function buildPortals(
   ctx: LoadContext,
   plans: readonly PortalPlan[],
   file: string | undefined,
+  requireRefreshToken: boolean,
 ): PortalConfig[] | undefined {
-  const built = plans.map((plan) => buildPortal(ctx, plan, file));
+  const built = plans.map((plan) => buildPortal(ctx, plan, file, requireRefreshToken));
   const names = new Map<string, string>();
   const tokenFiles = new Map<string, string>();
   for (const portal of built) {

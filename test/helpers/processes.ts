@@ -21,20 +21,24 @@ export interface Running {
 }
 
 /** `node --import tsx src/cli.ts ...args` with exactly the given environment (plus PATH). */
-export function startCli(args: readonly string[], env: Record<string, string>): Running {
-  return startProcess(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], env);
+export function startCli(
+  args: readonly string[],
+  env: Record<string, string>,
+  options: { stdin?: 'pipe' | 'ignore' } = {},
+): Running {
+  return startProcess(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], env, options);
 }
 
 export function startProcess(
   command: string,
   args: readonly string[],
   env: Record<string, string>,
-  options: { detached?: boolean } = {},
+  options: { detached?: boolean; stdin?: 'pipe' | 'ignore' } = {},
 ): Running {
   const child = spawn(command, args, {
     cwd: ROOT,
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
     detached: options.detached ?? false,
   });
   let out = '';
