@@ -19,7 +19,10 @@ export type CommandOutcome =
   | { readonly ok: false; readonly error: SimApiError };
 
 /** Runs one command (method lower-cased, `.json` stripped by the caller's rules). */
-export type CommandRunner = (method: string, params: PhpArray) => CommandOutcome;
+export type CommandRunner = (
+  method: string,
+  params: PhpArray,
+) => CommandOutcome | Promise<CommandOutcome>;
 
 /** A PHP array as `json_encode` writes it: a list when keyed 0..n-1 (or empty), else an object. */
 export function phpArrayJson(entries: readonly (readonly [string, unknown])[]): unknown {
@@ -28,10 +31,11 @@ export function phpArrayJson(entries: readonly (readonly [string, unknown])[]): 
   return Object.fromEntries(entries);
 }
 
-export function runBatch(
+/** Commands run one after another, as on the server (a batch takes the sum of their times). */
+export async function runBatch(
   params: Readonly<Record<string, unknown>>,
   run: CommandRunner,
-): MethodOutput {
+): Promise<MethodOutput> {
   const commands = entriesOf(params['cmd']);
   if (commands.length > BATCH_MAX_COMMANDS) throw apiErrors.batchLength();
   const halt = phpInt(params['halt']) !== 0;
@@ -42,7 +46,7 @@ export function runBatch(
   const times: [string, unknown][] = [];
   for (const [name, command] of commands) {
     const { method, params: commandParams } = parseBatchCommand(phpString(command));
-    const outcome = run(method, commandParams);
+    const outcome = await run(method, commandParams);
     if (!outcome.ok) {
       errors.push([name, outcome.error.toJSON()]);
       if (halt) break;

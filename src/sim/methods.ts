@@ -7,6 +7,7 @@ import type { Authorization } from './oauth.js';
 import type { EventBindings } from './bindings.js';
 import { SimApiError, argumentError } from './errors.js';
 import type { FaultInjector } from './faults.js';
+import type { OfflineListBackend } from './listBackend.js';
 import {
   DEFAULT_GET_ORDER,
   DEFAULT_LIST_ORDER,
@@ -26,6 +27,8 @@ export interface MethodHost {
   readonly offlineExtended: boolean;
   readonly bindings: EventBindings;
   readonly faults: FaultInjector;
+  /** Answers `event.offline.list` instead of the in-memory queue (the SQL-backed portal). */
+  readonly listBackend: OfflineListBackend | null;
   queue(connector: string): OfflineQueue;
 }
 
@@ -47,7 +50,8 @@ export interface MethodSpec {
   readonly adminOnly: boolean;
   /** Changes the queue or the bindings. */
   readonly mutating: boolean;
-  run(call: MethodCall): MethodOutput;
+  /** A promise only where the work is asynchronous (a list answered by a database). */
+  run(call: MethodCall): MethodOutput | Promise<MethodOutput>;
 }
 
 function connectorOf(params: Readonly<Record<string, unknown>>): string {
@@ -77,12 +81,18 @@ const offlineList: MethodSpec = {
     const order = parseOrder(params['order'], DEFAULT_LIST_ORDER);
     const start = phpInt(params['start']);
     const offset = start > 0 ? start : 0; // -1 means "no offset"; `total` is computed anyway
-    const queue = host.queue(connectorOf(params));
-    const total = queue.count(filter);
-    const result = queue.list(filter, order, offset, PAGE_SIZE);
-    const answer =
-      offset + PAGE_SIZE < total ? { result, total, next: offset + PAGE_SIZE } : { result, total };
-    return host.faults.corruptList(answer);
+    const connector = connectorOf(params);
+    const answer = (result: unknown, total: number): MethodOutput =>
+      host.faults.corruptList(
+        offset + PAGE_SIZE < total ? { result, total, next: offset + PAGE_SIZE } : { result, total },
+      );
+    if (host.listBackend !== null) {
+      return host.listBackend
+        .list({ connector, filter, order, offset, limit: PAGE_SIZE })
+        .then((page) => answer(page.rows, page.total));
+    }
+    const queue = host.queue(connector);
+    return answer(queue.list(filter, order, offset, PAGE_SIZE), queue.count(filter));
   },
 };
 

@@ -18,6 +18,7 @@ import type { TokenEndpointFault } from './faults.js';
 import { fillQueue } from './fill.js';
 import type { FillResult, FillSpec } from './fill.js';
 import { Journal } from './journal.js';
+import type { OfflineListBackend } from './listBackend.js';
 import type { JournalEntry } from './journal.js';
 import {
   DEFAULT_OPERATING_LIMIT,
@@ -78,6 +79,8 @@ export interface SimPortalOptions extends PortalSettings {
   readonly journalCapacity?: number;
   /** PRNG for faults and generated ids of this portal. @default seeded from the server's seed and the id */
   readonly random?: Random;
+  /** Answers `event.offline.list` from elsewhere (the SQL-backed portal, src/sim/sql). @default null: the in-memory queue */
+  readonly listBackend?: OfflineListBackend | null;
 }
 
 /** Where the portal lives; provided by the server. */
@@ -141,6 +144,7 @@ export class SimPortal implements MethodHost, OAuthApp {
   readonly faults: FaultInjector;
   readonly journal: Journal;
   readonly bindings = new EventBindings();
+  readonly listBackend: OfflineListBackend | null;
   /** The last unexpected exception a handler threw (answered as 500); for debugging tests. */
   lastInternalError: unknown = null;
 
@@ -174,6 +178,7 @@ export class SimPortal implements MethodHost, OAuthApp {
     this.journal = new Journal(options.journalCapacity);
     this.memberId = randomHex(seededRandom(deriveSeed(0, `member:${id}`)), 32);
     this.ids = idSequence(options.firstId ?? 1);
+    this.listBackend = options.listBackend ?? null;
     this.configure({
       ...options,
       rateLimit: options.rateLimit === undefined ? DEFAULT_RATE_LIMIT : options.rateLimit,
@@ -269,7 +274,7 @@ export class SimPortal implements MethodHost, OAuthApp {
   // ---- REST ---------------------------------------------------------------------------------
 
   /** Handles `<restUrl><method>` with its parameters (query and body merged). */
-  handle(rawMethod: string, rawParams: Params): RestReply {
+  async handle(rawMethod: string, rawParams: Params): Promise<RestReply> {
     const method = normaliseMethod(rawMethod);
     const params = lowerKeys(rawParams);
     const startMs = this.clock.now();
@@ -295,8 +300,8 @@ export class SimPortal implements MethodHost, OAuthApp {
       holder = auth.authorization.holder;
       const outcome =
         method === 'batch'
-          ? this.runBatchCall(params, auth.authorization, startMs, commands)
-          : this.runCommand(method, params, auth.authorization, false);
+          ? await this.runBatchCall(params, auth.authorization, startMs, commands)
+          : await this.runCommand(method, params, auth.authorization, false);
       if (!outcome.ok) throw outcome.error;
       reply = this.successReply(method, outcome.output, outcome.time, latencyMs);
     } catch (error) {
@@ -313,16 +318,16 @@ export class SimPortal implements MethodHost, OAuthApp {
     return reply;
   }
 
-  private runBatchCall(
+  private async runBatchCall(
     params: Readonly<Record<string, unknown>>,
     authorization: Authorization,
     startMs: number,
     journal: JournalEntry[],
-  ): CommandOutcome {
+  ): Promise<CommandOutcome> {
     const t0 = performance.now();
-    const output = runBatch(params, (rawMethod, commandParams) => {
+    const output = await runBatch(params, async (rawMethod, commandParams) => {
       const method = normaliseMethod(rawMethod);
-      const outcome = this.runCommand(method, commandParams, authorization, true);
+      const outcome = await this.runCommand(method, commandParams, authorization, true);
       journal.push(
         this.entry(method, authorization.holder, true, outcome.ok ? 200 : outcome.error.status),
       );
@@ -333,12 +338,12 @@ export class SimPortal implements MethodHost, OAuthApp {
   }
 
   /** One method call, direct or inside a batch; never throws. */
-  private runCommand(
+  private async runCommand(
     method: string,
     params: Readonly<Record<string, unknown>>,
     authorization: Authorization,
     viaBatch: boolean,
-  ): CommandOutcome {
+  ): Promise<CommandOutcome> {
     const startMs = this.clock.now();
     try {
       if (
@@ -359,7 +364,8 @@ export class SimPortal implements MethodHost, OAuthApp {
       let output: MethodOutput;
       let processing = 0;
       try {
-        output = spec.run({ host: this, params: lowerKeys(params), authorization });
+        // with a list backend, processing is the database's time for the command's queries
+        output = await spec.run({ host: this, params: lowerKeys(params), authorization });
       } finally {
         processing = (performance.now() - t0) / 1000;
         this.operating?.charge(method, processing);

@@ -155,7 +155,7 @@ export class SimServer {
       sendJson(res, 404, { error: 'NOT_FOUND', error_description: 'No such portal or path' });
       return;
     }
-    await this.deliver(req, res, portal.handle(safeDecode(match[2] ?? ''), params));
+    await this.deliver(req, res, await portal.handle(safeDecode(match[2] ?? ''), params));
   }
 
   private async deliver(
