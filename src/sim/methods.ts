@@ -84,7 +84,9 @@ const offlineList: MethodSpec = {
     const connector = connectorOf(params);
     const answer = (result: unknown, total: number): MethodOutput =>
       host.faults.corruptList(
-        offset + PAGE_SIZE < total ? { result, total, next: offset + PAGE_SIZE } : { result, total },
+        offset + PAGE_SIZE < total
+          ? { result, total, next: offset + PAGE_SIZE }
+          : { result, total },
       );
     if (host.listBackend !== null) {
       return host.listBackend
