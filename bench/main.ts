@@ -18,6 +18,7 @@ import { measureSize, type SizeContext, type SizePlan, type SizeResult } from '.
 import { int } from './format.js';
 import { round } from './stats.js';
 import { makeCertificate, startHttpsProxy, type HttpsProxy } from './tls.js';
+import { runSqlBench } from './sql/main.js';
 
 function sizePlan(rows: number, sdk: boolean): SizePlan {
   if (rows >= 1_000_000) {
@@ -137,6 +138,10 @@ async function main(): Promise<void> {
   const started = performance.now();
   const tmp = await mkdtemp(join(tmpdir(), 'b24-bench-'));
   try {
+    if (args.sql) {
+      await runSqlBench(args, tmp, log);
+      return;
+    }
     const sizes = await measureSizes(args, tmp);
     let fleet: FleetResult | null = null;
     if (args.fleet) fleet = await measureFleet(tmp, fleetPlan(args.quick), log);

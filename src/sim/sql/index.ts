@@ -21,7 +21,7 @@ import type { SqlQueueOptions } from './store.js';
 export { findMariaDb, startMariaDb } from './mariadb.js';
 export type { MariaDb, MariaDbOptions, MariaDbPrograms } from './mariadb.js';
 export { SqlQueue, sqlTimeZone } from './store.js';
-export type { SqlQueueOptions, SqlRowInput } from './store.js';
+export type { SqlQueueOptions, SqlRowInput, SqlWork } from './store.js';
 export { fillSqlQueue, nameShares, SHAPE_SPAN_SEC } from './fill.js';
 export type { QueueShape, SqlFillSpec } from './fill.js';
 export { orderSql, whereSql } from './where.js';

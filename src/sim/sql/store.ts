@@ -5,6 +5,7 @@
  * connection whose session time zone is the portal's. The portal measures the time these
  * take as the command's `processing` (and charges it to the operating time).
  */
+import { performance } from 'node:perf_hooks';
 import { createPool } from 'mysql2/promise';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { formatIso } from '../dates.js';
@@ -81,10 +82,31 @@ function render(row: ListRow, offsetMinutes: number): OfflineRowJson {
   };
 }
 
+/** What the lists of a queue have cost the database so far (read by the bench). */
+export interface SqlWork {
+  lists: number;
+  /** Database time of the lists' queries (COUNT and page), seconds. */
+  seconds: number;
+  /** Sum of the Handler_read_* deltas of the lists (only while `measureHandlers`). */
+  handlerReads: number;
+  /** Lists running now (a client that gave up does not stop the server's work). */
+  inFlight: number;
+}
+
+const HANDLER_READS = "SHOW SESSION STATUS LIKE 'Handler_read%'";
+
+async function handlerReads(connection: PoolConnection): Promise<number> {
+  const [rows] = await connection.query<RowDataPacket[]>(HANDLER_READS);
+  return rows.reduce((sum, row) => sum + Number((row as { Value: string }).Value), 0);
+}
+
 export class SqlQueue implements OfflineListBackend {
   readonly appId: number;
   readonly offsetMinutes: number;
   readonly database: string;
+  readonly work: SqlWork = { lists: 0, seconds: 0, handlerReads: 0, inFlight: 0 };
+  /** Rows the status query itself reads, subtracted from each delta; set by measureHandlers. */
+  private handlerOverhead: number | null = null;
 
   private constructor(
     private readonly pool: Pool,
@@ -125,7 +147,10 @@ export class SqlQueue implements OfflineListBackend {
     const scope = { appId: this.appId, connector: request.connector };
     const where = whereSql(request.filter, scope, this.offsetMinutes);
     const connection = await this.pool.getConnection();
+    this.work.inFlight++;
     try {
+      const before = this.handlerOverhead === null ? 0 : await handlerReads(connection);
+      const started = performance.now();
       const [counted] = await connection.query<RowDataPacket[]>(
         `SELECT COUNT(*) AS n FROM ${TABLE} WHERE ${where.sql}`,
         [...where.params],
@@ -134,10 +159,33 @@ export class SqlQueue implements OfflineListBackend {
         `SELECT ${SELECT_COLUMNS} FROM ${TABLE} WHERE ${where.sql} ORDER BY ${orderSql(request.order)} LIMIT ? OFFSET ?`,
         [...where.params, request.limit, request.offset],
       );
+      this.work.seconds += (performance.now() - started) / 1000;
+      this.work.lists++;
+      if (this.handlerOverhead !== null) {
+        const after = await handlerReads(connection);
+        this.work.handlerReads += after - before - this.handlerOverhead;
+      }
       return {
         rows: rows.map((row) => render(row, this.offsetMinutes)),
         total: Number((counted[0] as { n: number | string } | undefined)?.n ?? 0),
       };
+    } finally {
+      this.work.inFlight--;
+      connection.release();
+    }
+  }
+
+  /**
+   * Counts the rows each list reads (Handler_read_* of its session, before and after). The
+   * two status queries add about a millisecond to each command's `processing`, not to
+   * `work.seconds`.
+   */
+  async measureHandlers(): Promise<void> {
+    const connection = await this.pool.getConnection();
+    try {
+      const first = await handlerReads(connection);
+      const second = await handlerReads(connection);
+      this.handlerOverhead = second - first;
     } finally {
       connection.release();
     }
