@@ -88,7 +88,7 @@ export const SQL_NOTES = [
   'event.offline.list answered with a COUNT(*) and an ORDER BY … LIMIT 50 OFFSET page. Rows: names',
   'with falling shares, 85 % queued, 10 % error, 5 % reserved; healthy = every row from the last 2',
   "minutes, stuck = rows spread over 10 days. COUNT(*): one count of the app's whole queue (median",
-  'of 3), the unit a poll is compared with. DB time/poll: database time of all lists of the run',
+  'of 5), the unit a poll is compared with. DB time/poll: database time of all lists of the run',
   '(the store times each COUNT and page; work a client gave up on is counted until it finished)',
   "over its polls. rows read: Handler_read_* deltas of the lists' sessions. HTTP req/poll: first",
   'poll (a fresh process) / largest later poll. share of 30 s: DB time per poll over a 30-s',
