@@ -77,7 +77,15 @@ export async function runSqlBench(
       proxy = await startHttpsProxy(sim.url, cert);
       https = { url: proxy.url, caFile: cert.certFile };
     }
-    const ctx: SqlBenchContext = { sim, db, tmp, https, budgetS: 120, log };
+    const ctx: SqlBenchContext = {
+      sim,
+      db,
+      tmp,
+      https,
+      budgetS: 120,
+      listingsOnEveryQueue: args.sqlFull,
+      log,
+    };
     const estimates: Estimates = new Map();
     let appId = 0;
     for (const spec of sqlCases(args.sizes, args.sqlFull)) {

@@ -11,6 +11,8 @@ export interface MonitorPlan {
   readonly polls: number;
   /** How its database time grows with the queue, to skip a size that would take too long. */
   readonly growth: 'linear' | 'quadratic';
+  /** Its work depends on the number of event names (a listing's does not). */
+  readonly byNames: boolean;
 }
 
 export interface SdkPlan {
@@ -18,6 +20,7 @@ export interface SdkPlan {
   readonly name: 'sdk';
   readonly polls: number;
   readonly growth: 'quadratic';
+  readonly byNames: false;
 }
 
 export type SqlPlan = MonitorPlan | SdkPlan;
@@ -29,8 +32,16 @@ const QUADRATIC = new Set(['scan', 'sdk']);
 export const DEFAULT_SQL_PLANS = ['count', 'scan', 'sdk'] as const;
 
 export function sqlPlan(name: string, polls: number): SqlPlan {
-  if (name === 'sdk') return { kind: 'sdk', name: 'sdk', polls: 1, growth: 'quadratic' };
-  const growth = QUADRATIC.has(name) ? 'quadratic' : 'linear';
-  // a scan that runs into the poll deadline tells nothing new on its second poll
-  return { kind: 'monitor', name, polls: growth === 'quadratic' ? 1 : polls, growth };
+  if (name === 'sdk') {
+    return { kind: 'sdk', name: 'sdk', polls: 1, growth: 'quadratic', byNames: false };
+  }
+  const listing = QUADRATIC.has(name);
+  // a listing that runs into the poll deadline tells nothing new on its second poll
+  return {
+    kind: 'monitor',
+    name,
+    polls: listing ? 1 : polls,
+    growth: listing ? 'quadratic' : 'linear',
+    byNames: !listing,
+  };
 }
