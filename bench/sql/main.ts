@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { SimServer } from '../../src/sim/index.js';
@@ -62,6 +62,7 @@ export async function runSqlBench(
     throw new Error('--sql needs MariaDB: apt-get install mariadb-server');
   }
   const started = performance.now();
+  const loadAtStart = loadavg()[0] ?? 0;
   const polls = args.sqlPolls ?? (args.sqlFull ? 4 : 3);
   const names = (args.sqlPlans ?? DEFAULT_SQL_PLANS).filter((name) => args.sdk || name !== 'sdk');
   const plans = names.map((name) => sqlPlan(name, polls));
@@ -104,6 +105,8 @@ export async function runSqlBench(
     '',
     `Command: ${command(args)}`,
     `Machine: ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}, ${db.version}`,
+    // other work on the machine slows every query down: say how busy it was
+    `Load average (1 min): ${loadAtStart.toFixed(2)} at the start, ${(loadavg()[0] ?? 0).toFixed(2)} at the end`,
     '',
     sqlTable(cases),
     '',

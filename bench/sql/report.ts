@@ -41,6 +41,7 @@ export function sqlTable(cases: readonly CaseResult[]): string {
       requests(plan),
       Number.isFinite(plan.listsPerPoll) ? String(plan.listsPerPoll) : '—',
       secs(plan.dbSecondsPerPoll),
+      secs(plan.busySecondsPerPoll),
       Number.isFinite(plan.dbSecondsPerPoll)
         ? `${((plan.dbSecondsPerPoll * 1000) / Math.max(1, c.countAllMs)).toFixed(1)}×`
         : '—',
@@ -59,6 +60,7 @@ export function sqlTable(cases: readonly CaseResult[]): string {
       'HTTP req/poll',
       'lists/poll',
       'DB time/poll',
+      'DB busy/poll',
       '÷ COUNT(*)',
       'rows read/poll',
       `share of ${SCHEDULE_S} s`,
@@ -78,6 +80,7 @@ export function sqlTable(cases: readonly CaseResult[]): string {
       'right',
       'right',
       'right',
+      'right',
     ],
   );
 }
@@ -90,7 +93,9 @@ export const SQL_NOTES = [
   "minutes, stuck = rows spread over 10 days. COUNT(*): one count of the app's whole queue (median",
   'of 5), the unit a poll is compared with. DB time/poll: database time of all lists of the run',
   '(the store times each COUNT and page; work a client gave up on is counted until it finished)',
-  "over its polls. rows read: Handler_read_* deltas of the lists' sessions. HTTP req/poll: first",
+  "over its polls (the sum of the commands' processing). DB busy: wall time with at least one",
+  'list running (lists that overlap, as a retried batch next to the one its client gave up on,',
+  "count once). rows read: Handler_read_* deltas of the lists' sessions. HTTP req/poll: first",
   'poll (a fresh process) / largest later poll. share of 30 s: DB time per poll over a 30-s',
   'schedule. wall/poll: median of the polls after the first. The monitor runs with its default',
   'timeouts (15-s request, 25-s poll deadline) and no client-side rate limit; the portal has no',

@@ -36,8 +36,10 @@ export interface PlanResult {
   readonly errors: readonly string[];
   /** HTTP requests of each poll (`PollReport.requests`; the SDK's own count). */
   readonly requestsPerPoll: readonly number[];
-  /** Database seconds of the whole run (drained) over its polls. */
+  /** Database seconds of the whole run (drained) over its polls: the sum of `processing`. */
   readonly dbSecondsPerPoll: number;
+  /** Wall seconds with at least one list running, over the polls (overlapping lists once). */
+  readonly busySecondsPerPoll: number;
   /** Database seconds between each poll's start and end marks (monitor plans). */
   readonly dbSecondsByPoll: readonly number[];
   readonly listsPerPoll: number;
@@ -77,6 +79,7 @@ const EMPTY: Omit<PlanResult, 'plan'> = {
   errors: [],
   requestsPerPoll: [],
   dbSecondsPerPoll: NaN,
+  busySecondsPerPoll: NaN,
   dbSecondsByPoll: [],
   listsPerPoll: NaN,
   rowsReadPerPoll: NaN,
@@ -84,10 +87,6 @@ const EMPTY: Omit<PlanResult, 'plan'> = {
   sharePercent: NaN,
   depthOk: null,
 };
-
-function snapshotWork(work: SqlWork): SqlWork {
-  return { ...work };
-}
 
 async function drained(queue: SqlQueue): Promise<void> {
   const deadline = Date.now() + 300_000;
@@ -129,10 +128,10 @@ async function runMonitor(
 ): Promise<RunFigures> {
   const holder = `sql-${plan.name}-${++holders}`;
   const byPoll: number[] = [];
-  let atStart = queue.work.seconds;
+  let atStart = queue.workNow().seconds;
   const onMark = (mark: PollMark) => {
-    if (mark.phase === 'start') atStart = queue.work.seconds;
-    else byPoll[mark.run] = round(queue.work.seconds - atStart, 3);
+    if (mark.phase === 'start') atStart = queue.workNow().seconds;
+    else byPoll[mark.run] = round(queue.workNow().seconds - atStart, 3);
   };
   const result = await runChild(
     {
@@ -197,14 +196,15 @@ async function measurePlan(
   names: readonly string[],
   plan: SqlPlan,
 ): Promise<PlanResult> {
-  const before = snapshotWork(queue.work);
+  const before: SqlWork = queue.workNow();
   const figures =
     plan.kind === 'sdk'
       ? await runSdk(ctx, portal, names)
       : await runMonitor(ctx, portal, queue, plan);
   await drained(queue);
   const polls = Math.max(1, figures.polls);
-  const seconds = (queue.work.seconds - before.seconds) / polls;
+  const after = queue.workNow();
+  const seconds = (after.seconds - before.seconds) / polls;
   const later = figures.wallMs.length > 1 ? figures.wallMs.slice(1) : figures.wallMs;
   return {
     plan: plan.name,
@@ -213,9 +213,10 @@ async function measurePlan(
     errors: figures.errors,
     requestsPerPoll: figures.requestsPerPoll,
     dbSecondsPerPoll: round(seconds, 3),
+    busySecondsPerPoll: round((after.busySeconds - before.busySeconds) / polls, 3),
     dbSecondsByPoll: figures.dbSecondsByPoll,
-    listsPerPoll: round((queue.work.lists - before.lists) / polls, 1),
-    rowsReadPerPoll: Math.round((queue.work.handlerReads - before.handlerReads) / polls),
+    listsPerPoll: round((after.lists - before.lists) / polls, 1),
+    rowsReadPerPoll: Math.round((after.handlerReads - before.handlerReads) / polls),
     wallMsMedian: round(median(later), 1),
     sharePercent: round((seconds / SCHEDULE_S) * 100, 2),
     depthOk: figures.depths.length === 0 ? null : figures.depths.at(-1) === rows,

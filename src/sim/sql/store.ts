@@ -91,6 +91,11 @@ export interface SqlWork {
   handlerReads: number;
   /** Lists running now (a client that gave up does not stop the server's work). */
   inFlight: number;
+  /**
+   * Wall time with at least one list running, seconds: unlike `seconds`, lists that overlap
+   * (a retried batch next to the one the client gave up on) count once.
+   */
+  busySeconds: number;
 }
 
 const HANDLER_READS = "SHOW SESSION STATUS LIKE 'Handler_read%'";
@@ -104,7 +109,8 @@ export class SqlQueue implements OfflineListBackend {
   readonly appId: number;
   readonly offsetMinutes: number;
   readonly database: string;
-  readonly work: SqlWork = { lists: 0, seconds: 0, handlerReads: 0, inFlight: 0 };
+  readonly work: SqlWork = { lists: 0, seconds: 0, handlerReads: 0, inFlight: 0, busySeconds: 0 };
+  private busySince = 0;
   /** Rows the status query itself reads, subtracted from each delta; set by measureHandlers. */
   private handlerOverhead: number | null = null;
 
@@ -147,7 +153,7 @@ export class SqlQueue implements OfflineListBackend {
     const scope = { appId: this.appId, connector: request.connector };
     const where = whereSql(request.filter, scope, this.offsetMinutes);
     const connection = await this.pool.getConnection();
-    this.work.inFlight++;
+    if (this.work.inFlight++ === 0) this.busySince = performance.now();
     try {
       const before = this.handlerOverhead === null ? 0 : await handlerReads(connection);
       const started = performance.now();
@@ -170,9 +176,17 @@ export class SqlQueue implements OfflineListBackend {
         total: Number((counted[0] as { n: number | string } | undefined)?.n ?? 0),
       };
     } finally {
-      this.work.inFlight--;
+      if (--this.work.inFlight === 0) {
+        this.work.busySeconds += (performance.now() - this.busySince) / 1000;
+      }
       connection.release();
     }
+  }
+
+  /** `work` as of now, the running stretch of busy time included. */
+  workNow(): SqlWork {
+    const running = this.work.inFlight > 0 ? (performance.now() - this.busySince) / 1000 : 0;
+    return { ...this.work, busySeconds: this.work.busySeconds + running };
   }
 
   /**
