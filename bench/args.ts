@@ -13,9 +13,18 @@ export interface BenchArgs {
   readonly fleet: boolean;
   /** Only the log-redaction measurement (after 100 and 100,000 refreshes). @default false */
   readonly redactionOnly: boolean;
+  /** Only the SQL-backed portal's bench (bench/sql): what polls cost a real database. @default false */
+  readonly sql: boolean;
+  /** The SQL bench's whole matrix (16 names at 1M rows too, more polls). @default false */
+  readonly sqlFull: boolean;
+  /** Plans the SQL bench measures: monitor strategies, and `sdk`. @default count, scan, sdk */
+  readonly sqlPlans: readonly string[] | null;
+  /** Polls per monitor plan and queue in the SQL bench. @default 3 (full: 4) */
+  readonly sqlPolls: number | null;
 }
 
 export const USAGE = `Usage: npm run bench -- [--quick] [--out FILE] [--sizes 1000,10000] [--no-sdk] [--no-fleet]
+       npm run bench -- --sql [--sql-full] [--sql-plans count,scan,sdk] [--sql-polls N] [--sizes …]
 
   --quick          only 1k and 10k rows, fewer portals and a shorter run of the 1,000 portals
   --out FILE       where the JSON results go (default bench-results/bench.json)
@@ -23,17 +32,27 @@ export const USAGE = `Usage: npm run bench -- [--quick] [--out FILE] [--sizes 10
   --no-sdk         skip the comparison with @bitrix24/b24jssdk
   --no-fleet       skip the 1,000-portal run
   --redaction      only the log-redaction figures (after 100 and 100,000 refreshes; ~1 min)
+  --sql            only the SQL-backed portal (a private MariaDB): database time, rows read,
+                   requests and share of a 30-s schedule per poll (default sizes 10k,100k,1M)
+  --sql-full       with --sql: 16 event names at 1M rows too, and 4 polls per plan
+  --sql-plans LIST with --sql: plans to measure: monitor strategies (any MONITOR_STRATEGY
+                   value) and sdk (default count,scan,sdk)
+  --sql-polls N    with --sql: polls per monitor plan and queue (default 3)
 `;
 
 export class UsageError extends Error {}
 
 export function parseArgs(argv: readonly string[]): BenchArgs {
   let quick = false;
-  let out = 'bench-results/bench.json';
+  let out: string | undefined;
   let sizes: number[] | undefined;
   let sdk = true;
   let fleet = true;
   let redactionOnly = false;
+  let sql = false;
+  let sqlFull = false;
+  let sqlPlans: string[] | null = null;
+  let sqlPolls: number | null = null;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = (): string => {
@@ -64,16 +83,43 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
       case '--redaction':
         redactionOnly = true;
         break;
+      case '--sql':
+        sql = true;
+        break;
+      case '--sql-full':
+        sql = true;
+        sqlFull = true;
+        break;
+      case '--sql-plans':
+        sqlPlans = value()
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== '');
+        break;
+      case '--sql-polls':
+        sqlPolls = Number(value());
+        if (!Number.isInteger(sqlPolls) || sqlPolls < 1)
+          throw new UsageError('--sql-polls expects a positive whole number');
+        break;
       default:
         throw new UsageError(`Unknown option: ${arg}`);
     }
   }
+  const defaultSizes = sql
+    ? [10_000, 100_000, 1_000_000]
+    : quick
+      ? [1_000, 10_000]
+      : [1_000, 10_000, 100_000, 1_000_000];
   return {
     quick,
-    out,
-    sizes: sizes ?? (quick ? [1_000, 10_000] : [1_000, 10_000, 100_000, 1_000_000]),
+    out: out ?? (sql ? 'bench-results/bench-sql.json' : 'bench-results/bench.json'),
+    sizes: sizes ?? defaultSizes,
     sdk,
     fleet,
     redactionOnly,
+    sql,
+    sqlFull,
+    sqlPlans,
+    sqlPolls,
   };
 }

@@ -19,6 +19,7 @@ import { int } from './format.js';
 import { measureRedaction, REDACTION_NOTES, redactionTable } from './redaction.js';
 import { round } from './stats.js';
 import { makeCertificate, startHttpsProxy, type HttpsProxy } from './tls.js';
+import { runSqlBench } from './sql/main.js';
 
 function sizePlan(rows: number, sdk: boolean): SizePlan {
   if (rows >= 1_000_000) {
@@ -144,6 +145,10 @@ async function main(): Promise<void> {
   }
   const tmp = await mkdtemp(join(tmpdir(), 'b24-bench-'));
   try {
+    if (args.sql) {
+      await runSqlBench(args, tmp, log);
+      return;
+    }
     const sizes = await measureSizes(args, tmp);
     const redaction = await measureRedaction(log);
     let fleet: FleetResult | null = null;

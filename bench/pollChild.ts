@@ -32,6 +32,7 @@ export async function runPollJob(
       // a 1M-row scan takes longer than the default deadline of 25 s
       MONITOR_POLL_TIMEOUT: '600000',
       MONITOR_LISTEN: '127.0.0.1:0',
+      ...job.env,
     },
   });
   if (!loaded.ok) throw new Error(formatProblems(loaded.problems));

@@ -22,9 +22,12 @@ export type BenchStrategy = 'scan' | 'count' | 'auto';
 export interface PollJob {
   readonly kind: 'poll';
   readonly portal: PortalAccess;
-  readonly strategy: BenchStrategy;
+  /** MONITOR_STRATEGY: one of BenchStrategy, or any plan the monitor knows (the SQL bench). */
+  readonly strategy: string;
   readonly runs: number;
   readonly tokenFile: string;
+  /** More settings for the config loader, winning over the child's own. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface PollRun {

@@ -19,7 +19,10 @@ export type CommandOutcome =
   | { readonly ok: false; readonly error: SimApiError };
 
 /** Runs one command (method lower-cased, `.json` stripped by the caller's rules). */
-export type CommandRunner = (method: string, params: PhpArray) => CommandOutcome;
+export type CommandRunner = (
+  method: string,
+  params: PhpArray,
+) => CommandOutcome | Promise<CommandOutcome>;
 
 /** A PHP array as `json_encode` writes it: a list when keyed 0..n-1 (or empty), else an object. */
 export function phpArrayJson(entries: readonly (readonly [string, unknown])[]): unknown {
@@ -28,15 +31,16 @@ export function phpArrayJson(entries: readonly (readonly [string, unknown])[]): 
   return Object.fromEntries(entries);
 }
 
-function runCommand(command: unknown, run: CommandRunner): CommandOutcome {
+async function runCommand(command: unknown, run: CommandRunner): Promise<CommandOutcome> {
   const { method, params } = parseBatchCommand(phpString(command));
   return run(method, params);
 }
 
-export function runBatch(
+/** Commands run one after another, as on the server (a batch takes the sum of their times). */
+export async function runBatch(
   params: Readonly<Record<string, unknown>>,
   run: CommandRunner,
-): MethodOutput {
+): Promise<MethodOutput> {
   const commands = entriesOf(params['cmd']);
   const halt = phpInt(params['halt']) !== 0;
   const result: [string, unknown][] = [];
@@ -48,7 +52,7 @@ export function runBatch(
     // Only the first 50 run; each one past them fails on its own.
     const outcome: CommandOutcome =
       index < BATCH_MAX_COMMANDS
-        ? runCommand(command, run)
+        ? await runCommand(command, run)
         : { ok: false, error: apiErrors.batchLength() };
     if (!outcome.ok) {
       errors.push([name, outcome.error.toJSON()]);

@@ -1,8 +1,10 @@
 /**
  * `filter` and `order` of the offline-event methods, validated with the API's rules and
- * normalised into conditions the queue can evaluate. Comparisons follow MySQL: strings compare
- * case-insensitively (the tables use a `_ci` collation), a number column reads a string's
- * leading number.
+ * normalised into conditions the queue can evaluate. Comparisons follow MariaDB with the
+ * server's default collation, utf8mb4_general_ci (checked against a real MariaDB by
+ * test/sim/sqlDifferential.test.ts): strings compare by their upper-case form and trailing
+ * spaces do not count (PAD SPACE), except in `%` (LIKE), which sees them; a number column
+ * (ID, ERROR) reads a string's leading number. Non-ASCII letters are beyond this model.
  */
 import { parseDate } from './dates.js';
 import { argumentError } from './errors.js';
@@ -26,8 +28,22 @@ export const FILTER_OPERATIONS = ['', '=', '>', '<', '>=', '<=', '@', '%'] as co
 export type FilterOperation = Exclude<(typeof FILTER_OPERATIONS)[number], ''>;
 
 /**
- * One normalised condition. `values` holds numbers for ID (the value) and TIMESTAMP_X (Unix
- * ms), lower-case strings otherwise, and strings for any `%` condition. `=` with several values
+ * What a `_general_ci` column compares: the upper-case form without trailing spaces (for
+ * ASCII text, whose characters all sort at or above the space that PAD SPACE pads with).
+ */
+export function collationKey(text: string): string {
+  const upper = text.toUpperCase();
+  return upper.endsWith(' ') ? upper.replace(/ +$/, '') : upper;
+}
+
+/** What LIKE compares: case folded, trailing spaces kept. */
+export function likeKey(text: string): string {
+  return text.toUpperCase();
+}
+
+/**
+ * One normalised condition. `values` holds numbers for ID and ERROR (the value) and
+ * TIMESTAMP_X (Unix ms), collation keys of strings otherwise, and like keys for any `%` condition. `=` with several values
  * means IN, like `@`. An empty `values` matches nothing (a null value, an empty `@` list).
  */
 export interface Condition {
@@ -60,9 +76,10 @@ function isOperation(op: string): op is FilterOperation | '' {
 }
 
 function normaliseValue(field: FilterField, op: FilterOperation, raw: unknown, offset: number) {
-  if (op === '%') return phpString(raw).toLowerCase();
+  if (op === '%') return likeKey(phpString(raw));
   switch (field) {
     case 'ID':
+    case 'ERROR':
       return sqlNumber(raw);
     case 'TIMESTAMP_X': {
       const ms = parseDate(phpString(raw), offset);
@@ -70,7 +87,7 @@ function normaliseValue(field: FilterField, op: FilterOperation, raw: unknown, o
       return ms;
     }
     default:
-      return phpString(raw).toLowerCase();
+      return collationKey(phpString(raw));
   }
 }
 

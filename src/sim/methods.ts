@@ -7,6 +7,7 @@ import type { Authorization } from './oauth.js';
 import type { EventBindings } from './bindings.js';
 import { SimApiError, argumentError } from './errors.js';
 import type { FaultInjector } from './faults.js';
+import type { OfflineListBackend } from './listBackend.js';
 import {
   DEFAULT_GET_ORDER,
   DEFAULT_LIST_ORDER,
@@ -28,6 +29,8 @@ export interface MethodHost {
   readonly omitListTotal: boolean;
   readonly bindings: EventBindings;
   readonly faults: FaultInjector;
+  /** Answers `event.offline.list` instead of the in-memory queue (the SQL-backed portal). */
+  readonly listBackend: OfflineListBackend | null;
   queue(connector: string): OfflineQueue;
 }
 
@@ -57,7 +60,8 @@ export interface MethodSpec {
   readonly adminOnly: boolean;
   /** Changes the queue or the bindings. */
   readonly mutating: boolean;
-  run(call: MethodCall): MethodOutput;
+  /** A promise only where the work is asynchronous (a list answered by a database). */
+  run(call: MethodCall): MethodOutput | Promise<MethodOutput>;
 }
 
 /** The queue a call works on: its request's `auth_connector`, '' = rows with no connector. */
@@ -89,13 +93,22 @@ const offlineList: MethodSpec = {
     const order = parseOrder(params['order'], DEFAULT_LIST_ORDER);
     const start = phpInt(params['start']);
     const offset = start > 0 ? start : 0; // -1 means "no offset"; `total` is computed anyway
-    const queue = host.queue(connectorOf(call));
+    const connector = connectorOf(call);
+    const answer = (result: unknown, total: number, rowsExamined: number): MethodOutput => {
+      const more = offset + PAGE_SIZE < total ? { next: offset + PAGE_SIZE } : {};
+      const body = host.omitListTotal ? { result, ...more } : { result, total, ...more };
+      return { ...host.faults.corruptList(body), rowsExamined };
+    };
+    if (host.listBackend !== null) {
+      // processing is then the database's measured time: no modelled cost per row
+      return host.listBackend
+        .list({ connector, filter, order, offset, limit: PAGE_SIZE })
+        .then((page) => answer(page.rows, page.total, 0));
+    }
+    const queue = host.queue(connector);
     const total = queue.count(filter);
-    const result = queue.list(filter, order, offset, PAGE_SIZE);
-    const more = offset + PAGE_SIZE < total ? { next: offset + PAGE_SIZE } : {};
-    const answer = host.omitListTotal ? { result, ...more } : { result, total, ...more };
     // Its COUNT(*) and page read the connector's queue through the (APP_ID, CONNECTOR_ID) index.
-    return { ...host.faults.corruptList(answer), rowsExamined: queue.size };
+    return answer(queue.list(filter, order, offset, PAGE_SIZE), total, queue.size);
   },
 };
 

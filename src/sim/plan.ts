@@ -8,6 +8,7 @@
  * Also builds row comparators for `order`.
  */
 import { formatSql } from './dates.js';
+import { collationKey, likeKey } from './filter.js';
 import type { Condition, Filter, FilterOperation, OrderKey } from './filter.js';
 
 export const FLAG_DELETED = 1;
@@ -294,21 +295,24 @@ function rowClause(condition: Condition, view: ColumnView): Clause | boolean {
     }
     case 'EVENT_NAME': {
       const test = compareTest(op, values as readonly string[]);
-      const table = Uint8Array.from(view.nameTexts, (name) => (test(name.toLowerCase()) ? 1 : 0));
+      const key = op === '%' ? likeKey : collationKey;
+      const table = Uint8Array.from(view.nameTexts, (name) => (test(key(name)) ? 1 : 0));
       if (table.every((hit) => hit === 1)) return true;
       if (table.every((hit) => hit === 0)) return false;
       return { nameTable: table };
     }
     case 'ERROR': {
-      const test = compareTest(op, values as readonly string[]);
-      const whenZero = test('0');
-      const whenOne = test('1');
+      const like = op === '%';
+      const test = compareTest<number | string>(op, values);
+      const whenZero = test(like ? '0' : 0);
+      const whenOne = test(like ? '1' : 1);
       if (whenZero === whenOne) return whenZero;
       return errorClause(whenOne);
     }
     case 'PROCESS_ID': {
       if (op === '=' && values.length === 1 && values[0] === '') return UNRESERVED;
       const test = compareTest(op, values as readonly string[]);
+      const key = op === '%' ? likeKey : collationKey;
       const unreserved = test('');
       const procs = view.procs;
       const bySlot = new Map<number, boolean>();
@@ -317,7 +321,7 @@ function rowClause(condition: Condition, view: ColumnView): Clause | boolean {
         if (slot === 0) return unreserved;
         let hit = bySlot.get(slot);
         if (hit === undefined) {
-          hit = test(view.processIdOf(row).toLowerCase());
+          hit = test(key(view.processIdOf(row)));
           bySlot.set(slot, hit);
         }
         return hit;
@@ -326,9 +330,10 @@ function rowClause(condition: Condition, view: ColumnView): Clause | boolean {
     }
     case 'MESSAGE_ID': {
       const test = compareTest(op, values as readonly string[]);
+      const key = op === '%' ? likeKey : collationKey;
       return {
         code: '$0(r)',
-        bindings: [(row: number) => test(view.messageIdOf(row).toLowerCase())],
+        bindings: [(row: number) => test(key(view.messageIdOf(row)))],
       };
     }
   }
@@ -340,7 +345,10 @@ function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Compares rows by `order`, ID ascending breaking ties so that pages are stable. */
+/**
+ * Compares rows by `order` (strings by their collation keys); ties go by ID in the direction
+ * of the last key, as reading the key's index (which ends with the primary key) gives them.
+ */
 export function compileOrder(order: readonly OrderKey[], view: ColumnView): RowComparator {
   const { ids, ts, names, flags } = view;
   const parts: RowComparator[] = [];
@@ -355,10 +363,15 @@ export function compileOrder(order: readonly OrderKey[], view: ColumnView): RowC
         break;
       case 'EVENT_NAME': {
         const sorted = view.nameTexts
-          .map((name, index) => ({ name: name.toLowerCase(), index }))
+          .map((name, index) => ({ name: collationKey(name), index }))
           .sort((x, y) => compareText(x.name, y.name));
+        // names equal under the collation ('ONX', 'ONX  ') share a rank
         const rank = new Int32Array(view.nameTexts.length);
-        sorted.forEach((entry, position) => (rank[entry.index] = position));
+        sorted.forEach((entry, position) => {
+          const previous = sorted[position - 1];
+          const same = previous !== undefined && previous.name === entry.name;
+          rank[entry.index] = same ? rank[previous.index]! : position;
+        });
         part = (a, b) => rank[names[a]!]! - rank[names[b]!]!;
         break;
       }
@@ -367,16 +380,17 @@ export function compileOrder(order: readonly OrderKey[], view: ColumnView): RowC
         break;
       case 'MESSAGE_ID':
         part = (a, b) =>
-          compareText(view.messageIdOf(a).toLowerCase(), view.messageIdOf(b).toLowerCase());
+          compareText(collationKey(view.messageIdOf(a)), collationKey(view.messageIdOf(b)));
         break;
       case 'PROCESS_ID':
         part = (a, b) =>
-          compareText(view.processIdOf(a).toLowerCase(), view.processIdOf(b).toLowerCase());
+          compareText(collationKey(view.processIdOf(a)), collationKey(view.processIdOf(b)));
         break;
     }
     parts.push(desc ? (a, b) => part(b, a) : part);
   }
-  parts.push((a, b) => ids[a]! - ids[b]!);
+  const lastDesc = order.at(-1)?.desc === true;
+  parts.push(lastDesc ? (a, b) => ids[b]! - ids[a]! : (a, b) => ids[a]! - ids[b]!);
   return (a, b) => {
     for (const part of parts) {
       const result = part(a, b);

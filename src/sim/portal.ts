@@ -18,6 +18,7 @@ import type { TokenEndpointFault } from './faults.js';
 import { fillQueue } from './fill.js';
 import type { FillResult, FillSpec } from './fill.js';
 import { Journal } from './journal.js';
+import type { OfflineListBackend } from './listBackend.js';
 import type { JournalEntry } from './journal.js';
 import {
   DEFAULT_OPERATING_LIMIT,
@@ -111,6 +112,8 @@ export interface SimPortalOptions extends PortalSettings {
   readonly journalCapacity?: number;
   /** PRNG for faults and generated ids of this portal. @default seeded from the server's seed and the id */
   readonly random?: Random;
+  /** Answers `event.offline.list` from elsewhere (the SQL-backed portal, src/sim/sql). @default null: the in-memory queue */
+  readonly listBackend?: OfflineListBackend | null;
 }
 
 /** Where the portal lives; provided by the server. */
@@ -185,6 +188,7 @@ export class SimPortal implements MethodHost, OAuthApp {
   readonly faults: FaultInjector;
   readonly journal: Journal;
   readonly bindings = new EventBindings();
+  readonly listBackend: OfflineListBackend | null;
   /** The last unexpected exception a handler threw (answered as 500); for debugging tests. */
   lastInternalError: unknown = null;
 
@@ -226,6 +230,7 @@ export class SimPortal implements MethodHost, OAuthApp {
     this.journal = new Journal(options.journalCapacity);
     this.memberId = randomHex(seededRandom(deriveSeed(0, `member:${id}`)), 32);
     this.ids = idSequence(options.firstId ?? 1);
+    this.listBackend = options.listBackend ?? null;
     this.configure({
       ...options,
       rateLimit: options.rateLimit === undefined ? DEFAULT_RATE_LIMIT : options.rateLimit,
@@ -353,7 +358,7 @@ export class SimPortal implements MethodHost, OAuthApp {
    * Handles `<restUrl><method>` with its parameters (query and body merged), sent from
    * `source` (the client's address: the rate bucket is kept per address).
    */
-  handle(rawMethod: string, rawParams: Params, source = '127.0.0.1'): RestReply {
+  async handle(rawMethod: string, rawParams: Params, source = '127.0.0.1'): Promise<RestReply> {
     const method = normaliseMethod(rawMethod);
     const params = lowerKeys(rawParams);
     const startMs = this.clock.now();
@@ -384,8 +389,8 @@ export class SimPortal implements MethodHost, OAuthApp {
       }
       const outcome =
         method === 'batch'
-          ? this.runBatchCall(params, auth.authorization, connector, startMs, commands)
-          : this.runCommand(method, params, auth.authorization, connector, false);
+          ? await this.runBatchCall(params, auth.authorization, connector, startMs, commands)
+          : await this.runCommand(method, params, auth.authorization, connector, false);
       if (!outcome.ok) throw outcome.error;
       reply = this.successReply(method, outcome.output, outcome.time, latencyMs);
     } catch (error) {
@@ -418,19 +423,19 @@ export class SimPortal implements MethodHost, OAuthApp {
     return bucket.tryTake();
   }
 
-  private runBatchCall(
+  private async runBatchCall(
     params: Readonly<Record<string, unknown>>,
     authorization: Authorization,
     connector: string | undefined,
     startMs: number,
     journal: JournalEntry[],
-  ): CommandOutcome {
+  ): Promise<CommandOutcome> {
     // Commands run one after another: the batch takes the sum of their server time.
     let processing = 0;
-    const output = runBatch(params, (rawMethod, commandParams) => {
+    const output = await runBatch(params, async (rawMethod, commandParams) => {
       const method = normaliseMethod(rawMethod);
       // Every command runs with the batch request's auth data, its auth_connector included.
-      const outcome = this.runCommand(method, commandParams, authorization, connector, true);
+      const outcome = await this.runCommand(method, commandParams, authorization, connector, true);
       if (outcome.ok) processing += (outcome.time as ApiTime).processing;
       journal.push(
         this.entry(method, authorization.holder, true, outcome.ok ? 200 : outcome.error.status),
@@ -441,13 +446,13 @@ export class SimPortal implements MethodHost, OAuthApp {
   }
 
   /** One method call, direct or inside a batch; never throws. */
-  private runCommand(
+  private async runCommand(
     method: string,
     params: Readonly<Record<string, unknown>>,
     authorization: Authorization,
     authConnector: string | undefined,
     viaBatch: boolean,
-  ): CommandOutcome {
+  ): Promise<CommandOutcome> {
     const startMs = this.clock.now();
     try {
       if (
@@ -468,7 +473,13 @@ export class SimPortal implements MethodHost, OAuthApp {
       let output: MethodOutput | undefined;
       let processing = 0;
       try {
-        output = spec.run({ host: this, params: lowerKeys(params), authorization, authConnector });
+        // with a list backend, processing is the database's time for the command's queries
+        output = await spec.run({
+          host: this,
+          params: lowerKeys(params),
+          authorization,
+          authConnector,
+        });
       } finally {
         // `time.processing` is the call's server time by the cost model (measured + modelled).
         const measured = (performance.now() - t0) / 1000;

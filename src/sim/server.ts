@@ -165,7 +165,7 @@ export class SimServer {
       return;
     }
     const source = req.socket.remoteAddress ?? '';
-    await this.deliver(req, res, portal.handle(safeDecode(match[2] ?? ''), params, source));
+    await this.deliver(req, res, await portal.handle(safeDecode(match[2] ?? ''), params, source));
   }
 
   private async deliver(

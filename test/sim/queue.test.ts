@@ -328,14 +328,14 @@ function matches(row: ModelRow, condition: Condition): boolean {
       : field === 'TIMESTAMP_X'
         ? row.ts
         : field === 'EVENT_NAME'
-          ? row.name.toLowerCase()
+          ? row.name.toUpperCase()
           : field === 'MESSAGE_ID'
-            ? row.message.toLowerCase()
+            ? row.message.toUpperCase()
             : field === 'PROCESS_ID'
-              ? row.processId.toLowerCase()
+              ? row.processId.toUpperCase()
               : row.error
-                ? '1'
-                : '0';
+                ? 1
+                : 0;
   if (op === '%') {
     const text = field === 'TIMESTAMP_X' ? formatSql(row.ts, 180) : String(value);
     return text.includes(String(values[0]));
@@ -357,7 +357,9 @@ function matches(row: ModelRow, condition: Condition): boolean {
 
 function modelCompare(order: readonly OrderKey[]) {
   return (a: ModelRow, b: ModelRow): number => {
-    for (const { field, desc } of [...order, { field: 'ID' as const, desc: false }]) {
+    // ties go by ID in the direction of the last key (see compileOrder)
+    const tie = { field: 'ID' as const, desc: order.at(-1)?.desc === true };
+    for (const { field, desc } of [...order, tie]) {
       const x = field === 'ID' ? a.id : field === 'TIMESTAMP_X' ? a.ts : a.name;
       const y = field === 'ID' ? b.id : field === 'TIMESTAMP_X' ? b.ts : b.name;
       if (x !== y) return (x < y ? -1 : 1) * (desc ? -1 : 1);
