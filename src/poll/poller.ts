@@ -14,9 +14,11 @@ import {
 import type { RestClient } from '../b24/types.js';
 import type { PollStrategy } from '../config/types.js';
 import type { PortalMetrics, Strategy } from '../metrics/portalMetrics.js';
-import { countQueue } from './count.js';
-import { firstRequest, scanFrom, scanQueue } from './scan.js';
-import { countsByStatus, type QueueSnapshot, type Status } from './snapshot.js';
+import { MissingTotalError } from './headline.js';
+import { meteredClient } from './metered.js';
+import { CountPlanner, type PlanOutcome } from './plan.js';
+import { scanQueue } from './scan.js';
+import { countsByStatus, type GroupStats, type QueueSnapshot, type Status } from './snapshot.js';
 
 /** After `OVERLOAD_LIMIT` (REST blocked by hand on the portal) polling pauses this long. */
 export const OVERLOAD_PAUSE_MS = 15 * 60_000;
@@ -29,8 +31,10 @@ export interface PortalPollerOptions {
   readonly logger: Logger;
   /** @default auto */
   readonly strategy?: PollStrategy;
-  /** With `auto`: the largest queue that is scanned. @default 1000 */
-  readonly scanMaxRows?: number;
+  /** Share of wall time the monitor's database time on the portal may take. @default 0.05 */
+  readonly dbTimeShare?: number;
+  /** Per-request timeout: the count plan sizes its requests to half of it. @default 15000 */
+  readonly requestTimeoutMs?: number;
   /** @default 25000 */
   readonly pollTimeoutMs?: number;
   /** @default 300000 */
@@ -51,7 +55,40 @@ export interface PollReport {
   readonly strategy?: Strategy | undefined;
   readonly snapshot?: QueueSnapshot | undefined;
   readonly counts?: Record<Status, number> | undefined;
+  /** Rows and oldest row per status, as of this poll (the count plan's headline, or the scan). */
+  readonly headline?: Readonly<Record<Status, GroupStats>> | undefined;
+  /** Unix seconds the per-name and per-age figures were last refreshed. */
+  readonly breakdownAt?: number | undefined;
+  /** Server time the portal reported for this poll's commands (sum of `processing`). */
+  readonly processingSeconds?: number | undefined;
   readonly error?: MonitorError | undefined;
+}
+
+interface Collected {
+  readonly snapshot: QueueSnapshot;
+  readonly strategy: Strategy;
+  readonly plan?: PlanOutcome;
+  /** The count plan could not be used (a `total` left out): the poll scanned instead. */
+  readonly fellBackToScan?: boolean;
+}
+
+function headlineOf(snapshot: QueueSnapshot): Record<Status, GroupStats> {
+  const totals: Record<Status, GroupStats> = {
+    queued: { count: 0, oldest: null },
+    reserved: { count: 0, oldest: null },
+    error: { count: 0, oldest: null },
+  };
+  for (const stats of snapshot.groups.values()) {
+    for (const status of ['queued', 'reserved', 'error'] as const) {
+      const group = stats[status];
+      totals[status].count += group.count;
+      const oldest = totals[status].oldest;
+      if (group.oldest !== null && (oldest === null || group.oldest < oldest)) {
+        totals[status].oldest = group.oldest;
+      }
+    }
+  }
+  return totals;
 }
 
 export class PortalPoller {
@@ -61,8 +98,7 @@ export class PortalPoller {
   readonly #knownEventNames = new Set<string>();
   #running: Promise<PollReport> | null = null;
   #pausedUntil = 0;
-  /** Depth seen by the last poll that got that far (auto strategy). */
-  #lastDepth = 0;
+  readonly #planner: CountPlanner;
   lastReport: PollReport | null = null;
   lastSuccess: PollReport | null = null;
 
@@ -70,6 +106,11 @@ export class PortalPoller {
     this.name = options.name;
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.#planner = new CountPlanner({
+      share: options.dbTimeShare ?? 0.05,
+      requestTimeoutMs: options.requestTimeoutMs ?? 15_000,
+      always: options.strategy === 'count',
+    });
   }
 
   get staleAfterMs(): number {
@@ -124,8 +165,15 @@ export class PortalPoller {
     const deadline = AbortSignal.timeout(timeoutMs);
     const signal = parent === undefined ? deadline : AbortSignal.any([parent, deadline]);
     let strategy: Strategy | undefined;
+    let processingSeconds = 0;
+    const client = meteredClient(this.#options.client, (method, seconds) => {
+      processingSeconds += seconds;
+      metrics.processing(method, seconds);
+    });
     try {
       const result = await this.#collect(
+        client,
+        startedAt,
         signal,
         startedAt + timeoutMs,
         Math.floor(startedAt / 1000),
@@ -134,6 +182,9 @@ export class PortalPoller {
         },
       );
       const finishedAt = this.#now();
+      const plan = result.plan;
+      const headline = plan?.headline ?? headlineOf(result.snapshot);
+      const breakdownAt = plan === undefined ? Math.floor(startedAt / 1000) : plan.breakdownAt;
       const report: PollReport = {
         portal: this.name,
         ok: true,
@@ -142,7 +193,10 @@ export class PortalPoller {
         requests: metrics.requestsSent - requestsBefore,
         strategy: result.strategy,
         snapshot: result.snapshot,
-        counts: countsByStatus(result.snapshot),
+        counts: plan === undefined ? countsByStatus(result.snapshot) : countsOf(headline),
+        headline,
+        ...(breakdownAt === null ? {} : { breakdownAt }),
+        processingSeconds,
       };
       for (const name of result.snapshot.groups.keys()) this.#knownEventNames.add(name);
       metrics.pollSucceeded(result.snapshot, {
@@ -150,6 +204,8 @@ export class PortalPoller {
         requests: report.requests,
         strategy: result.strategy,
         finishedAt: finishedAt / 1000,
+        headline,
+        breakdownAt,
       });
       logger.info(
         {
@@ -159,6 +215,13 @@ export class PortalPoller {
           depth: result.snapshot.depth,
           ...report.counts,
           eventNames: result.snapshot.groups.size,
+          processingSeconds: round6(processingSeconds),
+          ...(plan === undefined ? {} : planFields(plan, startedAt)),
+          ...(result.fellBackToScan === true
+            ? { totalMissing: true, fallback: 'scan' }
+            : plan?.totalsFromPages === true
+              ? { totalMissing: true, fallback: 'short pages' }
+              : {}),
         },
         'Poll finished',
       );
@@ -205,47 +268,65 @@ export class PortalPoller {
   }
 
   async #collect(
+    client: RestClient,
+    startedAt: number,
     signal: AbortSignal,
     deadline: number,
     takenAt: number,
     onStrategy: (strategy: Strategy) => void,
-  ): Promise<{ snapshot: QueueSnapshot; strategy: Strategy }> {
+  ): Promise<Collected> {
     const input = {
-      client: this.#options.client,
+      client,
       takenAt,
       knownEventNames: this.#knownEventNames,
       authConnector: this.#options.authConnector,
       signal,
       deadline,
     };
-    const mode = this.#options.strategy ?? 'auto';
-    if (mode === 'scan') {
+    if ((this.#options.strategy ?? 'auto') === 'scan') {
       onStrategy('scan');
       return { snapshot: await scanQueue(input), strategy: 'scan' };
     }
-    if (mode === 'count') {
-      onStrategy('count');
-      return { snapshot: await countQueue(input), strategy: 'count' };
-    }
-    // auto: a queue that was large at the last poll is counted straight away (event names and
-    // totals in one batch); otherwise the first page tells the depth: small queues are scanned
-    // (exact, cheap), large ones counted.
-    const scanMaxRows = this.#options.scanMaxRows ?? 1000;
-    if (this.#lastDepth > scanMaxRows) {
-      onStrategy('count');
-      const snapshot = await countQueue(input);
-      this.#lastDepth = snapshot.depth;
-      return { snapshot, strategy: 'count' };
-    }
-    const { eventNames, firstPage } = await firstRequest(input);
-    this.#lastDepth = typeof firstPage.total === 'number' ? firstPage.total : 0;
-    if (this.#lastDepth <= scanMaxRows) {
-      onStrategy('scan');
-      return { snapshot: await scanFrom(input, eventNames, firstPage), strategy: 'scan' };
-    }
+    // count and auto: the count plan at every depth (a queue of at most 50 rows is read from
+    // the headline's own page); count refreshes the breakdowns on every poll, auto as the
+    // database budget allows and at least every 5 minutes.
     onStrategy('count');
-    return { snapshot: await countQueue(input, eventNames), strategy: 'count' };
+    try {
+      const plan = await this.#planner.poll({ ...input, nowMs: startedAt });
+      return { snapshot: plan.snapshot, strategy: 'count', plan };
+    } catch (error) {
+      if (!(error instanceof MissingTotalError)) throw error;
+      // Exact without totals: a keyset scan to a short page.
+      onStrategy('scan');
+      return { snapshot: await scanQueue(input), strategy: 'scan', fellBackToScan: true };
+    }
   }
+}
+
+function round6(value: number): number {
+  return Math.round(value * 1e6) / 1e6;
+}
+
+function countsOf(headline: Readonly<Record<Status, GroupStats>>): Record<Status, number> {
+  return {
+    queued: headline.queued.count,
+    reserved: headline.reserved.count,
+    error: headline.error.count,
+  };
+}
+
+/** What the count plan did, for the poll's log line. */
+function planFields(plan: PlanOutcome, startedAt: number): Record<string, unknown> {
+  return {
+    breakdown: plan.refreshed.length === 0 ? 'none' : plan.refreshed.join('+'),
+    ...(plan.decision === null ? {} : { breakdownWhy: plan.decision.why }),
+    ...(plan.breakdownAt === null
+      ? {}
+      : { breakdownAgeSeconds: Math.max(0, Math.round(startedAt / 1000 - plan.breakdownAt)) }),
+    ...(plan.namesInOther > 0 ? { namesCounted: plan.namesCounted, namesInOther: plan.namesInOther } : {}),
+    ...(plan.reservedByDifference ? { reservedByDifference: true } : {}),
+    ...(plan.breakdownTimedOut ? { breakdownTimedOut: true } : {}),
+  };
 }
 
 function classify(caught: unknown, deadlinePassed: boolean, timeoutMs: number): MonitorError {

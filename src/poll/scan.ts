@@ -31,7 +31,8 @@ export function listParams(
   return {
     filter,
     order,
-    start: -1,
+    // `start: 0` is the documented way to get `total`; `-1` may turn the count off.
+    start: 0,
     ...(authConnector === undefined ? {} : { auth_connector: authConnector }),
   };
 }
@@ -61,11 +62,14 @@ export async function scanFrom(
   firstPage: CallAnswer,
 ): Promise<QueueSnapshot> {
   const builder = new SnapshotBuilder(input.takenAt, [...input.knownEventNames, ...eventNames]);
-  const depth = parseTotal(firstPage.total);
+  // A portal that leaves `total` out is scanned to a short page, and the rows are the depth.
+  const depth = firstPage.total === undefined ? null : parseTotal(firstPage.total);
   let page = firstPage;
   let lastId = 0;
+  let seen = 0;
   for (;;) {
     const rows = parseRows(page.result);
+    seen += rows.length;
     for (const row of rows) {
       if (row.ID <= lastId)
         throw new BadResponseError('event.offline.list', 'rows are not in ascending ID order');
@@ -78,7 +82,7 @@ export async function scanFrom(
     }
     // `total` counts the rows matching this page's filter, this page included: when the page
     // holds them all, there is nothing left and no further request is needed.
-    const remaining = parseTotal(page.total);
+    const remaining = page.total === undefined ? Infinity : parseTotal(page.total);
     if (rows.length < PAGE_SIZE || remaining <= rows.length) break;
     page = await input.client.call(
       'event.offline.list',
@@ -86,7 +90,7 @@ export async function scanFrom(
       callOptions(input),
     );
   }
-  return builder.finish(depth);
+  return builder.finish(depth ?? seen);
 }
 
 export async function scanQueue(input: ScanInput): Promise<QueueSnapshot> {
@@ -96,6 +100,7 @@ export async function scanQueue(input: ScanInput): Promise<QueueSnapshot> {
 
 export function callOptions(input: ScanInput): CallOptions {
   return {
+    retryTimeouts: false,
     ...(input.signal === undefined ? {} : { signal: input.signal }),
     ...(input.deadline === undefined ? {} : { deadline: input.deadline }),
   };

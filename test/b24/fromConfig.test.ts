@@ -48,6 +48,7 @@ describe('createPortalClient', () => {
       schedule: '*/30 * * * * *',
       strategy: 'auto',
       scanMaxRows: 5000,
+      dbTimeShare: 0.05,
       pollTimeoutMs: 25_000,
       staleAfterMs: 300_000,
       requestTimeoutMs: 5000,

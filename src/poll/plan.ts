@@ -1,0 +1,382 @@
+/**
+ * The count plan: the headline on every poll, the breakdowns when the database budget allows
+ * and before they are 5 minutes old, each request sized to answer well within the request
+ * timeout. Costs, in units of one `COUNT(*)` over the application's queue of N rows (U of
+ * them unreserved, R reserved; see cost.ts for why):
+ *
+ * | tier      | commands                                                     | cost                     |
+ * | --------- | ------------------------------------------------------------ | ------------------------ |
+ * | headline  | depth (newest 50 rows), queued, error, reserved (oldest 50 each) + `event.get` | 1 + 2·U/N + R/N ≤ 4 |
+ * | ages      | `<TIMESTAMP_X` per status and age, only where the headline's pages leave it open | ≤ U/N or R/N each, 0–21 commands |
+ * | names     | per counted name, per status with rows beyond its page: queued and error U/N, reserved R/N | ≤ 2 + R/N per name |
+ *
+ * Request 1 is the headline; request 2 (rarely 3, when a slow server split the headline) the
+ * breakdown. Names beyond what the requests and the budget hold are not counted one by one:
+ * the most numerous ones are (names never counted first), the rest add up under `other`.
+ */
+import { TimeoutError } from '../b24/errors.js';
+import type { BatchCommand, CallAnswer } from '../b24/types.js';
+import { DatabaseBudget, type BreakdownDecision } from './budget.js';
+import {
+  ageCommands,
+  nameCommands,
+  namesSeen,
+  OTHER_EVENT_NAME,
+  readAges,
+  readNames,
+  statusesToCount,
+  type OlderThan,
+} from './breakdown.js';
+import { BATCH_LIMIT, runCommands } from './commands.js';
+import { rowsExamined, ServerSpeed, type QueueSize } from './cost.js';
+import { headlineCommands, readHeadline, type Headline, type Planned } from './headline.js';
+import { parseOfflineEventNames } from './rows.js';
+import { callOptions, type ScanInput } from './scan.js';
+import {
+  emptyAgeCounts,
+  STATUSES,
+  type GroupStats,
+  type QueueSnapshot,
+  type Status,
+  type StatusStats,
+} from './snapshot.js';
+
+export interface PlanOptions {
+  /** Share of wall time the monitor's database time may take. @default 0.05 */
+  readonly share?: number;
+  /** A request is planned to answer within half of it. @default 15000 */
+  readonly requestTimeoutMs?: number;
+  /** Refresh the breakdowns on every poll (strategy `count`). @default false */
+  readonly always?: boolean;
+  /** @default BREAKDOWN_MAX_AGE_MS */
+  readonly maxAgeMs?: number;
+}
+
+export interface PlanInput extends ScanInput {
+  /** Unix ms the poll started. */
+  readonly nowMs: number;
+}
+
+export type Section = 'ages' | 'names';
+
+export interface PlanOutcome {
+  /** Depth fresh; groups and ages as of their last refresh. */
+  readonly snapshot: QueueSnapshot;
+  /** Rows and oldest row per status: fresh on every poll. */
+  readonly headline: Readonly<Record<Status, GroupStats>>;
+  /** Unix seconds of the older of the two breakdowns' refreshes; null before both ran once. */
+  readonly breakdownAt: number | null;
+  readonly refreshed: readonly Section[];
+  readonly decision: BreakdownDecision | null;
+  /** Names counted one by one in this poll's breakdown, and names left to `other`. */
+  readonly namesCounted: number;
+  readonly namesInOther: number;
+  readonly reservedByDifference: boolean;
+  readonly totalsFromPages: boolean;
+  /** A breakdown request timed out: the breakdown keeps its older figures. */
+  readonly breakdownTimedOut: boolean;
+  /** Processing seconds the portal reported for this poll's commands. */
+  readonly processingSeconds: number;
+}
+
+const MAX_REQUESTS = 2;
+
+interface NameStat {
+  total: number;
+  at: number;
+}
+
+function processingOf(answers: Readonly<Record<string, CallAnswer>>, keys: Iterable<string>): number {
+  let sum = 0;
+  for (const key of keys) {
+    const value = answers[key]?.time?.processing;
+    if (typeof value === 'number' && value > 0) sum += value;
+  }
+  return sum;
+}
+
+export class CountPlanner {
+  readonly #speed = new ServerSpeed();
+  readonly #budget: DatabaseBudget;
+  readonly #capSeconds: number;
+  readonly #timeoutSeconds: number;
+  readonly #always: boolean;
+  readonly #names = new Map<string, NameStat>();
+  #size: QueueSize = { rows: 0, unreserved: 0, reserved: 0 };
+  #groups: Map<string, StatusStats> | null = null;
+  #groupsAt: number | null = null;
+  #ages: OlderThan | null = null;
+  #agesAt: number | null = null;
+
+  constructor(options: PlanOptions = {}) {
+    this.#budget = new DatabaseBudget({
+      share: options.share ?? 0.05,
+      ...(options.maxAgeMs === undefined ? {} : { maxAgeMs: options.maxAgeMs }),
+    });
+    this.#timeoutSeconds = (options.requestTimeoutMs ?? 15_000) / 1000;
+    this.#capSeconds = this.#timeoutSeconds / 2;
+    this.#always = options.always ?? false;
+  }
+
+  /** Seconds per examined row the plan currently believes. */
+  get secondsPerRow(): number {
+    return this.#speed.secondsPerRow;
+  }
+
+  async poll(input: PlanInput): Promise<PlanOutcome> {
+    const now = input.nowMs;
+    this.#budget.tick(now);
+    const answers: Record<string, CallAnswer> = {};
+    let processing = 0;
+
+    // Request 1 (2 when a slow server cannot answer the headline within one): the headline.
+    const head = headlineCommands(input);
+    head.push({ key: 'handlers', command: { method: 'event.get', params: {} }, cost: 'none' });
+    const headPacks = this.#pack(head, this.#size, 2);
+    for (const pack of headPacks) Object.assign(answers, await this.#run(input, pack));
+    const h = readHeadline(answers);
+    this.#size = h.size;
+    const headSeconds = processingOf(answers, Object.keys(answers));
+    this.#speed.observe(this.#rows(head, h.size), headSeconds);
+    this.#budget.spend(now, headSeconds);
+    processing += headSeconds;
+
+    const bound = parseOfflineEventNames(answers['handlers']?.result);
+    for (const name of [...input.knownEventNames, ...bound, ...namesSeen(h)]) {
+      if (name !== OTHER_EVENT_NAME && !this.#names.has(name)) this.#names.set(name, { total: -1, at: 0 });
+    }
+    const ranked = this.#ranked();
+    const ages = ageCommands(input, h);
+    const allNames = nameCommands(input, h, ranked);
+    const lastAt =
+      this.#groupsAt === null || this.#agesAt === null ? null : Math.min(this.#groupsAt, this.#agesAt);
+    const decision = this.#budget.decide(
+      now,
+      lastAt,
+      this.#estimate([...ages, ...allNames], h.size),
+      this.#always,
+    );
+
+    const refreshed: Section[] = [];
+    let counted: string[] = [];
+    let timedOut = false;
+    if (decision.run) {
+      const requestsLeft = Math.max(
+        0,
+        MAX_REQUESTS - headPacks.length + (headPacks.length > 1 && decision.why !== 'budget' ? 1 : 0),
+      );
+      const allowance =
+        decision.why === 'budget' || decision.why === 'max_age'
+          ? Math.max(this.#budget.credit, this.#budget.breakdownAllowance(headSeconds))
+          : Infinity;
+      const choice = this.#choose(input, h, ages, ranked, requestsLeft, allowance);
+      counted = choice.names;
+      const packs = this.#pack(choice.planned, h.size, requestsLeft);
+      const before = processing;
+      for (const pack of packs) {
+        try {
+          const got = await this.#run(input, pack);
+          Object.assign(answers, got);
+          const seconds = processingOf(got, Object.keys(got));
+          this.#speed.observe(this.#rows(pack, h.size), seconds);
+          processing += seconds;
+        } catch (error) {
+          if (!(error instanceof TimeoutError)) throw error;
+          // Not retried in this poll: a busy server would only get the same work twice.
+          this.#speed.timedOut(this.#rows(pack, h.size), this.#timeoutSeconds);
+          timedOut = true;
+          break;
+        }
+      }
+      this.#budget.spend(now, processing - before);
+      const answered = (list: readonly Planned[]) => list.every((p) => p.key in answers);
+      if (choice.ages.length > 0 || ages.length === 0) {
+        if (answered(choice.ages)) {
+          this.#ages = readAges(input.takenAt, h, answers);
+          this.#agesAt = now;
+          refreshed.push('ages');
+        }
+      }
+      if (choice.namesIncluded && answered(choice.nameCommands)) {
+        this.#groups = readNames(h, counted, answers);
+        this.#groupsAt = now;
+        refreshed.push('names');
+        for (const name of counted) {
+          const stats = this.#groups.get(name);
+          if (stats !== undefined) {
+            this.#names.set(name, {
+              total: stats.queued.count + stats.reserved.count + stats.error.count,
+              at: now,
+            });
+          }
+        }
+      }
+    }
+
+    const headline = Object.fromEntries(
+      STATUSES.map((s) => [s, { count: h.statuses[s].total, oldest: h.statuses[s].oldest }]),
+    ) as Record<Status, GroupStats>;
+    const breakdownAt =
+      this.#groupsAt === null || this.#agesAt === null
+        ? null
+        : Math.floor(Math.min(this.#groupsAt, this.#agesAt) / 1000);
+    return {
+      snapshot: {
+        takenAt: input.takenAt,
+        depth: h.depth,
+        groups: this.#groups ?? new Map(),
+        olderThan: this.#ages ?? {
+          queued: emptyAgeCounts(),
+          reserved: emptyAgeCounts(),
+          error: emptyAgeCounts(),
+        },
+      },
+      headline,
+      breakdownAt,
+      refreshed,
+      decision,
+      namesCounted: refreshed.includes('names') ? counted.length : 0,
+      namesInOther: refreshed.includes('names') ? this.#names.size - counted.length : 0,
+      reservedByDifference: h.reservedByDifference,
+      totalsFromPages: h.totalsFromPages,
+      breakdownTimedOut: timedOut,
+      processingSeconds: processing,
+    };
+  }
+
+  /** Names by what they held at their last count (never counted first), then by staleness. */
+  #ranked(): string[] {
+    return [...this.#names.entries()]
+      .sort(([an, a], [bn, b]) => {
+        const at = a.total < 0 ? Infinity : a.total;
+        const bt = b.total < 0 ? Infinity : b.total;
+        if (at !== bt) return bt - at;
+        if (a.at !== b.at) return a.at - b.at;
+        return an < bn ? -1 : an > bn ? 1 : 0;
+      })
+      .map(([name]) => name);
+  }
+
+  /**
+   * What this poll's breakdown asks: the ages (all or none), then names in rank order while
+   * the commands fit the requests left (50 commands, half the request timeout each) and the
+   * database allowance. When no name fits but some must be counted, names wait for a later poll.
+   */
+  #choose(
+    input: ScanInput,
+    h: Headline,
+    ages: readonly Planned[],
+    ranked: readonly string[],
+    requestsLeft: number,
+    allowance: number,
+  ): {
+    planned: Planned[];
+    ages: readonly Planned[];
+    names: string[];
+    nameCommands: Planned[];
+    namesIncluded: boolean;
+  } {
+    const packer = new Packer(requestsLeft, this.#capSeconds);
+    let spent = 0;
+    const est = (p: Planned) => this.#speed.estimate(rowsExamined(p.cost, h.size));
+    const agesCost = ages.reduce((sum, p) => sum + est(p), 0);
+    const agesFit = ages.length === 0 || packer.tryAdd(ages.map(est));
+    if (agesFit) spent += agesCost;
+    const chosenAges = agesFit ? ages : [];
+    if (statusesToCount(h).length === 0) {
+      // every status is known row by row from the pages: names cost nothing
+      return { planned: [...chosenAges], ages: chosenAges, names: [...ranked], nameCommands: [], namesIncluded: true };
+    }
+    const names: string[] = [];
+    const commands: Planned[] = [];
+    for (const name of ranked) {
+      const mine = nameCommands(input, h, [name]);
+      const cost = mine.reduce((sum, p) => sum + est(p), 0);
+      if (spent + cost > allowance) break;
+      if (!packer.tryAdd(mine.map(est))) break;
+      spent += cost;
+      names.push(name);
+      commands.push(...mine);
+    }
+    return {
+      planned: [...chosenAges, ...commands],
+      ages: chosenAges,
+      names,
+      nameCommands: commands,
+      namesIncluded: names.length > 0,
+    };
+  }
+
+  #estimate(planned: readonly Planned[], size: QueueSize): number {
+    return this.#speed.estimate(this.#rows(planned, size));
+  }
+
+  #rows(planned: readonly Planned[], size: QueueSize): number {
+    return planned.reduce((sum, p) => sum + rowsExamined(p.cost, size), 0);
+  }
+
+  /** Commands in requests of at most 50 that should each answer within half the timeout. */
+  #pack(planned: readonly Planned[], size: QueueSize, limit: number): Planned[][] {
+    const packs: Planned[][] = [];
+    let current: Planned[] = [];
+    let seconds = 0;
+    for (const p of planned) {
+      const cost = this.#speed.estimate(rowsExamined(p.cost, size));
+      if (current.length > 0 && (current.length >= BATCH_LIMIT || seconds + cost > this.#capSeconds)) {
+        if (packs.length + 1 >= limit) {
+          // no request left: the rest rides with the last one rather than being dropped
+          current.push(p);
+          seconds += cost;
+          continue;
+        }
+        packs.push(current);
+        current = [];
+        seconds = 0;
+      }
+      current.push(p);
+      seconds += cost;
+    }
+    if (current.length > 0) packs.push(current);
+    return packs;
+  }
+
+  async #run(input: ScanInput, pack: readonly Planned[]): Promise<Record<string, CallAnswer>> {
+    const commands: Record<string, BatchCommand> = {};
+    for (const p of pack) commands[p.key] = p.command;
+    return runCommands(input.client, commands, callOptions(input));
+  }
+}
+
+/** Fills up to `requests` requests of at most 50 commands and `capSeconds` each, in order. */
+class Packer {
+  #packs = 1;
+  #count = 0;
+  #seconds = 0;
+
+  constructor(
+    readonly requests: number,
+    readonly capSeconds: number,
+  ) {}
+
+  /** Adds the commands (their estimated seconds) if they all fit; else changes nothing. */
+  tryAdd(costs: readonly number[]): boolean {
+    if (this.requests <= 0) return false;
+    let packs = this.#packs;
+    let count = this.#count;
+    let seconds = this.#seconds;
+    for (const cost of costs) {
+      if (count > 0 && (count >= BATCH_LIMIT || seconds + cost > this.capSeconds)) {
+        packs += 1;
+        count = 0;
+        seconds = 0;
+        if (packs > this.requests) return false;
+      }
+      count += 1;
+      seconds += cost;
+    }
+    this.#packs = packs;
+    this.#count = count;
+    this.#seconds = seconds;
+    return true;
+  }
+}
