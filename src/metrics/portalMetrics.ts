@@ -109,7 +109,8 @@ export class PortalMetrics implements ClientObserver {
       if (group.oldest === null) m.statusOldest.remove({ portal, status });
       else m.statusOldest.set({ portal, status }, group.oldest);
     }
-    if (typeof outcome.breakdownAt === 'number') m.breakdownTimestamp.set({ portal }, outcome.breakdownAt);
+    if (typeof outcome.breakdownAt === 'number')
+      m.breakdownTimestamp.set({ portal }, outcome.breakdownAt);
     this.#hasQueueSeries = true;
     m.up.set({ portal }, 1);
     m.lastSuccess.set({ portal }, outcome.finishedAt);

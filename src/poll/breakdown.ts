@@ -72,7 +72,11 @@ export function ageCommands(input: ScanInput, h: Headline): Planned[] {
     const direct = new Set<Status>(unknown);
     if (h.reservedByDifference && direct.delete('reserved')) {
       // reserved = all − queued − error, each older than the cutoff
-      planned.push({ key: `age:all:${age}`, command: listCommand(input, older, BY_TIME), cost: 'all' });
+      planned.push({
+        key: `age:all:${age}`,
+        command: listCommand(input, older, BY_TIME),
+        cost: 'all',
+      });
       direct.add('queued');
       direct.add('error');
       for (const s of ['queued', 'error'] as const) {
@@ -127,7 +131,11 @@ export function nameCommands(input: ScanInput, h: Headline, names: readonly stri
     const byName = { '=EVENT_NAME': name };
     for (const status of statuses) {
       if (status === 'reserved' && h.reservedByDifference) {
-        planned.push({ key: `n:all:${name}`, command: listCommand(input, byName, BY_TIME), cost: 'all' });
+        planned.push({
+          key: `n:all:${name}`,
+          command: listCommand(input, byName, BY_TIME),
+          cost: 'all',
+        });
         continue;
       }
       planned.push({
@@ -162,7 +170,10 @@ export function readNames(
     const page = pageOf(h, view);
     if (page !== null) {
       const rows = page.filter((r) => r.status === status && r.name === name);
-      const oldest = rows.reduce<number | null>((m, r) => (m === null || r.ts < m ? r.ts : m), null);
+      const oldest = rows.reduce<number | null>(
+        (m, r) => (m === null || r.ts < m ? r.ts : m),
+        null,
+      );
       return { count: rows.length, oldest };
     }
     if (status === 'reserved' && h.reservedByDifference) {

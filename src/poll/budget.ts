@@ -80,7 +80,12 @@ export class DatabaseBudget {
    * Whether a breakdown whose last refresh was at `lastMs` (null: never) and that would cost
    * about `estimate` seconds runs in the poll starting at `nowMs`.
    */
-  decide(nowMs: number, lastMs: number | null, estimate: number, always: boolean): BreakdownDecision {
+  decide(
+    nowMs: number,
+    lastMs: number | null,
+    estimate: number,
+    always: boolean,
+  ): BreakdownDecision {
     if (this.spentInWindow() + estimate > OPERATING_GUARD_SECONDS) {
       return { run: false, why: 'operating_guard' };
     }

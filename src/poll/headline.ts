@@ -162,9 +162,7 @@ export function readHeadline(answers: Readonly<Record<string, CallAnswer>>): Hea
         ? {
             ...reservedView,
             oldest:
-              reserved > 0
-                ? (pageRows(answers['h:reserved'] as CallAnswer)[0]?.ts ?? null)
-                : null,
+              reserved > 0 ? (pageRows(answers['h:reserved'] as CallAnswer)[0]?.ts ?? null) : null,
           }
         : reservedView,
     },

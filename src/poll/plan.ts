@@ -86,7 +86,10 @@ interface NameStat {
   at: number;
 }
 
-function processingOf(answers: Readonly<Record<string, CallAnswer>>, keys: Iterable<string>): number {
+function processingOf(
+  answers: Readonly<Record<string, CallAnswer>>,
+  keys: Iterable<string>,
+): number {
   let sum = 0;
   for (const key of keys) {
     const value = answers[key]?.time?.processing;
@@ -143,13 +146,16 @@ export class CountPlanner {
 
     const bound = parseOfflineEventNames(answers['handlers']?.result);
     for (const name of [...input.knownEventNames, ...bound, ...namesSeen(h)]) {
-      if (name !== OTHER_EVENT_NAME && !this.#names.has(name)) this.#names.set(name, { total: -1, at: 0 });
+      if (name !== OTHER_EVENT_NAME && !this.#names.has(name))
+        this.#names.set(name, { total: -1, at: 0 });
     }
     const ranked = this.#ranked();
     const ages = ageCommands(input, h);
     const allNames = nameCommands(input, h, ranked);
     const lastAt =
-      this.#groupsAt === null || this.#agesAt === null ? null : Math.min(this.#groupsAt, this.#agesAt);
+      this.#groupsAt === null || this.#agesAt === null
+        ? null
+        : Math.min(this.#groupsAt, this.#agesAt);
     const decision = this.#budget.decide(
       now,
       lastAt,
@@ -163,10 +169,14 @@ export class CountPlanner {
     if (decision.run) {
       const requestsLeft = Math.max(
         0,
-        MAX_REQUESTS - headPacks.length + (headPacks.length > 1 && decision.why !== 'budget' ? 1 : 0),
+        MAX_REQUESTS -
+          headPacks.length +
+          (headPacks.length > 1 && decision.why !== 'budget' ? 1 : 0),
       );
+      // A refresh the budget pays for spends at most what it allows; one forced by the
+      // 5-minute promise (or the first, or strategy count) is bounded by the requests alone.
       const allowance =
-        decision.why === 'budget' || decision.why === 'max_age'
+        decision.why === 'budget'
           ? Math.max(this.#budget.credit, this.#budget.breakdownAllowance(headSeconds))
           : Infinity;
       const choice = this.#choose(input, h, ages, ranked, requestsLeft, allowance);
@@ -285,7 +295,13 @@ export class CountPlanner {
     const chosenAges = agesFit ? ages : [];
     if (statusesToCount(h).length === 0) {
       // every status is known row by row from the pages: names cost nothing
-      return { planned: [...chosenAges], ages: chosenAges, names: [...ranked], nameCommands: [], namesIncluded: true };
+      return {
+        planned: [...chosenAges],
+        ages: chosenAges,
+        names: [...ranked],
+        nameCommands: [],
+        namesIncluded: true,
+      };
     }
     const names: string[] = [];
     const commands: Planned[] = [];
@@ -322,7 +338,10 @@ export class CountPlanner {
     let seconds = 0;
     for (const p of planned) {
       const cost = this.#speed.estimate(rowsExamined(p.cost, size));
-      if (current.length > 0 && (current.length >= BATCH_LIMIT || seconds + cost > this.#capSeconds)) {
+      if (
+        current.length > 0 &&
+        (current.length >= BATCH_LIMIT || seconds + cost > this.#capSeconds)
+      ) {
         if (packs.length + 1 >= limit) {
           // no request left: the rest rides with the last one rather than being dropped
           current.push(p);

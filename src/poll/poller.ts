@@ -323,7 +323,9 @@ function planFields(plan: PlanOutcome, startedAt: number): Record<string, unknow
     ...(plan.breakdownAt === null
       ? {}
       : { breakdownAgeSeconds: Math.max(0, Math.round(startedAt / 1000 - plan.breakdownAt)) }),
-    ...(plan.namesInOther > 0 ? { namesCounted: plan.namesCounted, namesInOther: plan.namesInOther } : {}),
+    ...(plan.namesInOther > 0
+      ? { namesCounted: plan.namesCounted, namesInOther: plan.namesInOther }
+      : {}),
     ...(plan.reservedByDifference ? { reservedByDifference: true } : {}),
     ...(plan.breakdownTimedOut ? { breakdownTimedOut: true } : {}),
   };

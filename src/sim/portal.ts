@@ -308,7 +308,10 @@ export class SimPortal implements MethodHost, OAuthApp {
         latencyMs,
       };
     }
-    this.record(method, holder, false, reply.kind === 'body' ? reply.status : 200);
+    this.journal.record({
+      ...this.entry(method, holder, false, reply.kind === 'body' ? reply.status : 200),
+      params: Object.fromEntries(Object.entries(params).filter(([key]) => key !== 'auth')),
+    });
     for (const entry of commands) this.journal.record(entry);
     return reply;
   }
@@ -323,9 +326,10 @@ export class SimPortal implements MethodHost, OAuthApp {
     const output = runBatch(params, (rawMethod, commandParams) => {
       const method = normaliseMethod(rawMethod);
       const outcome = this.runCommand(method, commandParams, authorization, true);
-      journal.push(
-        this.entry(method, authorization.holder, true, outcome.ok ? 200 : outcome.error.status),
-      );
+      journal.push({
+        ...this.entry(method, authorization.holder, true, outcome.ok ? 200 : outcome.error.status),
+        params: commandParams,
+      });
       return outcome;
     });
     const processing = (performance.now() - t0) / 1000;

@@ -143,10 +143,7 @@ describe('the count strategy', () => {
     expect([small?.strategy, large?.strategy]).toEqual(['count', 'count']);
     expect(small?.requests).toBeLessThanOrEqual(2);
     expect(large?.requests).toBeLessThanOrEqual(2);
-    expect(harness.log.find('Poll finished').map((l) => l['strategy'])).toEqual([
-      'count',
-      'count',
-    ]);
+    expect(harness.log.find('Poll finished').map((l) => l['strategy'])).toEqual(['count', 'count']);
     const strategy = samples.filter((s) => s.name === 'b24_offline_poll_strategy');
     expect(strategy.map((s) => [s.labels['strategy'], s.value])).toEqual([
       ['scan', 0],
