@@ -13,12 +13,8 @@ import { loadConfig } from '../../src/config/load.js';
 import { createMetrics } from '../../src/metrics/definitions.js';
 import { PortalMetrics } from '../../src/metrics/portalMetrics.js';
 import { PortalPoller, type PortalPollerOptions } from '../../src/poll/poller.js';
-import {
-  ManualClock,
-  SimServer,
-  type SimPortal,
-  type SimPortalOptions,
-} from '../../src/sim/index.js';
+import type { ManualClock } from '../../src/sim/index.js';
+import { SimServer, type SimPortal, type SimPortalOptions } from '../../src/sim/index.js';
 import { captureLogger, type CapturedLogger } from './logs.js';
 import { parsePromText, type Sample } from './promText.js';
 
