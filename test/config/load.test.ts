@@ -64,6 +64,7 @@ describe('a single portal from the environment', () => {
         schedule: '*/30 * * * * *',
         strategy: 'auto',
         scanMaxRows: 1000,
+        dbTimeShare: 0.05,
         pollTimeoutMs: 25_000,
         staleAfterMs: 300_000,
         requestTimeoutMs: 15_000,

@@ -98,7 +98,7 @@ describe('HTTP endpoints', () => {
 
     expect(page.type).toMatch(/^text\/html/);
     expect(page.body).toMatch(
-      /<td>portal<\/td><td>up<\/td><td>[^<]+<\/td><td>\d+ s ago<\/td><td>7<\/td><td>4<\/td><td>1<\/td><td>2<\/td><td>scan<\/td>/,
+      /<td>portal<\/td><td>up<\/td><td>[^<]+<\/td><td>\d+ s ago<\/td><td>7<\/td><td>4<\/td><td>1<\/td><td>2<\/td><td>count<\/td>/,
     );
     expect(page.body).toContain('href="/metrics"');
   });
