@@ -80,6 +80,17 @@ export interface PlanOutcome {
 }
 
 const MAX_REQUESTS = 2;
+/** Names kept for the ranking; beyond, those with the fewest rows are forgotten. */
+const MAX_REMEMBERED_NAMES = 10_000;
+
+interface Choice {
+  readonly planned: readonly Planned[];
+  /** The ages are asked (all of them). */
+  readonly ages: boolean;
+  /** Names counted one by one (every known name when `namesIncluded` and none is left out). */
+  readonly names: readonly string[];
+  readonly namesIncluded: boolean;
+}
 
 interface NameStat {
   total: number;
@@ -180,7 +191,7 @@ export class CountPlanner {
           ? Math.max(this.#budget.credit, this.#budget.breakdownAllowance(headSeconds))
           : Infinity;
       const choice = this.#choose(input, h, ages, ranked, requestsLeft, allowance);
-      counted = choice.names;
+      counted = [...choice.names];
       const packs = this.#pack(choice.planned, h.size, requestsLeft);
       const before = processing;
       for (const pack of packs) {
@@ -199,27 +210,19 @@ export class CountPlanner {
         }
       }
       this.#budget.spend(now, processing - before);
-      const answered = (list: readonly Planned[]) => list.every((p) => p.key in answers);
-      if (choice.ages.length > 0 || ages.length === 0) {
-        if (answered(choice.ages)) {
-          this.#ages = readAges(input.takenAt, h, answers);
-          this.#agesAt = now;
-          refreshed.push('ages');
-        }
+      // A section is refreshed when every one of its commands was answered.
+      const answered = (prefix: string) =>
+        choice.planned.every((p) => !p.key.startsWith(prefix) || p.key in answers);
+      if (choice.ages && answered('age:')) {
+        this.#ages = readAges(input.takenAt, h, answers);
+        this.#agesAt = now;
+        refreshed.push('ages');
       }
-      if (choice.namesIncluded && answered(choice.nameCommands)) {
+      if (choice.namesIncluded && answered('n:')) {
         this.#groups = readNames(h, counted, answers);
         this.#groupsAt = now;
         refreshed.push('names');
-        for (const name of counted) {
-          const stats = this.#groups.get(name);
-          if (stats !== undefined) {
-            this.#names.set(name, {
-              total: stats.queued.count + stats.reserved.count + stats.error.count,
-              at: now,
-            });
-          }
-        }
+        this.#remember(counted, bound, input.knownEventNames, now);
       }
     }
 
@@ -254,23 +257,46 @@ export class CountPlanner {
     };
   }
 
-  /** Names by what they held at their last count (never counted first), then by staleness. */
+  /**
+   * The order names are counted in when not all fit: never counted first, then mostly by what
+   * they held at their last count (the largest are worth a series of their own), every fourth
+   * one the name counted longest ago, so that a name that grew is found again.
+   */
   #ranked(): string[] {
-    return [...this.#names.entries()]
-      .sort(([an, a], [bn, b]) => {
-        const at = a.total < 0 ? Infinity : a.total;
-        const bt = b.total < 0 ? Infinity : b.total;
-        if (at !== bt) return bt - at;
-        if (a.at !== b.at) return a.at - b.at;
-        return an < bn ? -1 : an > bn ? 1 : 0;
-      })
+    const entries = [...this.#names.entries()];
+    const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+    const size = (stat: NameStat) => (stat.total < 0 ? Infinity : stat.total);
+    const byCount = [...entries]
+      .sort(([an, a], [bn, b]) => size(b) - size(a) || a.at - b.at || byName(an, bn))
       .map(([name]) => name);
+    const byAge = [...entries]
+      .sort(([an, a], [bn, b]) => a.at - b.at || byName(an, bn))
+      .map(([name]) => name);
+    const order: string[] = [];
+    const taken = new Set<string>();
+    let i = 0;
+    let j = 0;
+    while (order.length < entries.length) {
+      const fromAge = order.length % 4 === 3;
+      const list = fromAge ? byAge : byCount;
+      let k = fromAge ? j : i;
+      while (k < list.length && taken.has(list[k] as string)) k += 1;
+      if (fromAge) j = k + 1;
+      else i = k + 1;
+      const name = list[k];
+      if (name === undefined) continue;
+      taken.add(name);
+      order.push(name);
+    }
+    return order;
   }
 
   /**
-   * What this poll's breakdown asks: the ages (all or none), then names in rank order while
-   * the commands fit the requests left (50 commands, half the request timeout each) and the
-   * database allowance. When no name fits but some must be counted, names wait for a later poll.
+   * What this poll's breakdown asks, within the requests left (50 commands and half the
+   * request timeout each) and the database allowance: both sections whole when they fit;
+   * else, when the names fit whole alone, the older section whole (the other follows at the
+   * next poll, being then the older); else the ages and as many names as fit, in rank order,
+   * the rest under `other`.
    */
   #choose(
     input: ScanInput,
@@ -279,48 +305,75 @@ export class CountPlanner {
     ranked: readonly string[],
     requestsLeft: number,
     allowance: number,
-  ): {
-    planned: Planned[];
-    ages: readonly Planned[];
-    names: string[];
-    nameCommands: Planned[];
-    namesIncluded: boolean;
-  } {
+  ): Choice {
+    const est = (p: Planned) => this.#speed.estimate(rowsExamined(p.cost, h.size));
+    const fits = (planned: readonly Planned[]) => {
+      const packer = new Packer(requestsLeft, this.#capSeconds);
+      const cost = planned.reduce((sum, p) => sum + est(p), 0);
+      return (planned.length === 0 || packer.tryAdd(planned.map(est))) && cost <= allowance;
+    };
+    const freeNames = statusesToCount(h).length === 0;
+    const allNames = freeNames ? [] : nameCommands(input, h, ranked);
+    const whole = (withAges: boolean, withNames: boolean): Choice => ({
+      planned: [...(withAges ? ages : []), ...(withNames ? allNames : [])],
+      ages: withAges,
+      names: withNames ? [...ranked] : [],
+      namesIncluded: withNames,
+    });
+    if (fits([...ages, ...allNames])) return whole(true, true);
+    if (fits(allNames)) {
+      // the names fit whole alone: one section now, the other at the next poll
+      const namesFirst = (this.#groupsAt ?? -1) <= (this.#agesAt ?? -1);
+      if (namesFirst || !fits(ages)) return whole(false, true);
+      return whole(true, false);
+    }
     const packer = new Packer(requestsLeft, this.#capSeconds);
     let spent = 0;
-    const est = (p: Planned) => this.#speed.estimate(rowsExamined(p.cost, h.size));
     const agesCost = ages.reduce((sum, p) => sum + est(p), 0);
-    const agesFit = ages.length === 0 || packer.tryAdd(ages.map(est));
-    if (agesFit) spent += agesCost;
-    const chosenAges = agesFit ? ages : [];
-    if (statusesToCount(h).length === 0) {
-      // every status is known row by row from the pages: names cost nothing
-      return {
-        planned: [...chosenAges],
-        ages: chosenAges,
-        names: [...ranked],
-        nameCommands: [],
-        namesIncluded: true,
-      };
-    }
+    const withAges = agesCost <= allowance && (ages.length === 0 || packer.tryAdd(ages.map(est)));
+    if (withAges) spent += agesCost;
     const names: string[] = [];
     const commands: Planned[] = [];
     for (const name of ranked) {
       const mine = nameCommands(input, h, [name]);
       const cost = mine.reduce((sum, p) => sum + est(p), 0);
-      if (spent + cost > allowance) break;
-      if (!packer.tryAdd(mine.map(est))) break;
+      if (spent + cost > allowance || !packer.tryAdd(mine.map(est))) break;
       spent += cost;
       names.push(name);
       commands.push(...mine);
     }
     return {
-      planned: [...chosenAges, ...commands],
-      ages: chosenAges,
+      planned: [...(withAges ? ages : []), ...commands],
+      ages: withAges,
       names,
-      nameCommands: commands,
       namesIncluded: names.length > 0,
     };
+  }
+
+  /**
+   * Each counted name's total, for the ranking. A name with no rows that is neither bound nor
+   * known to the poller is forgotten, and the list is bounded: it must not grow for months.
+   */
+  #remember(
+    counted: readonly string[],
+    bound: readonly string[],
+    known: Iterable<string>,
+    now: number,
+  ): void {
+    const keep = new Set([...bound, ...known]);
+    for (const name of counted) {
+      const stats = this.#groups?.get(name);
+      if (stats === undefined) continue;
+      const total = stats.queued.count + stats.reserved.count + stats.error.count;
+      if (total === 0 && !keep.has(name)) this.#names.delete(name);
+      else this.#names.set(name, { total, at: now });
+    }
+    if (this.#names.size > MAX_REMEMBERED_NAMES) {
+      const drop = [...this.#names.entries()]
+        .sort(([, a], [, b]) => a.total - b.total || a.at - b.at)
+        .slice(0, this.#names.size - MAX_REMEMBERED_NAMES);
+      for (const [name] of drop) this.#names.delete(name);
+    }
   }
 
   #estimate(planned: readonly Planned[], size: QueueSize): number {

@@ -14,6 +14,7 @@ import {
 import type { RestClient } from '../b24/types.js';
 import type { PollStrategy } from '../config/types.js';
 import type { PortalMetrics, Strategy } from '../metrics/portalMetrics.js';
+import { OTHER_EVENT_NAME } from './breakdown.js';
 import { MissingTotalError } from './headline.js';
 import { meteredClient } from './metered.js';
 import { CountPlanner, type PlanOutcome } from './plan.js';
@@ -198,7 +199,9 @@ export class PortalPoller {
         ...(breakdownAt === null ? {} : { breakdownAt }),
         processingSeconds,
       };
-      for (const name of result.snapshot.groups.keys()) this.#knownEventNames.add(name);
+      for (const name of result.snapshot.groups.keys()) {
+        if (name !== OTHER_EVENT_NAME) this.#knownEventNames.add(name);
+      }
       metrics.pollSucceeded(result.snapshot, {
         durationSeconds: report.durationMs / 1000,
         requests: report.requests,
