@@ -232,7 +232,7 @@ export class CountPlanner {
     const breakdownAt =
       this.#groupsAt === null || this.#agesAt === null
         ? null
-        : Math.floor(Math.min(this.#groupsAt, this.#agesAt) / 1000);
+        : Math.min(this.#groupsAt, this.#agesAt) / 1000;
     return {
       snapshot: {
         takenAt: input.takenAt,
