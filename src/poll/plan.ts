@@ -90,6 +90,8 @@ interface Choice {
   /** Names counted one by one (every known name when `namesIncluded` and none is left out). */
   readonly names: readonly string[];
   readonly namesIncluded: boolean;
+  /** The most seconds one request of it should take. */
+  readonly capSeconds: number;
 }
 
 interface NameStat {
@@ -190,9 +192,22 @@ export class CountPlanner {
         decision.why === 'budget'
           ? Math.max(this.#budget.credit, this.#budget.breakdownAllowance(headSeconds))
           : Infinity;
-      const choice = this.#choose(input, h, ages, ranked, requestsLeft, allowance);
+      let choice = this.#choose(input, h, ages, ranked, requestsLeft, allowance, this.#capSeconds);
+      if (choice.planned.length === 0 && decision.why !== 'budget' && requestsLeft > 0) {
+        // Nothing fits half the timeout and the breakdown is about to be too old: a server
+        // this slow gets a request of up to 90 % of the timeout rather than no refresh at all.
+        choice = this.#choose(
+          input,
+          h,
+          ages,
+          ranked,
+          requestsLeft,
+          allowance,
+          this.#timeoutSeconds * 0.9,
+        );
+      }
       counted = [...choice.names];
-      const packs = this.#pack(choice.planned, h.size, requestsLeft);
+      const packs = this.#pack(choice.planned, h.size, requestsLeft, choice.capSeconds);
       const before = processing;
       for (const pack of packs) {
         try {
@@ -305,10 +320,11 @@ export class CountPlanner {
     ranked: readonly string[],
     requestsLeft: number,
     allowance: number,
+    capSeconds: number,
   ): Choice {
     const est = (p: Planned) => this.#speed.estimate(rowsExamined(p.cost, h.size));
     const fits = (planned: readonly Planned[]) => {
-      const packer = new Packer(requestsLeft, this.#capSeconds);
+      const packer = new Packer(requestsLeft, capSeconds);
       const cost = planned.reduce((sum, p) => sum + est(p), 0);
       return (planned.length === 0 || packer.tryAdd(planned.map(est))) && cost <= allowance;
     };
@@ -319,6 +335,7 @@ export class CountPlanner {
       ages: withAges,
       names: withNames ? [...ranked] : [],
       namesIncluded: withNames,
+      capSeconds,
     });
     if (fits([...ages, ...allNames])) return whole(true, true);
     if (fits(allNames)) {
@@ -327,26 +344,39 @@ export class CountPlanner {
       if (namesFirst || !fits(ages)) return whole(false, true);
       return whole(true, false);
     }
-    const packer = new Packer(requestsLeft, this.#capSeconds);
+    // Neither fits whole: the older section first, as much of it as fits, then the other.
+    const packer = new Packer(requestsLeft, capSeconds);
     let spent = 0;
     const agesCost = ages.reduce((sum, p) => sum + est(p), 0);
-    const withAges = agesCost <= allowance && (ages.length === 0 || packer.tryAdd(ages.map(est)));
-    if (withAges) spent += agesCost;
+    const takeAges = () =>
+      agesCost <= allowance - spent && (ages.length === 0 || packer.tryAdd(ages.map(est)));
     const names: string[] = [];
     const commands: Planned[] = [];
-    for (const name of ranked) {
-      const mine = nameCommands(input, h, [name]);
-      const cost = mine.reduce((sum, p) => sum + est(p), 0);
-      if (spent + cost > allowance || !packer.tryAdd(mine.map(est))) break;
-      spent += cost;
-      names.push(name);
-      commands.push(...mine);
+    const takeNames = () => {
+      for (const name of ranked) {
+        const mine = nameCommands(input, h, [name]);
+        const cost = mine.reduce((sum, p) => sum + est(p), 0);
+        if (spent + cost > allowance || !packer.tryAdd(mine.map(est))) break;
+        spent += cost;
+        names.push(name);
+        commands.push(...mine);
+      }
+    };
+    let withAges = false;
+    if ((this.#groupsAt ?? -1) <= (this.#agesAt ?? -1)) {
+      takeNames();
+      withAges = takeAges();
+    } else {
+      withAges = takeAges();
+      if (withAges) spent += agesCost;
+      takeNames();
     }
     return {
       planned: [...(withAges ? ages : []), ...commands],
       ages: withAges,
       names,
       namesIncluded: names.length > 0,
+      capSeconds,
     };
   }
 
@@ -385,16 +415,18 @@ export class CountPlanner {
   }
 
   /** Commands in requests of at most 50 that should each answer within half the timeout. */
-  #pack(planned: readonly Planned[], size: QueueSize, limit: number): Planned[][] {
+  #pack(
+    planned: readonly Planned[],
+    size: QueueSize,
+    limit: number,
+    capSeconds = this.#capSeconds,
+  ): Planned[][] {
     const packs: Planned[][] = [];
     let current: Planned[] = [];
     let seconds = 0;
     for (const p of planned) {
       const cost = this.#speed.estimate(rowsExamined(p.cost, size));
-      if (
-        current.length > 0 &&
-        (current.length >= BATCH_LIMIT || seconds + cost > this.#capSeconds)
-      ) {
+      if (current.length > 0 && (current.length >= BATCH_LIMIT || seconds + cost > capSeconds)) {
         if (packs.length + 1 >= limit) {
           // no request left: the rest rides with the last one rather than being dropped
           current.push(p);

@@ -151,13 +151,28 @@ describe('on a portal whose COUNT(*) over the queue takes 0.3 s', () => {
 
     // the first poll plans with the initial guess; from then on each request fits 1.5 s
     expect(Math.max(...meter.requests.slice(2))).toBeLessThanOrEqual(1.5);
-    for (const report of reports) {
+    // the first poll counts names, the second adds the ages: from then on both are there
+    expect(reports[0]?.breakdownAt).toBeUndefined();
+    for (const report of reports.slice(1)) {
       expect(report.requests).toBeLessThanOrEqual(2);
       expect(report.startedAt / 1000 - report.breakdownAt!).toBeLessThanOrEqual(300);
       const sums = STATUSES.map((s) =>
         [...report.snapshot!.groups.values()].reduce((acc, g) => acc + g[s].count, 0),
       );
       expect(sums).toEqual([16_000, 800, 3_200]);
+    }
+  });
+
+  it('splits the headline over 2 requests when half the timeout cannot hold it, and still refreshes the breakdowns in time', async () => {
+    const { p, clock, meter } = await start({ MONITOR_REQUEST_TIMEOUT: '1000' });
+
+    const reports = await pollFor(p, clock, 24);
+
+    expect(Math.max(...meter.requests.slice(2))).toBeLessThanOrEqual(0.9);
+    for (const report of reports.slice(1)) {
+      expect(report.requests).toBeGreaterThanOrEqual(2);
+      expect(report.requests).toBeLessThanOrEqual(3);
+      expect(report.startedAt / 1000 - report.breakdownAt!).toBeLessThanOrEqual(300);
     }
   });
 
