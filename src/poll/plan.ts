@@ -362,7 +362,7 @@ export class CountPlanner {
         commands.push(...mine);
       }
     };
-    let withAges = false;
+    let withAges: boolean;
     if ((this.#groupsAt ?? -1) <= (this.#agesAt ?? -1)) {
       takeNames();
       withAges = takeAges();
