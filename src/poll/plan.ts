@@ -27,9 +27,11 @@ import {
   statusesToCount,
   type OlderThan,
 } from './breakdown.js';
-import { BATCH_LIMIT, runCommands } from './commands.js';
+import { runCommands } from './commands.js';
 import { rowsExamined, ServerSpeed, type QueueSize } from './cost.js';
 import { headlineCommands, readHeadline, type Headline, type Planned } from './headline.js';
+import { NameBook } from './names.js';
+import { pack, Packer } from './pack.js';
 import { parseOfflineEventNames } from './rows.js';
 import { callOptions, type ScanInput } from './scan.js';
 import {
@@ -80,8 +82,6 @@ export interface PlanOutcome {
 }
 
 const MAX_REQUESTS = 2;
-/** Names kept for the ranking; beyond, those with the fewest rows are forgotten. */
-const MAX_REMEMBERED_NAMES = 10_000;
 
 interface Choice {
   readonly planned: readonly Planned[];
@@ -92,11 +92,6 @@ interface Choice {
   readonly namesIncluded: boolean;
   /** The most seconds one request of it should take. */
   readonly capSeconds: number;
-}
-
-interface NameStat {
-  total: number;
-  at: number;
 }
 
 function processingOf(
@@ -117,7 +112,7 @@ export class CountPlanner {
   readonly #capSeconds: number;
   readonly #timeoutSeconds: number;
   readonly #always: boolean;
-  readonly #names = new Map<string, NameStat>();
+  readonly #names = new NameBook();
   #size: QueueSize = { rows: 0, unreserved: 0, reserved: 0 };
   #groups: Map<string, StatusStats> | null = null;
   #groupsAt: number | null = null;
@@ -148,7 +143,7 @@ export class CountPlanner {
     // Request 1 (2 when a slow server cannot answer the headline within one): the headline.
     const head = headlineCommands(input);
     head.push({ key: 'handlers', command: { method: 'event.get', params: {} }, cost: 'none' });
-    const headPacks = this.#pack(head, this.#size, 2);
+    const headPacks = this.#pack(head, this.#size, 2, this.#capSeconds);
     for (const pack of headPacks) Object.assign(answers, await this.#run(input, pack));
     const h = readHeadline(answers);
     this.#size = h.size;
@@ -159,10 +154,9 @@ export class CountPlanner {
 
     const bound = parseOfflineEventNames(answers['handlers']?.result);
     for (const name of [...input.knownEventNames, ...bound, ...namesSeen(h)]) {
-      if (name !== OTHER_EVENT_NAME && !this.#names.has(name))
-        this.#names.set(name, { total: -1, at: 0 });
+      if (name !== OTHER_EVENT_NAME) this.#names.add(name);
     }
-    const ranked = this.#ranked();
+    const ranked = this.#names.ranked();
     const ages = ageCommands(input, h);
     const allNames = nameCommands(input, h, ranked);
     const lastAt =
@@ -237,7 +231,7 @@ export class CountPlanner {
         this.#groups = readNames(h, counted, answers);
         this.#groupsAt = now;
         refreshed.push('names');
-        this.#remember(counted, bound, input.knownEventNames, now);
+        this.#names.remember(this.#groups, counted, [...bound, ...input.knownEventNames], now);
       }
     }
 
@@ -270,40 +264,6 @@ export class CountPlanner {
       breakdownTimedOut: timedOut,
       processingSeconds: processing,
     };
-  }
-
-  /**
-   * The order names are counted in when not all fit: never counted first, then mostly by what
-   * they held at their last count (the largest are worth a series of their own), every fourth
-   * one the name counted longest ago, so that a name that grew is found again.
-   */
-  #ranked(): string[] {
-    const entries = [...this.#names.entries()];
-    const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-    const size = (stat: NameStat) => (stat.total < 0 ? Infinity : stat.total);
-    const byCount = [...entries]
-      .sort(([an, a], [bn, b]) => size(b) - size(a) || a.at - b.at || byName(an, bn))
-      .map(([name]) => name);
-    const byAge = [...entries]
-      .sort(([an, a], [bn, b]) => a.at - b.at || byName(an, bn))
-      .map(([name]) => name);
-    const order: string[] = [];
-    const taken = new Set<string>();
-    let i = 0;
-    let j = 0;
-    while (order.length < entries.length) {
-      const fromAge = order.length % 4 === 3;
-      const list = fromAge ? byAge : byCount;
-      let k = fromAge ? j : i;
-      while (k < list.length && taken.has(list[k] as string)) k += 1;
-      if (fromAge) j = k + 1;
-      else i = k + 1;
-      const name = list[k];
-      if (name === undefined) continue;
-      taken.add(name);
-      order.push(name);
-    }
-    return order;
   }
 
   /**
@@ -380,32 +340,6 @@ export class CountPlanner {
     };
   }
 
-  /**
-   * Each counted name's total, for the ranking. A name with no rows that is neither bound nor
-   * known to the poller is forgotten, and the list is bounded: it must not grow for months.
-   */
-  #remember(
-    counted: readonly string[],
-    bound: readonly string[],
-    known: Iterable<string>,
-    now: number,
-  ): void {
-    const keep = new Set([...bound, ...known]);
-    for (const name of counted) {
-      const stats = this.#groups?.get(name);
-      if (stats === undefined) continue;
-      const total = stats.queued.count + stats.reserved.count + stats.error.count;
-      if (total === 0 && !keep.has(name)) this.#names.delete(name);
-      else this.#names.set(name, { total, at: now });
-    }
-    if (this.#names.size > MAX_REMEMBERED_NAMES) {
-      const drop = [...this.#names.entries()]
-        .sort(([, a], [, b]) => a.total - b.total || a.at - b.at)
-        .slice(0, this.#names.size - MAX_REMEMBERED_NAMES);
-      for (const [name] of drop) this.#names.delete(name);
-    }
-  }
-
   #estimate(planned: readonly Planned[], size: QueueSize): number {
     return this.#speed.estimate(this.#rows(planned, size));
   }
@@ -414,73 +348,23 @@ export class CountPlanner {
     return planned.reduce((sum, p) => sum + rowsExamined(p.cost, size), 0);
   }
 
-  /** Commands in requests of at most 50 that should each answer within half the timeout. */
   #pack(
     planned: readonly Planned[],
     size: QueueSize,
     limit: number,
-    capSeconds = this.#capSeconds,
+    capSeconds: number,
   ): Planned[][] {
-    const packs: Planned[][] = [];
-    let current: Planned[] = [];
-    let seconds = 0;
-    for (const p of planned) {
-      const cost = this.#speed.estimate(rowsExamined(p.cost, size));
-      if (current.length > 0 && (current.length >= BATCH_LIMIT || seconds + cost > capSeconds)) {
-        if (packs.length + 1 >= limit) {
-          // no request left: the rest rides with the last one rather than being dropped
-          current.push(p);
-          seconds += cost;
-          continue;
-        }
-        packs.push(current);
-        current = [];
-        seconds = 0;
-      }
-      current.push(p);
-      seconds += cost;
-    }
-    if (current.length > 0) packs.push(current);
-    return packs;
+    return pack(
+      planned,
+      (p) => this.#speed.estimate(rowsExamined(p.cost, size)),
+      limit,
+      capSeconds,
+    );
   }
 
   async #run(input: ScanInput, pack: readonly Planned[]): Promise<Record<string, CallAnswer>> {
     const commands: Record<string, BatchCommand> = {};
     for (const p of pack) commands[p.key] = p.command;
     return runCommands(input.client, commands, callOptions(input));
-  }
-}
-
-/** Fills up to `requests` requests of at most 50 commands and `capSeconds` each, in order. */
-class Packer {
-  #packs = 1;
-  #count = 0;
-  #seconds = 0;
-
-  constructor(
-    readonly requests: number,
-    readonly capSeconds: number,
-  ) {}
-
-  /** Adds the commands (their estimated seconds) if they all fit; else changes nothing. */
-  tryAdd(costs: readonly number[]): boolean {
-    if (this.requests <= 0) return false;
-    let packs = this.#packs;
-    let count = this.#count;
-    let seconds = this.#seconds;
-    for (const cost of costs) {
-      if (count > 0 && (count >= BATCH_LIMIT || seconds + cost > this.capSeconds)) {
-        packs += 1;
-        count = 0;
-        seconds = 0;
-        if (packs > this.requests) return false;
-      }
-      count += 1;
-      seconds += cost;
-    }
-    this.#packs = packs;
-    this.#count = count;
-    this.#seconds = seconds;
-    return true;
   }
 }
