@@ -67,9 +67,10 @@ export class ServerSpeed {
     if (rows < 1000 || !(seconds >= 0)) return; // too small to say anything about the server
     const measured = seconds / rows;
     // Slower answers are believed at once (they are what a timeout is made of); faster ones
-    // move the estimate halfway, so that one lucky answer does not overload the next poll.
+    // move the estimate half the way in ratio (geometric mean), so that one lucky answer does
+    // not overload the next poll, while a guess made from a timeout is unlearnt in a few polls.
     this.#secondsPerRow =
-      measured > this.#secondsPerRow ? measured : (this.#secondsPerRow + measured) / 2;
+      measured > this.#secondsPerRow ? measured : Math.sqrt(this.#secondsPerRow * measured);
   }
 
   /** A request of `rows` examined rows did not answer within `timeoutSeconds`. */

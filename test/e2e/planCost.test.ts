@@ -176,6 +176,23 @@ describe('on a portal whose COUNT(*) over the queue takes 0.3 s', () => {
     }
   });
 
+  it('plans smaller after the headline timed out, and is back to full breakdowns by the next forced refresh', async () => {
+    const { p, clock } = await start({}, { timeOutBatch: (n: number) => n === 1 });
+
+    const first = await p.poller.poll();
+    clock.advance(30_000);
+    const reports = await pollFor(p, clock, 20);
+
+    expect(first.ok).toBe(false);
+    expect(first.error?.reason).toBe('timeout');
+    // the next poll splits the headline: each half now looks as slow as the whole did
+    expect(reports[0]?.requests).toBe(2);
+    for (const report of reports) expect(report.requests).toBeLessThanOrEqual(3);
+    const last = reports.at(-1)!;
+    expect(last.startedAt / 1000 - last.breakdownAt!).toBeLessThanOrEqual(300);
+    expect([...last.snapshot!.groups.keys()].sort()).toEqual(names8);
+  });
+
   it('keeps the poll up when a breakdown request times out, and does not send it again', async () => {
     const { p, clock } = await start(
       { MONITOR_STRATEGY: 'count' },
