@@ -149,9 +149,15 @@ export function readHeadline(answers: Readonly<Record<string, CallAnswer>>): Hea
   const queued = totalOf(answers['h:queued'], 'h:queued');
   const failed = totalOf(answers['h:error'], 'h:error');
   const reservedByFilter = totalOf(answers['h:reserved'], 'h:reserved');
-  // `!` filters are refused, so the documented count of reserved rows is a difference.
-  const reserved = Math.max(0, depth - queued - failed);
-  const reservedByDifference = reservedByFilter !== reserved;
+  // `!` filters are refused, so the documented count of reserved rows is a difference; the
+  // `>PROCESS_ID ""` filter (confirmed by the server's code) is trusted unless it disagrees by
+  // more than the queue may change between two commands of one batch, or finds nothing where
+  // the difference says rows are reserved. Distrusted, reserved rows are counted as differences.
+  const byDifference = Math.max(0, depth - queued - failed);
+  const reservedByDifference =
+    (reservedByFilter === 0 && byDifference > 0) ||
+    Math.abs(reservedByFilter - byDifference) > Math.max(50, byDifference / 10);
+  const reserved = reservedByDifference ? byDifference : reservedByFilter;
   const reservedView = view('reserved', reserved, !reservedByDifference);
   return {
     depth,
