@@ -17,6 +17,7 @@ import type { PortalMetrics, Strategy } from '../metrics/portalMetrics.js';
 import { OTHER_EVENT_NAME } from './breakdown.js';
 import { MissingTotalError } from './headline.js';
 import { meteredClient } from './metered.js';
+import { countsOf, headlineOf, planFields, round6 } from './outcome.js';
 import { CountPlanner, type PlanOutcome } from './plan.js';
 import { scanQueue } from './scan.js';
 import { countsByStatus, type GroupStats, type QueueSnapshot, type Status } from './snapshot.js';
@@ -71,25 +72,6 @@ interface Collected {
   readonly plan?: PlanOutcome;
   /** The count plan could not be used (a `total` left out): the poll scanned instead. */
   readonly fellBackToScan?: boolean;
-}
-
-function headlineOf(snapshot: QueueSnapshot): Record<Status, GroupStats> {
-  const totals: Record<Status, GroupStats> = {
-    queued: { count: 0, oldest: null },
-    reserved: { count: 0, oldest: null },
-    error: { count: 0, oldest: null },
-  };
-  for (const stats of snapshot.groups.values()) {
-    for (const status of ['queued', 'reserved', 'error'] as const) {
-      const group = stats[status];
-      totals[status].count += group.count;
-      const oldest = totals[status].oldest;
-      if (group.oldest !== null && (oldest === null || group.oldest < oldest)) {
-        totals[status].oldest = group.oldest;
-      }
-    }
-  }
-  return totals;
 }
 
 export class PortalPoller {
@@ -304,34 +286,6 @@ export class PortalPoller {
       return { snapshot: await scanQueue(input), strategy: 'scan', fellBackToScan: true };
     }
   }
-}
-
-function round6(value: number): number {
-  return Math.round(value * 1e6) / 1e6;
-}
-
-function countsOf(headline: Readonly<Record<Status, GroupStats>>): Record<Status, number> {
-  return {
-    queued: headline.queued.count,
-    reserved: headline.reserved.count,
-    error: headline.error.count,
-  };
-}
-
-/** What the count plan did, for the poll's log line. */
-function planFields(plan: PlanOutcome, startedAt: number): Record<string, unknown> {
-  return {
-    breakdown: plan.refreshed.length === 0 ? 'none' : plan.refreshed.join('+'),
-    ...(plan.decision === null ? {} : { breakdownWhy: plan.decision.why }),
-    ...(plan.breakdownAt === null
-      ? {}
-      : { breakdownAgeSeconds: Math.max(0, Math.round(startedAt / 1000 - plan.breakdownAt)) }),
-    ...(plan.namesInOther > 0
-      ? { namesCounted: plan.namesCounted, namesInOther: plan.namesInOther }
-      : {}),
-    ...(plan.reservedByDifference ? { reservedByDifference: true } : {}),
-    ...(plan.breakdownTimedOut ? { breakdownTimedOut: true } : {}),
-  };
 }
 
 function classify(caught: unknown, deadlinePassed: boolean, timeoutMs: number): MonitorError {
