@@ -167,7 +167,7 @@ export class PortalPoller {
       const finishedAt = this.#now();
       const plan = result.plan;
       const headline = plan?.headline ?? headlineOf(result.snapshot);
-      const breakdownAt = plan === undefined ? Math.floor(startedAt / 1000) : plan.breakdownAt;
+      const breakdownAt = plan === undefined ? startedAt / 1000 : plan.breakdownAt;
       const report: PollReport = {
         portal: this.name,
         ok: true,
