@@ -251,6 +251,35 @@ describe('what the monitor costs the portal', () => {
     );
   });
 
+  it('refreshes the headline on every poll while the breakdown series wait for their turn', async () => {
+    const clock = new ManualClock(Date.now());
+    const p = await start({
+      clock,
+      env: { MONITOR_DB_TIME_SHARE: '0.000001' },
+      portal: { events: ['ONA', 'ONB'] },
+    });
+    p.portal.fill({ counts: { ONA: { queued: 300, error: 60 }, ONB: { queued: 100 } } });
+    const first = await pollOk(p);
+    clock.advance(30_000);
+    p.portal.fill({ counts: { ONA: { queued: 40, error: 5 } } });
+
+    const second = await pollOk(p);
+    const samples = await p.scrape();
+
+    const portal = 'portal';
+    expect(p.log.find('Poll finished').map((l) => l['breakdown'])).toEqual(['ages+names', 'none']);
+    expect(valueOf(samples, 'b24_offline_queue_depth', { portal })).toBe(505);
+    expect(valueOf(samples, 'b24_offline_status_events', { portal, status: 'queued' })).toBe(440);
+    expect(valueOf(samples, 'b24_offline_status_events', { portal, status: 'error' })).toBe(65);
+    // the per-name series are those of the breakdown, 30 s old, as their timestamp says
+    const events = select(samples, 'b24_offline_events', { portal });
+    expect(events.reduce((sum, s) => sum + s.value, 0)).toBe(460);
+    expect(valueOf(samples, 'b24_offline_breakdown_timestamp_seconds', { portal })).toBe(
+      first.startedAt / 1000,
+    );
+    expect(second.breakdownAt).toBe(first.startedAt / 1000);
+  });
+
   it('refreshes the breakdowns on every poll when the budget covers them', async () => {
     const clock = new ManualClock(Date.now());
     const p = await start({
