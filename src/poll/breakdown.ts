@@ -227,3 +227,37 @@ export function namesSeen(h: Headline): Set<string> {
   for (const status of STATUSES) for (const row of h.statuses[status].rows) seen.add(row.name);
   return seen;
 }
+
+/**
+ * Names in the queue that no one knows (bound once, since unbound), when the names counted
+ * one by one fall short of a status's total and the pages did not show them: one command per
+ * gap between the known names in EVENT_NAME order (`<` the first, between two, `>` the last),
+ * whose first rows name the lowest unknown name of that gap.
+ */
+export function gapCommands(
+  input: ScanInput,
+  known: readonly string[],
+  status: Status | null,
+): Planned[] {
+  const sorted = [...known].sort();
+  const byStatus = status === null ? {} : STATUS_FILTER[status];
+  const cost = status === null ? 'all' : STATUS_COST[status];
+  const planned: Planned[] = [];
+  for (let i = 0; i <= sorted.length; i++) {
+    const filter: Record<string, unknown> = { ...byStatus };
+    if (i > 0) filter['>EVENT_NAME'] = sorted[i - 1];
+    if (i < sorted.length) filter['<EVENT_NAME'] = sorted[i];
+    planned.push({
+      key: `n:gap:${i}`,
+      command: listCommand(input, filter, { EVENT_NAME: 'ASC' }),
+      cost,
+    });
+  }
+  return planned;
+}
+
+/** The statuses whose rows the names counted one by one do not cover (`other` has some). */
+export function shortfall(groups: ReadonlyMap<string, StatusStats>): Status[] {
+  const other = groups.get(OTHER_EVENT_NAME);
+  return other === undefined ? [] : STATUSES.filter((s) => other[s].count > 0);
+}

@@ -13,12 +13,20 @@
  * Request 1 is the headline; request 2 (rarely 3, when a slow server split the headline) the
  * breakdown. Names beyond what the requests and the budget hold are not counted one by one:
  * the most numerous ones are (names never counted first), the rest add up under `other`.
+ * When every name was counted and `other` still holds rows (names only the queue knows), the
+ * next names refresh adds one command per gap between the known names (≤ 1 unit each) to
+ * find them.
+ *
+ * Order by TIMESTAMP_X: a page of the oldest (newest) 50 rows can walk the `TIMESTAMP_X` index
+ * and stop early; at worst it sorts the rows its filter matched, which the unit above counts.
  */
 import { TimeoutError } from '../b24/errors.js';
 import type { BatchCommand, CallAnswer } from '../b24/types.js';
 import { DatabaseBudget, type BreakdownDecision } from './budget.js';
 import {
   ageCommands,
+  gapCommands,
+  shortfall,
   nameCommands,
   namesSeen,
   OTHER_EVENT_NAME,
@@ -29,7 +37,13 @@ import {
 } from './breakdown.js';
 import { runCommands } from './commands.js';
 import { rowsExamined, ServerSpeed, type QueueSize } from './cost.js';
-import { headlineCommands, readHeadline, type Headline, type Planned } from './headline.js';
+import {
+  headlineCommands,
+  pageRows,
+  readHeadline,
+  type Headline,
+  type Planned,
+} from './headline.js';
 import { NameBook } from './names.js';
 import { pack, Packer } from './pack.js';
 import { parseOfflineEventNames } from './rows.js';
@@ -118,6 +132,8 @@ export class CountPlanner {
   #groupsAt: number | null = null;
   #ages: OlderThan | null = null;
   #agesAt: number | null = null;
+  /** Statuses with rows of unknown names at the last full count of names. */
+  #missing: Status[] = [];
 
   constructor(options: PlanOptions = {}) {
     this.#budget = new DatabaseBudget({
@@ -239,6 +255,12 @@ export class CountPlanner {
       }
       if (choice.namesIncluded && answered('n:')) {
         this.#groups = readNames(h, counted, answers);
+        for (const key of Object.keys(answers)) {
+          if (!key.startsWith('n:gap:')) continue;
+          for (const row of pageRows(answers[key] as CallAnswer)) this.#names.add(row.name);
+        }
+        // With every known name counted, rows under `other` are of names no one knows yet.
+        this.#missing = counted.length >= ranked.length ? shortfall(this.#groups) : [];
         this.#groupsAt = now;
         refreshed.push('names');
         this.#names.remember(this.#groups, counted, [...bound, ...input.knownEventNames], now);
@@ -299,7 +321,13 @@ export class CountPlanner {
       return (planned.length === 0 || packer.tryAdd(planned.map(est))) && cost <= allowance;
     };
     const freeNames = statusesToCount(h).length === 0;
-    const allNames = freeNames ? [] : nameCommands(input, h, ranked);
+    // Every name was counted last time and some rows still belonged to none: look for them.
+    const missing = this.#missing;
+    const discover =
+      missing.length === 0
+        ? []
+        : gapCommands(input, ranked, missing.length === 1 ? missing[0]! : null);
+    const allNames = [...(freeNames ? [] : nameCommands(input, h, ranked)), ...discover];
     const whole = (withAges: boolean, withNames: boolean): Choice => ({
       planned: [...(withAges ? ages : []), ...(withNames ? allNames : [])],
       ages: withAges,

@@ -181,6 +181,33 @@ describe('the count plan asks only what the numbers leave open', () => {
     expect(byName.every((f) => f['=ERROR'] === '0' && f['=PROCESS_ID'] === '')).toBe(true);
   });
 
+  it('finds a name no one knows whose rows no page shows, and counts it at the next refresh', async () => {
+    const clock = new ManualClock(Date.now());
+    const p = await start({
+      clock,
+      env: { MONITOR_STRATEGY: 'count' },
+      portal: { events: ['ONA', 'ONZ'] },
+    });
+    const now = clock.now();
+    const fill = (counts: FillSpec['counts'], fromDays: number, toDays: number) =>
+      p.portal.fill({ counts, oldestMs: now - fromDays * DAY, newestMs: now - toDays * DAY });
+    fill({ ONA: { queued: 200 } }, 10, 6);
+    fill({ ONM: { queued: 30 } }, 5, 4); // bound once, since unbound: only the queue knows it
+    fill({ ONA: { queued: 200 } }, 3, 1);
+
+    const reports: PollReport[] = [];
+    for (let i = 0; i < 3; i++) {
+      reports.push(await pollOk(p));
+      clock.advance(30_000);
+    }
+
+    expect(reports[0]!.snapshot!.groups.get('other')?.queued.count).toBe(30);
+    expect(reports[1]!.snapshot!.groups.has('ONM')).toBe(false);
+    const last = reports[2]!;
+    expect(plain(last.snapshot!)).toEqual(plain(p.portal.truth(last.snapshot!.takenAt)));
+    for (const report of reports) expect(report.requests).toBeLessThanOrEqual(2);
+  });
+
   it('reads a queue of at most 50 rows from the headline alone: one request, nothing more', async () => {
     const p = await start({ portal: { events: ['ONA'] } });
     p.portal.fill({ counts: { ONA: { queued: 30, error: 5 }, ONB: { reserved: 10 } } });
