@@ -208,6 +208,22 @@ describe('the count plan asks only what the numbers leave open', () => {
     for (const report of reports) expect(report.requests).toBeLessThanOrEqual(2);
   });
 
+  it.each(['auto', 'count', 'scan'])(
+    'with %s, asks every list with start 0, never -1',
+    async (strategy) => {
+      const p = await start({ env: { MONITOR_STRATEGY: strategy }, portal: { events: ['ONA'] } });
+      p.portal.fill({ counts: { ONA: { queued: 120, error: 60, reserved: 55 } } });
+
+      await pollOk(p);
+
+      const starts = p.portal.journal
+        .list({ holder: 'monitor', method: 'event.offline.list' })
+        .map((entry) => String(entry.params?.['start']));
+      expect(starts.length).toBeGreaterThan(0);
+      expect(new Set(starts)).toEqual(new Set(['0']));
+    },
+  );
+
   it('reads a queue of at most 50 rows from the headline alone: one request, nothing more', async () => {
     const p = await start({ portal: { events: ['ONA'] } });
     p.portal.fill({ counts: { ONA: { queued: 30, error: 5 }, ONB: { reserved: 10 } } });
