@@ -234,6 +234,7 @@ export function createRestClient(options: RestClientOptions): B24RestClient {
           staleToken = token;
           continue;
         }
+        if (call.retryTimeouts === false && error instanceof TimeoutError) throw error;
         const decision = decideRetry({
           attempt,
           error,

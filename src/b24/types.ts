@@ -22,6 +22,11 @@ export interface CallOptions {
    * its real reason (`operating_limit`, `rate_limit`...) rather than an abort.
    */
   readonly deadline?: number;
+  /**
+   * Retry a request that timed out. A poll says false: a timeout on a busy server would only
+   * give it the same work twice. @default true
+   */
+  readonly retryTimeouts?: boolean;
 }
 
 export interface CallAnswer {

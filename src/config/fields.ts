@@ -76,6 +76,9 @@ export const PORTAL_FIELDS: readonly FieldSpec[] = [
   field('strategy', 'MONITOR_STRATEGY', 'scan, count or auto'),
   field('scanMaxRows', 'MONITOR_SCAN_MAX_ROWS', 'a number of rows', { kind: 'int' }),
   field('maxEventNames', 'MONITOR_MAX_EVENT_NAMES', 'a number of event names', { kind: 'int' }),
+  field('dbTimeShare', 'MONITOR_DB_TIME_SHARE', 'a share of wall time, e.g. 0.05', {
+    kind: 'decimal',
+  }),
   field('pollTimeoutMs', 'MONITOR_POLL_TIMEOUT', 'milliseconds', { kind: 'int' }),
   field('staleAfterMs', 'MONITOR_STALE_AFTER', 'milliseconds', { kind: 'int' }),
   field('requestTimeoutMs', 'MONITOR_REQUEST_TIMEOUT', 'milliseconds', { kind: 'int' }),

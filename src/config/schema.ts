@@ -103,6 +103,11 @@ export const Milliseconds = positiveInteger(
 export const RowCount = positiveInteger('expected a positive whole number of rows');
 
 export const NameCount = positiveInteger('expected a positive whole number of event names');
+/** The share of wall time the monitor's database time on a portal may take. */
+export const DbTimeShare = z
+  .number({ error: 'expected a share of wall time between 0 and 1, e.g. 0.05' })
+  .positive({ error: 'expected a share of wall time between 0 and 1, e.g. 0.05' })
+  .max(1, { error: 'expected a share of wall time between 0 and 1, e.g. 0.05' });
 
 export const AuthConnector = text('expected a non-empty auth_connector name');
 
@@ -137,6 +142,7 @@ export const PortalFile = z.strictObject(
     strategy: Strategy.optional(),
     scanMaxRows: RowCount.optional(),
     maxEventNames: NameCount.optional(),
+    dbTimeShare: DbTimeShare.optional(),
     pollTimeoutMs: Milliseconds.optional(),
     staleAfterMs: Milliseconds.optional(),
     requestTimeoutMs: Milliseconds.optional(),

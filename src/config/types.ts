@@ -27,13 +27,18 @@ export interface PortalConfig {
   readonly schedule: string;
   /** @default auto */
   readonly strategy: PollStrategy;
-  /** With `auto`: scan while the queue holds at most this many rows, count beyond. @default 1000 */
+  /** No longer used (auto counts at every depth); still accepted so old configurations start. @default 1000 */
   readonly scanMaxRows: number;
   /**
    * Event names of the portal with series of their own; the rest add up under
    * `event_name="other"`. @default 500
    */
   readonly maxEventNames: number;
+  /**
+   * Share of wall time the monitor's database time on the portal may take (the processing
+   * time the portal reports); the breakdowns are refreshed as often as it allows. @default 0.05
+   */
+  readonly dbTimeShare: number;
   /** Deadline of one poll. @default 25000 */
   readonly pollTimeoutMs: number;
   /** Queue gauges older than this are removed rather than served. @default 300000 */

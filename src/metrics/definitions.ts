@@ -24,6 +24,10 @@ export interface MonitorMetrics {
   readonly restRequests: Counter<'portal' | 'method'>;
   readonly restErrors: Counter<'portal' | 'method' | 'code'>;
   readonly restOperating: Gauge<'portal' | 'method'>;
+  readonly restProcessing: Counter<'portal' | 'method'>;
+  readonly breakdownTimestamp: Gauge<'portal'>;
+  readonly statusEvents: Gauge<'portal' | 'status'>;
+  readonly statusOldest: Gauge<'portal' | 'status'>;
   readonly oauthRefreshes: Counter<'portal'>;
   readonly oauthRefreshFailures: Counter<'portal'>;
   readonly tokenPersistFailures: Counter<'portal'>;
@@ -118,6 +122,30 @@ export function createMetrics(version: string): MonitorMetrics {
       name: 'b24_offline_rest_operating_seconds',
       help: 'The last time.operating the portal reported for the method (limit: about 480 s per 10 min)',
       labelNames: ['portal', 'method'],
+      registers,
+    }),
+    restProcessing: new Counter({
+      name: 'b24_offline_rest_processing_seconds_total',
+      help: "Server time the portal reported for the monitor's calls (time.processing, per batch command): what the monitor costs the portal's database",
+      labelNames: ['portal', 'method'],
+      registers,
+    }),
+    breakdownTimestamp: new Gauge({
+      name: 'b24_offline_breakdown_timestamp_seconds',
+      help: `When the per-event-name and per-age series were last refreshed, Unix seconds; they may be refreshed less often than the headline ${FROM_POLL}`,
+      labelNames: ['portal'],
+      registers,
+    }),
+    statusEvents: new Gauge({
+      name: 'b24_offline_status_events',
+      help: `Rows in the queue by status, refreshed on every poll ${FROM_POLL}`,
+      labelNames: ['portal', 'status'],
+      registers,
+    }),
+    statusOldest: new Gauge({
+      name: 'b24_offline_status_oldest_timestamp_seconds',
+      help: `Smallest TIMESTAMP_X of the status, Unix seconds, refreshed on every poll; absent when the status has no rows ${FROM_POLL}`,
+      labelNames: ['portal', 'status'],
       registers,
     }),
     oauthRefreshes: new Counter({

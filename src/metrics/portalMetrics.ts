@@ -6,7 +6,13 @@
 import type { FailureReason } from '../b24/errors.js';
 import { FAILURE_REASONS } from '../b24/errors.js';
 import type { ClientObserver } from '../b24/types.js';
-import { AGE_THRESHOLDS, STATUSES, type QueueSnapshot } from '../poll/snapshot.js';
+import {
+  AGE_THRESHOLDS,
+  STATUSES,
+  type GroupStats,
+  type QueueSnapshot,
+  type Status,
+} from '../poll/snapshot.js';
 import type { MonitorMetrics } from './definitions.js';
 import { errorCodeLabel } from './errorCodes.js';
 
@@ -46,6 +52,11 @@ export class PortalMetrics implements ClientObserver {
     this.#metrics.restOperating.set({ portal: this.#portal, method }, seconds);
   }
 
+  /** Server time the portal reported for the monitor's commands of `method`. */
+  processing(method: string, seconds: number): void {
+    this.#metrics.restProcessing.inc({ portal: this.#portal, method }, seconds);
+  }
+
   refresh(ok: boolean): void {
     (ok ? this.#metrics.oauthRefreshes : this.#metrics.oauthRefreshFailures).inc({
       portal: this.#portal,
@@ -62,7 +73,16 @@ export class PortalMetrics implements ClientObserver {
 
   pollSucceeded(
     snapshot: QueueSnapshot,
-    outcome: { durationSeconds: number; requests: number; strategy: Strategy; finishedAt: number },
+    outcome: {
+      durationSeconds: number;
+      requests: number;
+      strategy: Strategy;
+      finishedAt: number;
+      /** Rows and oldest row per status as of this poll. */
+      headline?: Readonly<Record<Status, GroupStats>> | undefined;
+      /** When the per-name and per-age figures were refreshed; null: not yet. */
+      breakdownAt?: number | null | undefined;
+    },
   ): void {
     const m = this.#metrics;
     const portal = this.#portal;
@@ -85,6 +105,14 @@ export class PortalMetrics implements ClientObserver {
       }
     }
     m.queueDepth.set({ portal }, snapshot.depth);
+    for (const status of outcome.headline === undefined ? [] : STATUSES) {
+      const group = (outcome.headline as Readonly<Record<Status, GroupStats>>)[status];
+      m.statusEvents.set({ portal, status }, group.count);
+      if (group.oldest === null) m.statusOldest.remove({ portal, status });
+      else m.statusOldest.set({ portal, status }, group.oldest);
+    }
+    if (typeof outcome.breakdownAt === 'number')
+      m.breakdownTimestamp.set({ portal }, outcome.breakdownAt);
     this.#hasQueueSeries = true;
     m.up.set({ portal }, 1);
     m.lastSuccess.set({ portal }, outcome.finishedAt);
@@ -110,6 +138,11 @@ export class PortalMetrics implements ClientObserver {
         this.#metrics.olderThan.remove({ portal: this.#portal, status, age: String(age) });
     }
     this.#metrics.queueDepth.remove({ portal: this.#portal });
+    this.#metrics.breakdownTimestamp.remove({ portal: this.#portal });
+    for (const status of STATUSES) {
+      this.#metrics.statusEvents.remove({ portal: this.#portal, status });
+      this.#metrics.statusOldest.remove({ portal: this.#portal, status });
+    }
     this.#hasQueueSeries = false;
     return true;
   }

@@ -9,11 +9,13 @@ import type { RestClient } from '../b24/types.js';
 import type { PollStrategy } from '../config/types.js';
 import type { PortalMetrics, Strategy } from '../metrics/portalMetrics.js';
 import { adviceFor } from './advice.js';
-import { countQueue } from './count.js';
 import { EventNameBook } from './eventNames.js';
+import { meteredClient } from './metered.js';
+import { countsOf, headlineOf, planFields, round6 } from './outcome.js';
+import { CountPlanner, type PlanOutcome } from './plan.js';
 import { MissingTotalError } from './rows.js';
-import { firstRequest, scanFrom, scanQueue, type ScanInput } from './scan.js';
-import { countsByStatus, type QueueSnapshot, type Status } from './snapshot.js';
+import { scanQueue, type ScanInput } from './scan.js';
+import { countsByStatus, type GroupStats, type QueueSnapshot, type Status } from './snapshot.js';
 
 /** After `OVERLOAD_LIMIT` (REST blocked by hand on the portal) polling pauses this long. */
 export const OVERLOAD_PAUSE_MS = 15 * 60_000;
@@ -38,8 +40,10 @@ export interface PortalPollerOptions {
   readonly logger: Logger;
   /** @default auto */
   readonly strategy?: PollStrategy;
-  /** With `auto`: the largest queue that is scanned. @default 1000 */
-  readonly scanMaxRows?: number;
+  /** Share of wall time the monitor's database time on the portal may take. @default 0.05 */
+  readonly dbTimeShare?: number;
+  /** Per-request timeout: the count plan sizes its requests to half of it. @default 15000 */
+  readonly requestTimeoutMs?: number;
   /** @default 25000 */
   readonly pollTimeoutMs?: number;
   /** @default 300000 */
@@ -69,6 +73,12 @@ export interface PollReport {
   readonly fallback?: 'scan' | undefined;
   readonly snapshot?: QueueSnapshot | undefined;
   readonly counts?: Record<Status, number> | undefined;
+  /** Rows and oldest row per status, as of this poll (the count plan's headline, or the scan). */
+  readonly headline?: Readonly<Record<Status, GroupStats>> | undefined;
+  /** Unix seconds the per-name and per-age figures were last refreshed. */
+  readonly breakdownAt?: number | undefined;
+  /** Server time the portal reported for this poll's commands (sum of `processing`). */
+  readonly processingSeconds?: number | undefined;
   readonly error?: MonitorError | undefined;
 }
 
@@ -83,8 +93,7 @@ export class PortalPoller {
   #operatingUntil = 0;
   /** Unix ms until which the count strategy scans instead (the portal sent no `total`). */
   #noTotalUntil = 0;
-  /** Depth seen by the last poll that got that far (auto strategy). */
-  #lastDepth = 0;
+  readonly #planner: CountPlanner;
   lastReport: PollReport | null = null;
   lastSuccess: PollReport | null = null;
 
@@ -95,6 +104,11 @@ export class PortalPoller {
     this.#eventNames = new EventNameBook({
       cap: options.maxEventNames ?? 500,
       forgetAfterMs: options.forgetEventNamesAfterMs,
+    });
+    this.#planner = new CountPlanner({
+      share: options.dbTimeShare ?? 0.05,
+      requestTimeoutMs: options.requestTimeoutMs ?? 15_000,
+      always: options.strategy === 'count',
     });
   }
 
@@ -152,8 +166,15 @@ export class PortalPoller {
     const signal = parent === undefined ? deadline : AbortSignal.any([parent, deadline]);
     let strategy: Strategy | undefined;
     const asked = new Set(this.#eventNames.known(startedAt));
+    let processingSeconds = 0;
+    const client = meteredClient(this.#options.client, (method, seconds) => {
+      processingSeconds += seconds;
+      metrics.processing(method, seconds);
+    });
     try {
       const collected = await this.#collect(
+        client,
+        startedAt,
         asked,
         signal,
         startedAt + timeoutMs,
@@ -167,6 +188,9 @@ export class PortalPoller {
         ...collected,
         snapshot: this.#eventNames.fold(collected.snapshot, asked, finishedAt),
       };
+      const plan = result.plan;
+      const headline = plan?.headline ?? headlineOf(result.snapshot);
+      const breakdownAt = plan === undefined ? startedAt / 1000 : plan.breakdownAt;
       const report: PollReport = {
         portal: this.name,
         ok: true,
@@ -176,26 +200,37 @@ export class PortalPoller {
         strategy: result.strategy,
         ...(result.fallback === undefined ? {} : { fallback: result.fallback }),
         snapshot: result.snapshot,
-        counts: countsByStatus(result.snapshot),
+        counts: plan === undefined ? countsByStatus(result.snapshot) : countsOf(headline),
+        headline,
+        ...(breakdownAt === null ? {} : { breakdownAt }),
+        processingSeconds,
       };
       metrics.pollSucceeded(result.snapshot, {
         durationSeconds: report.durationMs / 1000,
         requests: report.requests,
         strategy: result.strategy,
         finishedAt: finishedAt / 1000,
+        headline,
+        breakdownAt,
       });
       logger.info(
         {
           strategy: report.strategy,
           // The count strategy needs totals; without them the queue was scanned instead.
           ...(result.fallback === undefined ? {} : { fallback: result.fallback }),
-          // The portal sent no `total`: the depth is the rows the scan saw.
-          ...(result.snapshot.totalMissing === true ? { totalMissing: true } : {}),
+          // The portal sent no `total`: the depth is the rows the scan saw, or the plan took
+          // its counts from pages shorter than 50 rows.
+          ...(result.snapshot.totalMissing === true || plan?.totalsFromPages === true
+            ? { totalMissing: true }
+            : {}),
+          ...(plan?.totalsFromPages === true ? { fallback: 'short pages' } : {}),
           durationMs: report.durationMs,
           requests: report.requests,
           depth: result.snapshot.depth,
           ...report.counts,
           eventNames: result.snapshot.groups.size,
+          processingSeconds: round6(processingSeconds),
+          ...(plan === undefined ? {} : planFields(plan, startedAt)),
         },
         'Poll finished',
       );
@@ -286,6 +321,8 @@ export class PortalPoller {
   }
 
   async #collect(
+    client: RestClient,
+    startedAt: number,
     knownEventNames: ReadonlySet<string>,
     signal: AbortSignal,
     deadline: number,
@@ -293,7 +330,7 @@ export class PortalPoller {
     onStrategy: (strategy: Strategy) => void,
   ): Promise<Collected> {
     const input: ScanInput = {
-      client: this.#options.client,
+      client,
       takenAt,
       knownEventNames,
       maxEventNames: this.#eventNames.cap,
@@ -301,45 +338,20 @@ export class PortalPoller {
       signal,
       deadline,
     };
-    const mode = this.#options.strategy ?? 'auto';
-    if (mode === 'scan') {
+    if ((this.#options.strategy ?? 'auto') === 'scan') {
       onStrategy('scan');
       return { snapshot: await scanQueue(input), strategy: 'scan' };
     }
-    if (mode === 'count') return this.#count(input, onStrategy);
-    // auto: a queue that was large at the last poll is counted straight away (event names and
-    // totals in one batch); otherwise the first page tells the depth: small queues are scanned
-    // (exact, cheap), large ones counted. Without `total` the first page cannot tell: scan.
-    const scanMaxRows = this.#options.scanMaxRows ?? 1000;
-    if (this.#lastDepth > scanMaxRows) {
-      const counted = await this.#count(input, onStrategy);
-      this.#lastDepth = counted.snapshot.depth;
-      return counted;
-    }
-    const { eventNames, firstPage } = await firstRequest(input);
-    this.#lastDepth = typeof firstPage.total === 'number' ? firstPage.total : 0;
-    if (this.#lastDepth <= scanMaxRows) {
-      onStrategy('scan');
-      const snapshot = await scanFrom(input, eventNames, firstPage);
-      this.#lastDepth = snapshot.depth;
-      return { snapshot, strategy: 'scan' };
-    }
-    return this.#count(input, onStrategy, eventNames);
-  }
-
-  /**
-   * The count strategy, or a scan when the portal sends no `total` (the documented rule lets a
-   * list method leave it out): exact either way, and the poll's log line says which ran.
-   */
-  async #count(
-    input: ScanInput,
-    onStrategy: (strategy: Strategy) => void,
-    eventNames?: readonly string[],
-  ): Promise<Collected> {
+    // count and auto: the count plan at every depth (a queue of at most 50 rows is read from
+    // the headline's own page); count refreshes the breakdowns on every poll, auto as the
+    // database budget allows and at least every 5 minutes. A portal that left out a `total`
+    // no page could replace is scanned instead (exact without totals), and counting is tried
+    // again only after NO_TOTAL_RECHECK_MS.
     if (this.#now() >= this.#noTotalUntil) {
       onStrategy('count');
       try {
-        return { snapshot: await countQueue(input, eventNames), strategy: 'count' };
+        const plan = await this.#planner.poll({ ...input, nowMs: startedAt });
+        return { snapshot: plan.snapshot, strategy: 'count', plan };
       } catch (error) {
         if (!(error instanceof MissingTotalError)) throw error;
         this.#noTotalUntil = this.#now() + NO_TOTAL_RECHECK_MS;
@@ -353,6 +365,8 @@ export class PortalPoller {
 interface Collected {
   readonly snapshot: QueueSnapshot;
   readonly strategy: Strategy;
+  readonly plan?: PlanOutcome;
+  /** The count plan could not be used (a `total` left out): the poll scanned instead. */
   readonly fallback?: 'scan';
 }
 

@@ -104,6 +104,7 @@ export async function scanQueue(input: ScanInput): Promise<QueueSnapshot> {
 
 export function callOptions(input: ScanInput): CallOptions {
   return {
+    retryTimeouts: false,
     ...(input.signal === undefined ? {} : { signal: input.signal }),
     ...(input.deadline === undefined ? {} : { deadline: input.deadline }),
   };

@@ -16,6 +16,8 @@ export interface JournalEntry {
   readonly status: number;
   /** Unix ms by the portal's clock. */
   readonly at: number;
+  /** The call's parameters as the portal read them (for a batch command, its own); no `auth`. */
+  readonly params?: Readonly<Record<string, unknown>>;
 }
 
 export class Journal {

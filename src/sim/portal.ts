@@ -402,7 +402,10 @@ export class SimPortal implements MethodHost, OAuthApp {
         latencyMs,
       };
     }
-    this.record(method, holder, false, reply.kind === 'body' ? reply.status : 200);
+    this.journal.record({
+      ...this.entry(method, holder, false, reply.kind === 'body' ? reply.status : 200),
+      params: Object.fromEntries(Object.entries(params).filter(([key]) => key !== 'auth')),
+    });
     for (const entry of commands) this.journal.record(entry);
     return reply;
   }
@@ -437,9 +440,10 @@ export class SimPortal implements MethodHost, OAuthApp {
       // Every command runs with the batch request's auth data, its auth_connector included.
       const outcome = await this.runCommand(method, commandParams, authorization, connector, true);
       if (outcome.ok) processing += (outcome.time as ApiTime).processing;
-      journal.push(
-        this.entry(method, authorization.holder, true, outcome.ok ? 200 : outcome.error.status),
-      );
+      journal.push({
+        ...this.entry(method, authorization.holder, true, outcome.ok ? 200 : outcome.error.status),
+        params: commandParams,
+      });
       return outcome;
     });
     return { ok: true, output, time: this.timeOf(startMs, processing, 'batch') };

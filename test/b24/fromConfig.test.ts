@@ -49,6 +49,7 @@ describe('createPortalClient', () => {
       strategy: 'auto',
       scanMaxRows: 5000,
       maxEventNames: 500,
+      dbTimeShare: 0.05,
       pollTimeoutMs: 25_000,
       staleAfterMs: 300_000,
       requestTimeoutMs: 5000,

@@ -65,6 +65,7 @@ describe('a single portal from the environment', () => {
         strategy: 'auto',
         scanMaxRows: 1000,
         maxEventNames: 500,
+        dbTimeShare: 0.05,
         pollTimeoutMs: 25_000,
         staleAfterMs: 300_000,
         requestTimeoutMs: 15_000,

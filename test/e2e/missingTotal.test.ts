@@ -40,7 +40,8 @@ describe('a portal that sends no total', () => {
   it.each([
     ['scan', undefined],
     ['count', 'scan'],
-    ['auto', undefined],
+    // auto counts at every depth: without totals it falls back to a scan as count does
+    ['auto', 'scan'],
   ])(
     'strategy %s: the poll succeeds, exact, and its log line says how',
     async (strategy, fallback) => {

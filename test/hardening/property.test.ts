@@ -593,7 +593,6 @@ function pollerWith(client: RestClient, strategy: 'scan' | 'count' | 'auto'): Po
     metrics,
     logger: silent,
     strategy,
-    scanMaxRows: 100,
     pollTimeoutMs: 2_000,
   });
 }

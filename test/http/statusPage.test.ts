@@ -66,7 +66,7 @@ describe('status page over HTTP', () => {
     expect(row?.slice(0, 6)).toEqual(['portal', 'error rows', '8', '5', '1', '2']);
     expect(row?.[6]).toMatch(/^(1 h \d+ min|2 h)$/);
     expect(row?.[8]).toMatch(/^\d+ s ago$/);
-    expect(row?.[9]).toMatch(/^\d+ ms · 1 req · scan$/);
+    expect(row?.[9]).toMatch(/^\d+ ms · 1 req · count$/);
     expect(page.body).toContain('<meta http-equiv="refresh" content="30">');
     expect(page.body).toContain('href="/metrics"');
     expect(own.status).toBe(200);

@@ -1,0 +1,397 @@
+/**
+ * The count plan: the headline on every poll, the breakdowns when the database budget allows
+ * and before they are 5 minutes old, each request sized to answer well within the request
+ * timeout. Costs, in units of one `COUNT(*)` over the application's queue of N rows (U of
+ * them unreserved, R reserved; see cost.ts for why):
+ *
+ * | tier      | commands                                                     | cost                     |
+ * | --------- | ------------------------------------------------------------ | ------------------------ |
+ * | headline  | depth (newest 50 rows), queued, error, reserved (oldest 50 each) + `event.get` | 1 + 2·U/N + R/N ≤ 4 |
+ * | ages      | `<TIMESTAMP_X` per status and age, only where the headline's pages leave it open | ≤ U/N or R/N each, 0–21 commands |
+ * | names     | per counted name, per status with rows beyond its page: queued and error U/N, reserved R/N | ≤ 2 + R/N per name |
+ *
+ * Request 1 is the headline; request 2 (rarely 3, when a slow server split the headline) the
+ * breakdown. Names beyond what the requests and the budget hold are not counted one by one:
+ * the most numerous ones are (names never counted first), the rest add up under `other`.
+ * When every name was counted and `other` still holds rows (names only the queue knows), the
+ * next names refresh adds one command per gap between the known names (≤ 1 unit each) to
+ * find them.
+ *
+ * Order by TIMESTAMP_X: a page of the oldest (newest) 50 rows can walk the `TIMESTAMP_X` index
+ * and stop early; at worst it sorts the rows its filter matched, which the unit above counts.
+ */
+import { TimeoutError } from '../b24/errors.js';
+import type { BatchCommand, CallAnswer } from '../b24/types.js';
+import { DatabaseBudget, type BreakdownDecision } from './budget.js';
+import {
+  ageCommands,
+  gapCommands,
+  shortfall,
+  nameCommands,
+  namesSeen,
+  OTHER_EVENT_NAME,
+  readAges,
+  readNames,
+  statusesToCount,
+  type OlderThan,
+} from './breakdown.js';
+import { runCommands } from './commands.js';
+import { rowsExamined, ServerSpeed, type QueueSize } from './cost.js';
+import {
+  headlineCommands,
+  pageRows,
+  readHeadline,
+  type Headline,
+  type Planned,
+} from './headline.js';
+import { NameBook } from './names.js';
+import { pack, Packer } from './pack.js';
+import { parseOfflineEventNames } from './rows.js';
+import { callOptions, type ScanInput } from './scan.js';
+import {
+  emptyAgeCounts,
+  STATUSES,
+  type GroupStats,
+  type QueueSnapshot,
+  type Status,
+  type StatusStats,
+} from './snapshot.js';
+
+export interface PlanOptions {
+  /** Share of wall time the monitor's database time may take. @default 0.05 */
+  readonly share?: number;
+  /** A request is planned to answer within half of it. @default 15000 */
+  readonly requestTimeoutMs?: number;
+  /** Refresh the breakdowns on every poll (strategy `count`). @default false */
+  readonly always?: boolean;
+  /** @default BREAKDOWN_MAX_AGE_MS */
+  readonly maxAgeMs?: number;
+}
+
+export interface PlanInput extends ScanInput {
+  /** Unix ms the poll started. */
+  readonly nowMs: number;
+}
+
+export type Section = 'ages' | 'names';
+
+export interface PlanOutcome {
+  /** Depth fresh; groups and ages as of their last refresh. */
+  readonly snapshot: QueueSnapshot;
+  /** Rows and oldest row per status: fresh on every poll. */
+  readonly headline: Readonly<Record<Status, GroupStats>>;
+  /** Unix seconds of the older of the two breakdowns' refreshes; null before both ran once. */
+  readonly breakdownAt: number | null;
+  readonly refreshed: readonly Section[];
+  readonly decision: BreakdownDecision | null;
+  /** Names counted one by one in this poll's breakdown, and names left to `other`. */
+  readonly namesCounted: number;
+  readonly namesInOther: number;
+  readonly reservedByDifference: boolean;
+  readonly totalsFromPages: boolean;
+  /** A breakdown request timed out: the breakdown keeps its older figures. */
+  readonly breakdownTimedOut: boolean;
+  /** Processing seconds the portal reported for this poll's commands. */
+  readonly processingSeconds: number;
+}
+
+const MAX_REQUESTS = 2;
+
+interface Choice {
+  readonly planned: readonly Planned[];
+  /** The ages are asked (all of them). */
+  readonly ages: boolean;
+  /** Names counted one by one (every known name when `namesIncluded` and none is left out). */
+  readonly names: readonly string[];
+  readonly namesIncluded: boolean;
+  /** The most seconds one request of it should take. */
+  readonly capSeconds: number;
+}
+
+function processingOf(
+  answers: Readonly<Record<string, CallAnswer>>,
+  keys: Iterable<string>,
+): number {
+  let sum = 0;
+  for (const key of keys) {
+    const value = answers[key]?.time?.processing;
+    if (typeof value === 'number' && value > 0) sum += value;
+  }
+  return sum;
+}
+
+export class CountPlanner {
+  readonly #speed = new ServerSpeed();
+  readonly #budget: DatabaseBudget;
+  readonly #capSeconds: number;
+  readonly #timeoutSeconds: number;
+  readonly #always: boolean;
+  readonly #names = new NameBook();
+  #size: QueueSize = { rows: 0, unreserved: 0, reserved: 0 };
+  #groups: Map<string, StatusStats> | null = null;
+  #groupsAt: number | null = null;
+  #ages: OlderThan | null = null;
+  #agesAt: number | null = null;
+  /** Statuses with rows of unknown names at the last full count of names. */
+  #missing: Status[] = [];
+
+  constructor(options: PlanOptions = {}) {
+    this.#budget = new DatabaseBudget({
+      share: options.share ?? 0.05,
+      ...(options.maxAgeMs === undefined ? {} : { maxAgeMs: options.maxAgeMs }),
+    });
+    this.#timeoutSeconds = (options.requestTimeoutMs ?? 15_000) / 1000;
+    this.#capSeconds = this.#timeoutSeconds / 2;
+    this.#always = options.always ?? false;
+  }
+
+  /** Seconds per examined row the plan currently believes. */
+  get secondsPerRow(): number {
+    return this.#speed.secondsPerRow;
+  }
+
+  async poll(input: PlanInput): Promise<PlanOutcome> {
+    const now = input.nowMs;
+    this.#budget.tick(now);
+    const answers: Record<string, CallAnswer> = {};
+    let processing = 0;
+
+    // Request 1 (2 when a slow server cannot answer the headline within one): the headline.
+    const head = headlineCommands();
+    head.push({ key: 'handlers', command: { method: 'event.get', params: {} }, cost: 'none' });
+    const headPacks = this.#pack(head, this.#size, 2, this.#capSeconds);
+    for (const pack of headPacks) {
+      try {
+        Object.assign(answers, await this.#run(input, pack));
+      } catch (error) {
+        // The poll fails (the headline is what every poll owes), but the next one plans smaller.
+        if (error instanceof TimeoutError) {
+          this.#speed.timedOut(this.#rows(pack, this.#size), this.#timeoutSeconds);
+        }
+        throw error;
+      }
+    }
+    const h = readHeadline(answers);
+    this.#size = h.size;
+    const headSeconds = processingOf(answers, Object.keys(answers));
+    this.#speed.observe(this.#rows(head, h.size), headSeconds);
+    this.#budget.spend(now, headSeconds);
+    processing += headSeconds;
+
+    const bound = parseOfflineEventNames(answers['handlers']?.result, input.authConnector);
+    for (const name of [...input.knownEventNames, ...bound, ...namesSeen(h)]) {
+      if (name !== OTHER_EVENT_NAME) this.#names.add(name);
+    }
+    const ranked = this.#names.ranked();
+    const ages = ageCommands(input, h);
+    const allNames = nameCommands(h, ranked);
+    const lastAt =
+      this.#groupsAt === null || this.#agesAt === null
+        ? null
+        : Math.min(this.#groupsAt, this.#agesAt);
+    const decision = this.#budget.decide(
+      now,
+      lastAt,
+      this.#estimate([...ages, ...allNames], h.size),
+      this.#always,
+    );
+
+    const refreshed: Section[] = [];
+    let counted: string[] = [];
+    let timedOut = false;
+    if (decision.run) {
+      const requestsLeft = Math.max(
+        0,
+        MAX_REQUESTS -
+          headPacks.length +
+          (headPacks.length > 1 && decision.why !== 'budget' ? 1 : 0),
+      );
+      // A refresh the budget pays for spends at most what it allows; one forced by the
+      // 5-minute promise (or the first, or strategy count) is bounded by the requests alone.
+      const allowance =
+        decision.why === 'budget'
+          ? Math.max(this.#budget.credit, this.#budget.breakdownAllowance(headSeconds))
+          : Infinity;
+      let choice = this.#choose(h, ages, ranked, requestsLeft, allowance, this.#capSeconds);
+      if (choice.planned.length === 0 && decision.why !== 'budget' && requestsLeft > 0) {
+        // Nothing fits half the timeout and the breakdown is about to be too old: a server
+        // this slow gets a request of up to 90 % of the timeout rather than no refresh at all.
+        choice = this.#choose(h, ages, ranked, requestsLeft, allowance, this.#timeoutSeconds * 0.9);
+      }
+      counted = [...choice.names];
+      const packs = this.#pack(choice.planned, h.size, requestsLeft, choice.capSeconds);
+      const before = processing;
+      for (const pack of packs) {
+        try {
+          const got = await this.#run(input, pack);
+          Object.assign(answers, got);
+          const seconds = processingOf(got, Object.keys(got));
+          this.#speed.observe(this.#rows(pack, h.size), seconds);
+          processing += seconds;
+        } catch (error) {
+          if (!(error instanceof TimeoutError)) throw error;
+          // Not retried in this poll: a busy server would only get the same work twice.
+          this.#speed.timedOut(this.#rows(pack, h.size), this.#timeoutSeconds);
+          timedOut = true;
+          break;
+        }
+      }
+      this.#budget.spend(now, processing - before);
+      // A section is refreshed when every one of its commands was answered.
+      const answered = (prefix: string) =>
+        choice.planned.every((p) => !p.key.startsWith(prefix) || p.key in answers);
+      if (choice.ages && answered('age:')) {
+        this.#ages = readAges(input.takenAt, h, answers);
+        this.#agesAt = now;
+        refreshed.push('ages');
+      }
+      if (choice.namesIncluded && answered('n:')) {
+        this.#groups = readNames(h, counted, answers);
+        for (const key of Object.keys(answers)) {
+          if (!key.startsWith('n:gap:')) continue;
+          for (const row of pageRows(answers[key] as CallAnswer)) this.#names.add(row.name);
+        }
+        // With every known name counted, rows under `other` are of names no one knows yet.
+        this.#missing = counted.length >= ranked.length ? shortfall(this.#groups) : [];
+        this.#groupsAt = now;
+        refreshed.push('names');
+        this.#names.remember(this.#groups, counted, [...bound, ...input.knownEventNames], now);
+      }
+    }
+
+    const headline = Object.fromEntries(
+      STATUSES.map((s) => [s, { count: h.statuses[s].total, oldest: h.statuses[s].oldest }]),
+    ) as Record<Status, GroupStats>;
+    const breakdownAt =
+      this.#groupsAt === null || this.#agesAt === null
+        ? null
+        : Math.min(this.#groupsAt, this.#agesAt) / 1000;
+    return {
+      snapshot: {
+        takenAt: input.takenAt,
+        depth: h.depth,
+        groups: this.#groups ?? new Map(),
+        olderThan: this.#ages ?? {
+          queued: emptyAgeCounts(),
+          reserved: emptyAgeCounts(),
+          error: emptyAgeCounts(),
+        },
+      },
+      headline,
+      breakdownAt,
+      refreshed,
+      decision,
+      namesCounted: refreshed.includes('names') ? counted.length : 0,
+      namesInOther: refreshed.includes('names') ? this.#names.size - counted.length : 0,
+      reservedByDifference: h.reservedByDifference,
+      totalsFromPages: h.totalsFromPages,
+      breakdownTimedOut: timedOut,
+      processingSeconds: processing,
+    };
+  }
+
+  /**
+   * What this poll's breakdown asks, within the requests left (50 commands and half the
+   * request timeout each) and the database allowance: both sections whole when they fit;
+   * else, when the names fit whole alone, the older section whole (the other follows at the
+   * next poll, being then the older); else the ages and as many names as fit, in rank order,
+   * the rest under `other`.
+   */
+  #choose(
+    h: Headline,
+    ages: readonly Planned[],
+    ranked: readonly string[],
+    requestsLeft: number,
+    allowance: number,
+    capSeconds: number,
+  ): Choice {
+    const est = (p: Planned) => this.#speed.estimate(rowsExamined(p.cost, h.size));
+    const fits = (planned: readonly Planned[]) => {
+      const packer = new Packer(requestsLeft, capSeconds);
+      const cost = planned.reduce((sum, p) => sum + est(p), 0);
+      return (planned.length === 0 || packer.tryAdd(planned.map(est))) && cost <= allowance;
+    };
+    const freeNames = statusesToCount(h).length === 0;
+    // Every name was counted last time and some rows still belonged to none: look for them.
+    const missing = this.#missing;
+    const discover =
+      missing.length === 0 ? [] : gapCommands(ranked, missing.length === 1 ? missing[0]! : null);
+    const allNames = [...(freeNames ? [] : nameCommands(h, ranked)), ...discover];
+    const whole = (withAges: boolean, withNames: boolean): Choice => ({
+      planned: [...(withAges ? ages : []), ...(withNames ? allNames : [])],
+      ages: withAges,
+      names: withNames ? [...ranked] : [],
+      namesIncluded: withNames,
+      capSeconds,
+    });
+    if (fits([...ages, ...allNames])) return whole(true, true);
+    if (fits(allNames)) {
+      // the names fit whole alone: one section now, the other at the next poll
+      const namesFirst = (this.#groupsAt ?? -1) <= (this.#agesAt ?? -1);
+      if (namesFirst || !fits(ages)) return whole(false, true);
+      return whole(true, false);
+    }
+    // Neither fits whole: the older section first, as much of it as fits, then the other.
+    const packer = new Packer(requestsLeft, capSeconds);
+    let spent = 0;
+    const agesCost = ages.reduce((sum, p) => sum + est(p), 0);
+    const takeAges = () =>
+      agesCost <= allowance - spent && (ages.length === 0 || packer.tryAdd(ages.map(est)));
+    const names: string[] = [];
+    const commands: Planned[] = [];
+    const takeNames = () => {
+      for (const name of ranked) {
+        const mine = nameCommands(h, [name]);
+        const cost = mine.reduce((sum, p) => sum + est(p), 0);
+        if (spent + cost > allowance || !packer.tryAdd(mine.map(est))) break;
+        spent += cost;
+        names.push(name);
+        commands.push(...mine);
+      }
+    };
+    let withAges: boolean;
+    if ((this.#groupsAt ?? -1) <= (this.#agesAt ?? -1)) {
+      takeNames();
+      withAges = takeAges();
+    } else {
+      withAges = takeAges();
+      if (withAges) spent += agesCost;
+      takeNames();
+    }
+    return {
+      planned: [...(withAges ? ages : []), ...commands],
+      ages: withAges,
+      names,
+      namesIncluded: names.length > 0,
+      capSeconds,
+    };
+  }
+
+  #estimate(planned: readonly Planned[], size: QueueSize): number {
+    return this.#speed.estimate(this.#rows(planned, size));
+  }
+
+  #rows(planned: readonly Planned[], size: QueueSize): number {
+    return planned.reduce((sum, p) => sum + rowsExamined(p.cost, size), 0);
+  }
+
+  #pack(
+    planned: readonly Planned[],
+    size: QueueSize,
+    limit: number,
+    capSeconds: number,
+  ): Planned[][] {
+    return pack(
+      planned,
+      (p) => this.#speed.estimate(rowsExamined(p.cost, size)),
+      limit,
+      capSeconds,
+    );
+  }
+
+  async #run(input: ScanInput, pack: readonly Planned[]): Promise<Record<string, CallAnswer>> {
+    const commands: Record<string, BatchCommand> = {};
+    for (const p of pack) commands[p.key] = p.command;
+    return runCommands(input.client, commands, callOptions(input));
+  }
+}

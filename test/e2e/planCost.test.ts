@@ -1,0 +1,210 @@
+/**
+ * The count plan on a portal that reports the database time its rows would cost (the
+ * in-memory portal answers in microseconds, so the answers' `processing` is rewritten by a
+ * cost model of the real table: a command costs its share of one 0.3-s COUNT(*) over the
+ * queue by the rows its best index reaches). The plan must keep to the share of wall time,
+ * size each request to half the request timeout, and keep the breakdowns at most 5 minutes
+ * old; a breakdown request that times out leaves the poll up.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { TimeoutError } from '../../src/b24/errors.js';
+import type { BatchCommand, RestClient } from '../../src/b24/types.js';
+import type { PollReport } from '../../src/poll/poller.js';
+import { STATUSES } from '../../src/poll/snapshot.js';
+import { ManualClock } from '../../src/sim/index.js';
+import { startPlanPortal, type PlanPortal } from '../helpers/planPortal.js';
+
+let open: PlanPortal[] = [];
+afterEach(async () => {
+  for (const p of open) await p.close();
+  open = [];
+});
+
+const DAY = 86_400_000;
+const names8 = Array.from({ length: 8 }, (_, i) => `ONCRMEVENT${i}`);
+/** One COUNT(*) over the whole queue, as MariaDB takes it at 1M rows. */
+const COUNT_SECONDS = 0.3;
+
+interface Costed {
+  /** Processing seconds reported per HTTP request, in order. */
+  readonly requests: number[];
+  client: RestClient;
+}
+
+/** Rewrites `processing` as the cost model says, from the queue's sizes. */
+function costed(
+  client: RestClient,
+  size: { rows: number; unreserved: number; reserved: number },
+  options: { timeOutBatch?: (n: number) => boolean } = {},
+): Costed {
+  const requests: number[] = [];
+  const cost = (command: BatchCommand): number => {
+    if (command.method !== 'event.offline.list') return 0.001;
+    const filter = (command.params['filter'] ?? {}) as Record<string, unknown>;
+    const rows =
+      '>PROCESS_ID' in filter
+        ? size.reserved
+        : '=PROCESS_ID' in filter
+          ? size.unreserved
+          : size.rows;
+    return (COUNT_SECONDS * Math.max(50, rows)) / size.rows;
+  };
+  let batches = 0;
+  return {
+    requests,
+    client: {
+      async call(method, params, callOptions) {
+        const answer = await client.call(method, params, callOptions);
+        const seconds = cost({ method: method as BatchCommand['method'], params });
+        requests.push(seconds);
+        return { ...answer, time: { ...answer.time, processing: seconds } };
+      },
+      async batch(commands, callOptions) {
+        batches += 1;
+        if (options.timeOutBatch?.(batches) === true) {
+          throw new TimeoutError('no complete answer within the request timeout');
+        }
+        const answer = await client.batch(commands, callOptions);
+        const resultTime = { ...answer.resultTime };
+        let sum = 0;
+        for (const [name, command] of Object.entries(commands)) {
+          const seconds = cost(command);
+          sum += seconds;
+          resultTime[name] = { ...resultTime[name], processing: seconds };
+        }
+        requests.push(sum);
+        return { ...answer, resultTime };
+      },
+    },
+  };
+}
+
+const STUCK = Object.fromEntries(
+  names8.map((n) => [n, { queued: 2_000, reserved: 100, error: 400 }]),
+);
+const SIZE = { rows: 20_000, unreserved: 19_200, reserved: 800 };
+
+async function start(env: Record<string, string>, costedOptions = {}) {
+  const clock = new ManualClock(Date.now());
+  let meter: Costed | undefined;
+  const p = await startPlanPortal({
+    clock,
+    env,
+    portal: { events: names8 },
+    wrap: (client) => {
+      meter = costed(client, SIZE, costedOptions);
+      return meter.client;
+    },
+  });
+  open.push(p);
+  p.portal.fill({
+    counts: STUCK,
+    newestMs: clock.now() - 2 * DAY,
+    oldestMs: clock.now() - 9 * DAY,
+  });
+  return { p, clock, meter: meter! };
+}
+
+async function pollFor(p: PlanPortal, clock: ManualClock, polls: number): Promise<PollReport[]> {
+  const reports: PollReport[] = [];
+  for (let i = 0; i < polls; i++) {
+    const report = await p.poller.poll();
+    if (!report.ok) throw new Error(`poll failed: ${report.error?.message}`);
+    reports.push(report);
+    clock.advance(30_000);
+  }
+  return reports;
+}
+
+describe('on a portal whose COUNT(*) over the queue takes 0.3 s', () => {
+  it('keeps the database time within 5 % of wall time, the breakdowns within 5 minutes, each request within half the timeout', async () => {
+    const { p, clock, meter } = await start({});
+
+    const reports = await pollFor(p, clock, 60); // 30 minutes
+
+    const spent = reports.reduce((sum, r) => sum + (r.processingSeconds ?? 0), 0);
+    const share = spent / (reports.length * 30);
+    expect(share).toBeLessThanOrEqual(0.05);
+    expect(Math.max(...meter.requests)).toBeLessThanOrEqual(7.5);
+    for (const report of reports) {
+      expect(report.requests).toBeLessThanOrEqual(2);
+      expect(report.startedAt / 1000 - report.breakdownAt!).toBeLessThanOrEqual(300);
+      // a headline costs at most 4 COUNT(*) over the queue
+      expect(report.processingSeconds).toBeLessThanOrEqual(4 * COUNT_SECONDS + 7.5);
+    }
+    const headlineOnly = p.log.find('Poll finished').filter((l) => l['breakdown'] === 'none');
+    expect(headlineOnly.length).toBeGreaterThan(40);
+    for (const line of headlineOnly) {
+      expect(line['processingSeconds']).toBeLessThanOrEqual(4 * COUNT_SECONDS);
+    }
+    // the breakdown is the truth as of its own refresh (the queue does not change here)
+    const last = reports.at(-1)!;
+    const truth = p.portal.truth(Math.floor(last.breakdownAt!));
+    expect(last.snapshot!.groups).toEqual(truth.groups);
+    expect(last.snapshot!.olderThan).toEqual(truth.olderThan);
+  });
+
+  it('shrinks the breakdown to what half a short request timeout holds', async () => {
+    const { p, clock, meter } = await start({ MONITOR_REQUEST_TIMEOUT: '3000' });
+
+    const reports = await pollFor(p, clock, 20);
+
+    // the first poll plans with the initial guess; from then on each request fits 1.5 s
+    expect(Math.max(...meter.requests.slice(2))).toBeLessThanOrEqual(1.5);
+    // the first poll counts names, the second adds the ages: from then on both are there
+    expect(reports[0]?.breakdownAt).toBeUndefined();
+    for (const report of reports.slice(1)) {
+      expect(report.requests).toBeLessThanOrEqual(2);
+      expect(report.startedAt / 1000 - report.breakdownAt!).toBeLessThanOrEqual(300);
+      const sums = STATUSES.map((s) =>
+        [...report.snapshot!.groups.values()].reduce((acc, g) => acc + g[s].count, 0),
+      );
+      expect(sums).toEqual([16_000, 800, 3_200]);
+    }
+  });
+
+  it('splits the headline over 2 requests when half the timeout cannot hold it, and still refreshes the breakdowns in time', async () => {
+    const { p, clock, meter } = await start({ MONITOR_REQUEST_TIMEOUT: '1000' });
+
+    const reports = await pollFor(p, clock, 24);
+
+    expect(Math.max(...meter.requests.slice(2))).toBeLessThanOrEqual(0.9);
+    for (const report of reports.slice(1)) {
+      expect(report.requests).toBeGreaterThanOrEqual(2);
+      expect(report.requests).toBeLessThanOrEqual(3);
+      expect(report.startedAt / 1000 - report.breakdownAt!).toBeLessThanOrEqual(300);
+    }
+  });
+
+  it('plans smaller after the headline timed out, and is back to full breakdowns by the next forced refresh', async () => {
+    const { p, clock } = await start({}, { timeOutBatch: (n: number) => n === 1 });
+
+    const first = await p.poller.poll();
+    clock.advance(30_000);
+    const reports = await pollFor(p, clock, 20);
+
+    expect(first.ok).toBe(false);
+    expect(first.error?.reason).toBe('timeout');
+    // the next poll splits the headline: each half now looks as slow as the whole did
+    expect(reports[0]?.requests).toBe(2);
+    for (const report of reports) expect(report.requests).toBeLessThanOrEqual(3);
+    const last = reports.at(-1)!;
+    expect(last.startedAt / 1000 - last.breakdownAt!).toBeLessThanOrEqual(300);
+    expect([...last.snapshot!.groups.keys()].sort()).toEqual(names8);
+  });
+
+  it('keeps the poll up when a breakdown request times out, and does not send it again', async () => {
+    const { p, clock } = await start(
+      { MONITOR_STRATEGY: 'count' },
+      { timeOutBatch: (n: number) => n === 4 },
+    );
+
+    const reports = await pollFor(p, clock, 2); // batches 1-2: first poll; 3: headline; 4: breakdown
+    const lines = p.log.find('Poll finished');
+
+    expect(lines[0]?.['breakdown']).toBe('ages+names');
+    expect(reports[1]?.ok).toBe(true);
+    expect(lines[1]).toMatchObject({ breakdown: 'none', breakdownTimedOut: true, depth: 20_000 });
+    expect(reports[1]?.requests).toBe(1);
+  });
+});
