@@ -16,6 +16,7 @@ import { startScheduler, type Scheduler } from './poll/scheduler.js';
 import { Semaphore } from './poll/semaphore.js';
 import { registerShardMetrics } from './shard/metrics.js';
 import { owned } from './shard/rendezvous.js';
+import { createTokenStores } from './tokens/fromConfig.js';
 import { VERSION } from './version.js';
 
 export interface MonitorDeps {
@@ -50,6 +51,7 @@ export function buildMonitor(fullConfig: MonitorConfig, deps: MonitorDeps): Moni
   const config = { ...fullConfig, portals: owned(fullConfig.portals, fullConfig) };
   const metrics = createMetrics(VERSION);
   registerShardMetrics(metrics.registry, config, config.portals.length);
+  const stores = createTokenStores(config.tokenStore, deps.logger, metrics.registry);
   const dispatcher = deps.dispatcher ?? new Agent({ keepAliveTimeout: 30_000 });
   const clients: PortalClient[] = [];
   const pollers = config.portals.map((portal) => {
@@ -61,6 +63,7 @@ export function buildMonitor(fullConfig: MonitorConfig, deps: MonitorDeps): Moni
       dispatcher,
       secrets: deps.secrets,
       clock: deps.clock,
+      store: stores.storeFor(portal),
     });
     clients.push(client);
     return new PortalPoller({
@@ -92,6 +95,7 @@ export function buildMonitor(fullConfig: MonitorConfig, deps: MonitorDeps): Moni
     },
     async close() {
       await Promise.all(clients.map(({ client }) => client.close()));
+      await stores.close();
       if (deps.dispatcher === undefined) await dispatcher.close();
     },
   };

@@ -8,7 +8,7 @@ import type { PortalConfig } from '../config/types.js';
 import { type B24RestClient, createRestClient } from './client.js';
 import type { Clock } from './clock.js';
 import { RateLimiter } from './rateLimiter.js';
-import { FileTokenStore } from './tokenStore.js';
+import { FileTokenStore, type TokenStore } from './tokenStore.js';
 import { TokenManager } from './tokens.js';
 import type { Timeouts } from './transport.js';
 import type { ClientObserver } from './types.js';
@@ -23,6 +23,8 @@ export interface PortalClientDeps {
   readonly clock?: Clock | undefined;
   /** Told every token value learnt, for log scrubbing. */
   readonly secrets?: { add(value: string | undefined): void } | undefined;
+  /** Where the pair lives. @default the portal's token file */
+  readonly store?: TokenStore | undefined;
 }
 
 export interface PortalClient {
@@ -48,7 +50,7 @@ export function createPortalClient(portal: PortalConfig, deps: PortalClientDeps)
   const timeouts = timeoutsFor(portal.requestTimeoutMs);
   const tokens = new TokenManager({
     portal: portal.name,
-    store: new FileTokenStore(portal.tokenFile),
+    store: deps.store ?? new FileTokenStore(portal.tokenFile),
     seed: { refreshToken: portal.refreshToken, accessToken: portal.accessToken },
     oauth: {
       oauthUrl: portal.oauthUrl,

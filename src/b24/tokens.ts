@@ -13,7 +13,7 @@ import type { Dispatcher } from 'undici';
 import { type Clock, raceAbort, systemClock } from './clock.js';
 import { AuthError, MonitorError, NetworkError, TokenStoreError } from './errors.js';
 import { type OAuthClientOptions, refreshTokenPair } from './oauth.js';
-import type { TokenPair, TokenStore } from './tokenStore.js';
+import type { SharedRefresh, TokenPair, TokenStore } from './tokenStore.js';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUTS, type Timeouts } from './transport.js';
 import type { ClientObserver } from './types.js';
 
@@ -127,7 +127,7 @@ export class TokenManager {
     ) {
       return pair.accessToken;
     }
-    this.#refreshing ??= this.#refresh(pair).finally(() => {
+    this.#refreshing ??= this.#refresh(pair, staleAccessToken).finally(() => {
       this.#refreshing = undefined;
     });
     const next = await raceAbort(this.#refreshing, signal);
@@ -164,8 +164,23 @@ export class TokenManager {
     return pair;
   }
 
-  async #refresh(current: TokenPair): Promise<FreshTokenPair> {
+  async #refresh(current: TokenPair, refusedAccessToken?: string): Promise<FreshTokenPair> {
     const refreshToken = await this.#usableRefreshToken(current);
+    const shared = await this.#store.refreshShared?.(
+      { ...current, refreshToken },
+      refusedAccessToken,
+      (token) => this.#exchangeObserved(token),
+    );
+    if (shared !== undefined) return this.#useShared(shared);
+    const next = await this.#exchangeObserved(refreshToken);
+    this.#latest = next;
+    await this.#flush();
+    this.#pair = next;
+    return next;
+  }
+
+  /** The OAuth exchange, counted and logged. */
+  async #exchangeObserved(refreshToken: string): Promise<FreshTokenPair> {
     let next: FreshTokenPair;
     try {
       next = await this.#exchange(refreshToken);
@@ -179,10 +194,26 @@ export class TokenManager {
     }
     this.#observer.refresh(true);
     this.#logger.info({ portal: this.portal }, 'Access token refreshed');
-    this.#latest = next;
-    await this.#flush();
-    this.#pair = next;
     return next;
+  }
+
+  /** A pair from a shared store: refreshed here and saved there, or another holder's newer one. */
+  async #useShared(shared: SharedRefresh): Promise<FreshTokenPair> {
+    const { pair } = shared;
+    this.#secrets?.add(pair.accessToken);
+    this.#secrets?.add(pair.refreshToken);
+    if (!shared.exchanged) {
+      this.#logger.info({ portal: this.portal }, 'Token pair taken from the shared token store');
+    }
+    this.#latest = pair;
+    if (shared.saved) {
+      this.#saved = pair;
+      this.#persistError = undefined;
+    } else {
+      await this.#flush();
+    }
+    this.#pair = pair;
+    return pair;
   }
 
   /**
