@@ -68,6 +68,8 @@ export class TokenManager {
   /** Writes run one after another, each writing `#latest`: an older pair never lands last. */
   #writes: Promise<void> = Promise.resolve();
   #persistError: TokenStoreError | undefined;
+  /** The access token of the last pair taken from a shared store without a refresh of ours. */
+  #taken: string | undefined;
   /** The refresh token the OAuth server refused for good, and how. */
   #refused: { readonly refreshToken: string; readonly error: AuthError } | undefined;
 
@@ -98,6 +100,16 @@ export class TokenManager {
   /** The last failure to write the token file, until a write succeeds again. */
   get persistError(): TokenStoreError | undefined {
     return this.#persistError;
+  }
+
+  /**
+   * Whether `accessToken` came from another holder through the shared store, untried: once
+   * (the caller may then refresh again instead of giving up on a just-refreshed token).
+   */
+  takenFromStore(accessToken: string | undefined): boolean {
+    if (accessToken === undefined || accessToken !== this.#taken) return false;
+    this.#taken = undefined;
+    return true;
   }
 
   /**
@@ -202,6 +214,7 @@ export class TokenManager {
     const { pair } = shared;
     this.#secrets?.add(pair.accessToken);
     this.#secrets?.add(pair.refreshToken);
+    this.#taken = shared.exchanged ? undefined : pair.accessToken;
     if (!shared.exchanged) {
       this.#logger.info({ portal: this.portal }, 'Token pair taken from the shared token store');
     }
