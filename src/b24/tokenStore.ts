@@ -49,6 +49,12 @@ export interface TokenStore {
   ): Promise<SharedRefresh | undefined>;
 }
 
+/**
+ * `fsCode` of a TokenStoreError from a shared store that is away and has said so in a log line
+ * of its own: the token manager does not log each portal's failed write on top.
+ */
+export const STORE_UNREACHABLE = 'STORE_UNREACHABLE';
+
 /** What a shared refresh gives: the pair to use, whether it was exchanged here, whether saved. */
 export interface SharedRefresh {
   readonly pair: TokenPair & { readonly accessToken: string };

@@ -13,7 +13,12 @@ import type { Dispatcher } from 'undici';
 import { type Clock, raceAbort, systemClock } from './clock.js';
 import { AuthError, MonitorError, NetworkError, TokenStoreError } from './errors.js';
 import { type OAuthClientOptions, refreshTokenPair } from './oauth.js';
-import type { SharedRefresh, TokenPair, TokenStore } from './tokenStore.js';
+import {
+  STORE_UNREACHABLE,
+  type SharedRefresh,
+  type TokenPair,
+  type TokenStore,
+} from './tokenStore.js';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUTS, type Timeouts } from './transport.js';
 import type { ClientObserver } from './types.js';
 
@@ -286,7 +291,7 @@ export class TokenManager {
           this.#persistError !== undefined && this.#persistError.fsCode === storeError.fsCode;
         this.#persistError = storeError;
         this.#observer.tokenPersistFailed?.();
-        if (!repeated) {
+        if (!repeated && storeError.fsCode !== STORE_UNREACHABLE) {
           // The store's message names the file and what to do, and never holds a token.
           this.#logger.error(
             {

@@ -52,6 +52,11 @@ export class RedisConnection {
     return this.#up;
   }
 
+  /** The code of the last connection error (ECONNREFUSED, WRONGPASS...). */
+  get lastCode(): string | undefined {
+    return this.#lastCode;
+  }
+
   /** Calls `listener` each time Redis becomes reachable again. */
   onReady(listener: () => void): () => void {
     this.#readyListeners.add(listener);

@@ -5,7 +5,12 @@
  * compare-and-set against the last pair seen in Redis, as soon as Redis is back.
  */
 import { TokenStoreError } from '../b24/errors.js';
-import type { SharedRefresh, TokenPair, TokenStore } from '../b24/tokenStore.js';
+import {
+  STORE_UNREACHABLE,
+  type SharedRefresh,
+  type TokenPair,
+  type TokenStore,
+} from '../b24/tokenStore.js';
 import { errorCodeOf, type RedisConnection } from './redisConnection.js';
 import {
   PairStore,
@@ -96,12 +101,15 @@ export class RedisTokenStore implements TokenStore {
       await this.#connection.ready();
       return await run();
     } catch (error) {
-      const code = errorCodeOf(error);
-      // no cause: an ioredis error may carry the command's arguments, a token among them
+      const down = !this.#connection.up;
+      const code = down ? (this.#connection.lastCode ?? errorCodeOf(error)) : errorCodeOf(error);
+      // no cause: an ioredis error may carry the command's arguments, a token among them.
+      // While Redis is known to be away the connection has logged it once for every portal:
+      // STORE_UNREACHABLE tells the token manager not to log each portal's write on top.
       throw new TokenStoreError(
         `Token store ${this.path} cannot be ${what === 'read' ? 'read' : 'written'} (${code}). ` +
           `The monitor goes on with the pair it holds and writes it once Redis answers again.`,
-        { fsCode: code },
+        { fsCode: down ? STORE_UNREACHABLE : code },
       );
     }
   }

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { buildMonitor } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import { ordinalOfHost, owned, ownerOf } from '../../src/shard/rendezvous.js';
 import { BASE_ENV, SECRETS, expectConfig } from '../config/helpers.js';
+import { captureLogger } from '../helpers/logs.js';
 
 const NAMES = Array.from({ length: 1000 }, (_, i) => ({ name: `portal-${i}.bitrix24.com` }));
 
@@ -118,6 +120,43 @@ describe('shard settings', () => {
     if (!bad.ok) {
       expect(bad.problems[0]?.field).toBe('MONITOR_TOKEN_STORE');
       expect(JSON.stringify(bad.problems)).not.toContain(SECRETS.password);
+    }
+  });
+});
+
+describe('a monitor built as one shard', () => {
+  it('polls and exports only the portals it owns, and says which shard it is', async () => {
+    const portals = Array.from(
+      { length: 12 },
+      (_, i) =>
+        `  - { name: p${i}.example, url: "https://p${i}.bitrix24.com/rest/", refreshToken: rt-${i}-abcdefgh }`,
+    );
+    const file = [
+      'defaults:',
+      '  clientId: app.5f3c1e2a4b6d71.12345678',
+      `  clientSecret: ${SECRETS.clientSecret}`,
+      'portals:',
+      ...portals,
+      '',
+    ].join('\n');
+    const loaded = loadConfig({
+      env: { MONITOR_CONFIG: '/etc/monitor.yaml', MONITOR_SHARDS: '3', MONITOR_SHARD: '1' },
+      readFile: () => file,
+      statFile: () => ({ mode: 0o100600 }),
+    });
+    const { config } = expectConfig(loaded);
+    const monitor = buildMonitor(config, { logger: captureLogger().logger });
+    try {
+      const mine = config.portals.map((p) => p.name).filter((name) => ownerOf(name, 3) === 1);
+      expect(mine.length).toBeGreaterThan(0);
+      expect(mine.length).toBeLessThan(12);
+      expect(monitor.pollers.map((p) => p.name)).toEqual(mine);
+      const text = await monitor.metrics.registry.metrics();
+      expect(text).toContain('b24_offline_shard_info{shard="1",shards="3"} 1');
+      expect(text).toContain(`b24_offline_shard_portals ${mine.length}`);
+      expect(text).not.toContain('b24_offline_token_store_up'); // token files: no Redis gauge
+    } finally {
+      await monitor.close();
     }
   });
 });
