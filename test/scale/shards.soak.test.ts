@@ -137,15 +137,26 @@ describe('shards sharing one config and one Redis', () => {
     async (ctx) => {
       needRedis(ctx);
       const victim = shards[1]!;
-      const granted = oauth.granted();
+      const refreshed = (): number => linesOf(victim, 'Access token refreshed').length;
+      const before = refreshed();
+      const victimPortals = portals.filter(({ name }) => ownerOf(name, 4) === 1).length;
       expireAll();
-      // the victim's next poll refreshes each of its portals: kill it once some have
+      // the victim's polls (spread over the interval) refresh its portals one after another:
+      // kill it once it has refreshed some of them (its own log says so) and not yet all
       const deadline = Date.now() + 3 * INTERVAL_S * 1000;
-      while (oauth.granted() < granted + 2 && Date.now() < deadline) {
-        await new Promise((resolve) => setImmediate(resolve));
+      while (refreshed() < before + 1 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
       }
+      // 20 ms later: not between an OAuth answer and its save in Redis (a window of about a
+      // millisecond that no client can close: the rotated pair exists only in the answer)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const refreshedAtKill = refreshed() - before;
       await stopShard(victim, 'SIGKILL');
       expect(victim.process.child.signalCode).toBe('SIGKILL');
+      console.info(
+        `SIGKILL after ${refreshedAtKill} of the victim's ${victimPortals} portals refreshed`,
+      );
+      expect(refreshedAtKill).toBeGreaterThan(0);
       const since = Date.now();
       shards[1] = await startShard(configFile, redis!.url, 1, 4);
       await everyPortalOwned(since, 4 * INTERVAL_S * 1000);
