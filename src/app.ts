@@ -14,6 +14,9 @@ import { PortalMetrics } from './metrics/portalMetrics.js';
 import { PortalPoller, type PollReport } from './poll/poller.js';
 import { startScheduler, type Scheduler } from './poll/scheduler.js';
 import { Semaphore } from './poll/semaphore.js';
+import { registerShardMetrics } from './shard/metrics.js';
+import { owned } from './shard/rendezvous.js';
+import { createTokenStores } from './tokens/fromConfig.js';
 import { VERSION } from './version.js';
 
 export interface MonitorDeps {
@@ -51,8 +54,12 @@ export interface RunningMonitor extends Monitor {
   stop(): Promise<void>;
 }
 
-export function buildMonitor(config: MonitorConfig, deps: MonitorDeps): Monitor {
+export function buildMonitor(fullConfig: MonitorConfig, deps: MonitorDeps): Monitor {
+  // a shard builds, polls, exports and reports readiness for the portals it owns only
+  const config = { ...fullConfig, portals: owned(fullConfig.portals, fullConfig) };
   const metrics = createMetrics(VERSION);
+  registerShardMetrics(metrics.registry, config, config.portals.length);
+  const stores = createTokenStores(config.tokenStore, deps.logger, metrics.registry);
   const dispatcher = deps.dispatcher ?? new Agent({ keepAliveTimeout: 30_000 });
   const clients: PortalClient[] = [];
   const pollers = config.portals.map((portal) => {
@@ -64,6 +71,7 @@ export function buildMonitor(config: MonitorConfig, deps: MonitorDeps): Monitor 
       dispatcher,
       secrets: deps.secrets,
       clock: deps.clock,
+      store: stores.storeFor(portal),
     });
     clients.push(client);
     return new PortalPoller({
@@ -100,6 +108,7 @@ export function buildMonitor(config: MonitorConfig, deps: MonitorDeps): Monitor 
     },
     async close() {
       await Promise.all(clients.map(({ client }) => client.close()));
+      await stores.close();
       if (deps.dispatcher === undefined) await dispatcher.close();
     },
   };
@@ -124,7 +133,7 @@ export async function startMonitor(
   const scheduler: Scheduler = startScheduler({
     portals: monitor.pollers.map((poller, i) => ({
       poller,
-      schedule: config.portals[i]?.schedule ?? '',
+      schedule: monitor.config.portals[i]?.schedule ?? '',
     })),
     logger: deps.logger,
     maxConcurrentPolls: config.maxConcurrentPolls,
@@ -136,6 +145,7 @@ export async function startMonitor(
       url: server.url,
       metricsUrl: `${server.url}/metrics`,
       portals: monitor.pollers.length,
+      ...(config.shards > 1 ? { shard: config.shard, shards: config.shards } : {}),
     },
     'Monitor started',
   );

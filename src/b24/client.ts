@@ -221,7 +221,8 @@ export function createRestClient(options: RestClientOptions): B24RestClient {
         const code = restErrorCode(error);
         if (sent && code !== undefined) observer.restError(method, code);
         if (sent && isTokenRefusal(error)) {
-          if (refreshed) {
+          // a pair another holder stored (shared token store) was never tried: it gets its own refresh
+          if (refreshed && !tokens.takenFromStore(token)) {
             throw new AuthError(
               error.apiCode,
               `The portal refused a freshly refreshed access token (${error.apiCode}). The ` +

@@ -9,7 +9,7 @@ import type { SecretSink } from '../secrets.js';
 import { type B24RestClient, createRestClient } from './client.js';
 import type { Clock } from './clock.js';
 import { RateLimiter } from './rateLimiter.js';
-import { FileTokenStore } from './tokenStore.js';
+import { FileTokenStore, type TokenStore } from './tokenStore.js';
 import { TokenManager } from './tokens.js';
 import type { Timeouts } from './transport.js';
 import type { ClientObserver } from './types.js';
@@ -24,6 +24,8 @@ export interface PortalClientDeps {
   readonly clock?: Clock | undefined;
   /** Told each portal's pair in use, for log scrubbing. */
   readonly secrets?: SecretSink | undefined;
+  /** Where the pair lives. @default the portal's token file */
+  readonly store?: TokenStore | undefined;
 }
 
 export interface PortalClient {
@@ -49,9 +51,11 @@ export function createPortalClient(portal: PortalConfig, deps: PortalClientDeps)
   const timeouts = timeoutsFor(portal.requestTimeoutMs);
   const tokens = new TokenManager({
     portal: portal.name,
-    store: new FileTokenStore(portal.tokenFile, {
-      warn: (detail) => deps.logger.warn({ path: portal.tokenFile, detail }, 'Token file unsafe'),
-    }),
+    store:
+      deps.store ??
+      new FileTokenStore(portal.tokenFile, {
+        warn: (detail) => deps.logger.warn({ path: portal.tokenFile, detail }, 'Token file unsafe'),
+      }),
     seed: { refreshToken: portal.refreshToken, accessToken: portal.accessToken },
     oauth: {
       oauthUrl: portal.oauthUrl,

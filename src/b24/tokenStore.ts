@@ -37,6 +37,31 @@ export interface TokenStore {
   load(): Promise<TokenPair | null>;
   /** Replaces the stored pair atomically. Throws TokenStoreError; the old pair then stays. */
   save(pair: TokenPair): Promise<void>;
+  /**
+   * Only a store shared by several holders (Redis) has it: runs the refresh under the store's
+   * per-portal lock, or returns the newer pair another holder stored meanwhile (see
+   * src/tokens/redisProtocol.ts). Undefined when the store cannot be reached before anything
+   * was spent: the caller then refreshes on its own and saves later. Throws what `exchange`
+   * throws, or TokenStoreError.
+   */
+  refreshShared?(
+    held: TokenPair,
+    refusedAccessToken: string | undefined,
+    exchange: (refreshToken: string) => Promise<SharedRefresh['pair']>,
+  ): Promise<SharedRefresh | undefined>;
+}
+
+/**
+ * `fsCode` of a TokenStoreError from a shared store that is away and has said so in a log line
+ * of its own: the token manager does not log each portal's failed write on top.
+ */
+export const STORE_UNREACHABLE = 'STORE_UNREACHABLE';
+
+/** What a shared refresh gives: the pair to use, whether it was exchanged here, whether saved. */
+export interface SharedRefresh {
+  readonly pair: TokenPair & { readonly accessToken: string };
+  readonly exchanged: boolean;
+  readonly saved: boolean;
 }
 
 /** The file's content. Hand-written files may hold only `refreshToken`. */

@@ -13,7 +13,12 @@ import type { Dispatcher } from 'undici';
 import { type Clock, raceAbort, systemClock } from './clock.js';
 import { AuthError, MonitorError, NetworkError, TokenStoreError } from './errors.js';
 import { type OAuthClientOptions, refreshTokenPair } from './oauth.js';
-import type { TokenPair, TokenStore } from './tokenStore.js';
+import {
+  STORE_UNREACHABLE,
+  type SharedRefresh,
+  type TokenPair,
+  type TokenStore,
+} from './tokenStore.js';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUTS, type Timeouts } from './transport.js';
 import type { SecretSink } from '../secrets.js';
 import type { ClientObserver } from './types.js';
@@ -70,6 +75,8 @@ export class TokenManager {
   /** Writes run one after another, each writing `#latest`: an older pair never lands last. */
   #writes: Promise<void> = Promise.resolve();
   #persistError: TokenStoreError | undefined;
+  /** The access token of the last pair taken from a shared store without a refresh of ours. */
+  #taken: string | undefined;
   /** The refresh token the OAuth server refused for good, and how. */
   #refused: { readonly refreshToken: string; readonly error: AuthError } | undefined;
 
@@ -103,6 +110,16 @@ export class TokenManager {
   }
 
   /**
+   * Whether `accessToken` came from another holder through the shared store, untried: once
+   * (the caller may then refresh again instead of giving up on a just-refreshed token).
+   */
+  takenFromStore(accessToken: string | undefined): boolean {
+    if (accessToken === undefined || accessToken !== this.#taken) return false;
+    this.#taken = undefined;
+    return true;
+  }
+
+  /**
    * The access token to use now. Loads the pair on first use (the file's, else the seed);
    * refreshes when there is no access token yet; writes the file again if the last write
    * failed. Throws TokenStoreError (unusable file), AuthError (no or refused refresh token),
@@ -129,7 +146,7 @@ export class TokenManager {
     ) {
       return pair.accessToken;
     }
-    this.#refreshing ??= this.#refresh(pair).finally(() => {
+    this.#refreshing ??= this.#refresh(pair, staleAccessToken).finally(() => {
       this.#refreshing = undefined;
     });
     const next = await raceAbort(this.#refreshing, signal);
@@ -177,8 +194,23 @@ export class TokenManager {
     this.#secrets?.replace(this.portal, [pair.accessToken, pair.refreshToken]);
   }
 
-  async #refresh(current: TokenPair): Promise<FreshTokenPair> {
+  async #refresh(current: TokenPair, refusedAccessToken?: string): Promise<FreshTokenPair> {
     const refreshToken = await this.#usableRefreshToken(current);
+    const shared = await this.#store.refreshShared?.(
+      { ...current, refreshToken },
+      refusedAccessToken,
+      (token) => this.#exchangeObserved(token),
+    );
+    if (shared !== undefined) return this.#useShared(shared);
+    const next = await this.#exchangeObserved(refreshToken);
+    this.#latest = next;
+    await this.#flush();
+    this.#pair = next;
+    return next;
+  }
+
+  /** The OAuth exchange, counted and logged. */
+  async #exchangeObserved(refreshToken: string): Promise<FreshTokenPair> {
     let next: FreshTokenPair;
     try {
       next = await this.#exchange(refreshToken);
@@ -194,10 +226,26 @@ export class TokenManager {
     }
     this.#observer.refresh(true);
     this.#logger.info({}, 'Access token refreshed');
-    this.#latest = next;
-    await this.#flush();
-    this.#pair = next;
     return next;
+  }
+
+  /** A pair from a shared store: refreshed here and saved there, or another holder's newer one. */
+  async #useShared(shared: SharedRefresh): Promise<FreshTokenPair> {
+    const { pair } = shared;
+    this.#learn(pair);
+    this.#taken = shared.exchanged ? undefined : pair.accessToken;
+    if (!shared.exchanged) {
+      this.#logger.info({}, 'Token pair taken from the shared token store');
+    }
+    this.#latest = pair;
+    if (shared.saved) {
+      this.#saved = pair;
+      this.#persistError = undefined;
+    } else {
+      await this.#flush();
+    }
+    this.#pair = pair;
+    return pair;
   }
 
   /**
@@ -259,7 +307,7 @@ export class TokenManager {
           this.#persistError !== undefined && this.#persistError.fsCode === storeError.fsCode;
         this.#persistError = storeError;
         this.#observer.tokenPersistFailed?.();
-        if (!repeated) {
+        if (!repeated && storeError.fsCode !== STORE_UNREACHABLE) {
           // The store's message names the file and what to do, and never holds a token.
           this.#logger.error(
             {

@@ -95,6 +95,11 @@ export const TOP_FIELDS: readonly FieldSpec[] = [
   field('listen', 'MONITOR_LISTEN', 'host:port'),
   field('logLevel', 'LOG_LEVEL', 'a pino level'),
   field('maxConcurrentPolls', 'MONITOR_MAX_CONCURRENT_POLLS', 'a number of polls', { kind: 'int' }),
+  field('shards', 'MONITOR_SHARDS', 'a number of shards', { kind: 'int' }),
+  field('shard', 'MONITOR_SHARD', 'a 0-based shard number or auto'),
+  // not `secret`: the value `file` must not be scrubbed from every log line; the URL's
+  // password is added to the secrets by the loader, and problems show it redacted (URL_KEYS)
+  field('tokenStore', 'MONITOR_TOKEN_STORE', 'file or a redis:// URL', { viaFile: true }),
   field('httpAuth.bearerToken', 'MONITOR_HTTP_BEARER_TOKEN', 'a bearer token', { secret: true }),
   field('httpAuth.basic.username', 'MONITOR_HTTP_BASIC_USER', 'a user name'),
   field('httpAuth.basic.password', 'MONITOR_HTTP_BASIC_PASSWORD', 'a password', { secret: true }),
@@ -115,4 +120,4 @@ export const SECRET_KEYS: ReadonlySet<string> = new Set(
     .map((spec) => spec.path.split('.').at(-1) ?? spec.path),
 );
 
-export const URL_KEYS: ReadonlySet<string> = new Set(['url', 'oauthUrl']);
+export const URL_KEYS: ReadonlySet<string> = new Set(['url', 'oauthUrl', 'tokenStore']);

@@ -9,6 +9,7 @@
  * client secret, a schedule...), and the variables of one portal (`B24_PORTAL_URL`, tokens,
  * name, token file) are refused: they could not say which portal they are for.
  */
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 
 import { closest, fileNameOf } from './checks.js';
@@ -31,6 +32,13 @@ import {
 import type { Entry, Layer, LoadContext } from './layers.js';
 import type { ConfigProblem } from './problems.js';
 import { REDACTED, scrub, scrubProblem, showValue } from './problems.js';
+import {
+  REDACTED_STORE,
+  resolveShard,
+  tokenStoreSecrets,
+  TOKEN_STORE_EXPECTED,
+  TokenStoreSetting,
+} from './scale.js';
 import { DefaultsFile, MonitorFile, PER_PORTAL_KEYS, PortalFile } from './schema.js';
 import type { HttpAuthConfig, MonitorConfig, PollStrategy, PortalConfig } from './types.js';
 
@@ -51,6 +59,8 @@ export interface LoadConfigInput {
    * `auth`, which obtains the first pair, does not. @default true
    */
   readonly requireRefreshToken?: boolean | undefined;
+  /** For `MONITOR_SHARD=auto`. @default os.hostname() */
+  readonly hostname?: string | undefined;
 }
 
 export type LoadConfigResult =
@@ -108,7 +118,11 @@ export function loadConfig(input: LoadConfigInput): LoadConfigResult {
       : readFileLayers(ctx, configPath, configGiven);
 
   const fileLayers = file === 'broken' ? undefined : file;
-  const top = buildTop(ctx, stack([fileLayers?.top ?? new Map<string, Entry>(), envTop]));
+  const top = buildTop(
+    ctx,
+    stack([fileLayers?.top ?? new Map<string, Entry>(), envTop]),
+    input.hostname ?? hostname(),
+  );
   // A file that cannot be parsed says nothing about the portals: no "not set" guesses.
   const plans = file === 'broken' ? [] : planPortals(ctx, env, envPortal, fileLayers);
   const portals = buildPortals(ctx, plans, fileLayers?.path, input.requireRefreshToken !== false);
@@ -215,7 +229,11 @@ function valueOf<T>(layer: Layer, path: string): T | undefined {
   return entry?.ok === true ? (entry.value as T) : undefined;
 }
 
-function buildTop(ctx: LoadContext, merged: Layer): Omit<MonitorConfig, 'portals' | 'secrets'> {
+function buildTop(
+  ctx: LoadContext,
+  merged: Layer,
+  host: string,
+): Omit<MonitorConfig, 'portals' | 'secrets'> {
   const bearerToken = valueOf<string>(merged, 'httpAuth.bearerToken');
   const user = merged.get('httpAuth.basic.username');
   const password = merged.get('httpAuth.basic.password');
@@ -239,8 +257,34 @@ function buildTop(ctx: LoadContext, merged: Layer): Omit<MonitorConfig, 'portals
   const listen = valueOf<ListenAddress>(merged, 'listen') ?? MONITOR_DEFAULTS.listen;
   const httpAuth: HttpAuthConfig | undefined =
     bearerToken === undefined && basic === undefined ? undefined : { bearerToken, basic };
+  const shardEntry = merged.get('shard');
+  const sharding = resolveShard(
+    valueOf<number>(merged, 'shards'),
+    valueOf<number | 'auto'>(merged, 'shard'),
+    host,
+    {
+      shards: merged.get('shards')?.label ?? 'shards',
+      shard: shardEntry?.label ?? 'shard',
+    },
+  );
+  if ('field' in sharding) ctx.problems.push(sharding);
+  const tokenStoreEntry = merged.get('tokenStore');
+  let tokenStore = valueOf<string>(merged, 'tokenStore')?.trim();
+  // a `_FILE` value is checked only as a secret by the layer: check its shape here
+  if (tokenStore !== undefined && !TokenStoreSetting.safeParse(tokenStore).success) {
+    ctx.problems.push({
+      field: tokenStoreEntry?.label ?? 'tokenStore',
+      value: REDACTED_STORE,
+      expected: TOKEN_STORE_EXPECTED,
+    });
+  }
+  if (tokenStore === 'file') tokenStore = undefined;
+  for (const secret of tokenStoreSecrets(tokenStore)) ctx.secrets.add(secret);
   return {
     listen: { host: listen.host, port: listen.port },
+    shards: 'field' in sharding ? 1 : sharding.shards,
+    shard: 'field' in sharding ? 0 : sharding.shard,
+    tokenStore,
     logLevel: valueOf<string>(merged, 'logLevel') ?? MONITOR_DEFAULTS.logLevel,
     maxConcurrentPolls:
       valueOf<number>(merged, 'maxConcurrentPolls') ?? MONITOR_DEFAULTS.maxConcurrentPolls,

@@ -14,6 +14,7 @@ import {
   checkRestUrl,
   parseListen,
 } from './checks.js';
+import { Shard, Shards, TokenStoreSetting } from './scale.js';
 import type { PollStrategy } from './types.js';
 
 export const POLL_STRATEGIES = ['scan', 'count', 'auto'] as const satisfies readonly PollStrategy[];
@@ -205,6 +206,10 @@ export const MonitorFile = z.strictObject({
   logLevel: Level.optional(),
   maxConcurrentPolls: positiveInteger('expected a positive whole number of polls').optional(),
   httpAuth: HttpAuthFile.optional(),
+  shards: Shards.optional(),
+  shard: Shard.optional(),
+  tokenStore: TokenStoreSetting.optional(),
+  tokenStoreFile: FilePath.optional(),
   defaults: z.unknown().optional(),
   portals: z.unknown().optional(),
 });

@@ -68,6 +68,12 @@ export interface MonitorConfig {
   readonly httpAuth?: HttpAuthConfig | undefined;
   /** Every secret value in the config, for redaction and leak checks. */
   readonly secrets: readonly string[];
+  /** How many shards share the portals (MONITOR_SHARDS). @default 1 */
+  readonly shards: number;
+  /** This process's 0-based shard, `auto` already resolved (MONITOR_SHARD). @default 0 */
+  readonly shard: number;
+  /** Where token pairs live: undefined = token files; else a redis:// or rediss:// URL (a secret). */
+  readonly tokenStore?: string | undefined;
   /** Absolute path of the config file read (`MONITOR_CONFIG`), if any: for the start-up log. */
   readonly configFile?: string | undefined;
 }

@@ -1,0 +1,229 @@
+/**
+ * `npm run bench:shards [-- --portals 10000 --shards 4 --seconds 120]`: many simulated portals
+ * over N shard processes (the real CLI, one config, one Redis from Debian's redis-server).
+ * Prints per shard: CPU (share of one core, averaged over the measured window), RSS, the
+ * `/metrics` size and the scrape latency (p50/p99 of sequential scrapes while polling), and the
+ * refreshes per minute through Redis when every access token expires at once (refusals counted
+ * by the simulated OAuth server). The simulated portals run in this process.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { gzipSync } from 'node:zlib';
+import { SimServer, type SimPortal } from '../src/sim/index.js';
+import { quantile, round } from './stats.js';
+
+function flag(name: string, fallback: number): number {
+  const index = process.argv.indexOf(`--${name}`);
+  return index === -1 ? fallback : Number(process.argv[index + 1]);
+}
+
+const PORTALS = flag('portals', 10_000);
+const SHARDS = flag('shards', 4);
+const SECONDS = flag('seconds', 120);
+const SCRAPES = flag('scrapes', 60);
+const WARMUP_S = flag('warmup', 35);
+const SCHEDULE = '*/30 * * * * *';
+
+function log(line: string): void {
+  process.stderr.write(`[bench:shards ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** utime + stime of a process, seconds (Linux /proc). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function rssMb(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string): number =>
+    Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { rss: round(kb('VmRSS') / 1024), peak: round(kb('VmHWM') / 1024) };
+}
+
+interface ShardProcess {
+  readonly shard: number;
+  readonly url: string;
+  readonly child: ChildProcess;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'b24-bench-shards-'));
+  const children: ChildProcess[] = [];
+  const sim = await SimServer.start();
+  try {
+    let refused = 0;
+    let granted = 0;
+    const original = sim.oauth.handleToken.bind(sim.oauth);
+    sim.oauth.handleToken = (params) => {
+      const reply = original(params);
+      if (reply.kind === 'json') {
+        const body = reply.body as { error?: unknown; access_token?: unknown };
+        if (body.error === 'invalid_grant') refused += 1;
+        if (typeof body.access_token === 'string') granted += 1;
+      }
+      return reply;
+    };
+
+    log(`${PORTALS} simulated portals`);
+    const portals: SimPortal[] = [];
+    const entries: string[] = [];
+    for (let i = 0; i < PORTALS; i++) {
+      const portal = sim.addPortal(`b${i}`, {
+        rateLimit: null,
+        events: ['ONCRMLEADADD', 'ONCRMDEALUPDATE'],
+      });
+      portal.fill({
+        counts: {
+          ONCRMLEADADD: { queued: i % 13, error: i % 3 },
+          ONCRMDEALUPDATE: { reserved: i % 5 },
+        },
+      });
+      const seed = portal.authorize('monitor');
+      portals.push(portal);
+      entries.push(
+        `  - { name: "shop-${i}.bitrix24.com", url: "${portal.restUrl}", refreshToken: "${seed.refreshToken}", accessToken: "${seed.accessToken}" }`,
+      );
+    }
+    const configFile = join(dir, 'monitor.yaml');
+    writeFileSync(
+      configFile,
+      [
+        'defaults:',
+        `  clientId: "${portals[0]!.clientId}"`,
+        `  clientSecret: "${portals[0]!.clientSecret}"`,
+        `  oauthUrl: "${sim.oauthUrl}"`,
+        `  schedule: "${SCHEDULE}"`,
+        'portals:',
+        ...entries,
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
+
+    const redisPort = await freePort();
+    const redis = spawn(
+      'redis-server',
+      ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: 'ignore',
+      },
+    );
+    children.push(redis);
+    await sleep(300);
+    const redisUrl = `redis://127.0.0.1:${redisPort}/0`;
+
+    log(`${SHARDS} shards`);
+    const shards: ShardProcess[] = [];
+    for (let shard = 0; shard < SHARDS; shard++) {
+      const port = await freePort();
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start'], {
+        env: {
+          PATH: process.env['PATH'] ?? '',
+          MONITOR_CONFIG: configFile,
+          MONITOR_TOKEN_STORE: redisUrl,
+          MONITOR_SHARDS: String(SHARDS),
+          MONITOR_SHARD: String(shard),
+          MONITOR_LISTEN: `127.0.0.1:${port}`,
+          LOG_LEVEL: 'warn',
+        },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+      children.push(child);
+      shards.push({ shard, url: `http://127.0.0.1:${port}`, child });
+    }
+    for (const shard of shards) {
+      for (;;) {
+        try {
+          if ((await fetch(`${shard.url}/healthz`)).ok) break;
+        } catch {
+          // starting
+        }
+        await sleep(200);
+      }
+    }
+    log('started; warming up for one schedule interval');
+    await sleep(WARMUP_S * 1000);
+
+    log(`measuring for ${SECONDS} s (sequential scrapes of every shard meanwhile)`);
+    const cpuStart = shards.map((s) => cpuSeconds(s.child.pid!));
+    const started = performance.now();
+    const latencies: number[][] = shards.map(() => []);
+    const sizes: { plain: number; gzip: number; series: number }[] = shards.map(() => ({
+      plain: 0,
+      gzip: 0,
+      series: 0,
+    }));
+    const scrapeEvery = (SECONDS * 1000) / SCRAPES;
+    for (let round_ = 0; round_ < SCRAPES; round_++) {
+      for (const shard of shards) {
+        const t0 = performance.now();
+        const text = await (await fetch(`${shard.url}/metrics`)).text();
+        latencies[shard.shard]!.push(performance.now() - t0);
+        sizes[shard.shard] = {
+          plain: text.length,
+          gzip: round_ === SCRAPES - 1 ? gzipSync(text).length : sizes[shard.shard]!.gzip,
+          series: text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length,
+        };
+      }
+      const next = started + (round_ + 1) * scrapeEvery;
+      await sleep(Math.max(0, next - performance.now()));
+    }
+    const elapsed = (performance.now() - started) / 1000;
+    const cpu = shards.map((s, i) => (cpuSeconds(s.child.pid!) - cpuStart[i]!) / elapsed);
+
+    log('expiring every access token: each portal refreshes at its next poll, through Redis');
+    const before = granted;
+    for (const portal of portals) portal.expireAccessTokens();
+    const refreshStart = performance.now();
+    while (granted - before < PORTALS && performance.now() - refreshStart < 120_000)
+      await sleep(500);
+    const refreshSeconds = (performance.now() - refreshStart) / 1000;
+
+    console.log(
+      `\n## ${PORTALS} portals over ${SHARDS} shards (schedule ${SCHEDULE}, ${round(elapsed)} s measured)\n`,
+    );
+    console.log(
+      '| shard | portals | CPU (cores) | RSS MB (peak) | /metrics bytes (gzip) | series | scrape p50 ms | scrape p99 ms |',
+    );
+    console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+    for (const shard of shards) {
+      const text = await (await fetch(`${shard.url}/metrics`)).text();
+      const owned = /^b24_offline_shard_portals (\d+)$/m.exec(text)?.[1] ?? '?';
+      const memory = rssMb(shard.child.pid!);
+      const size = sizes[shard.shard]!;
+      const lat = latencies[shard.shard]!;
+      console.log(
+        `| ${shard.shard} | ${owned} | ${round(cpu[shard.shard]!, 3)} | ${memory.rss} (${memory.peak}) | ${size.plain} (${size.gzip}) | ${size.series} | ${round(quantile(lat, 0.5), 1)} | ${round(quantile(lat, 0.99), 1)} |`,
+      );
+    }
+    console.log(
+      `\nAll ${PORTALS} access tokens expired at once: ${granted - before} refreshes through Redis in ${round(refreshSeconds)} s ` +
+        `(${Math.round(((granted - before) / refreshSeconds) * 60)} per minute; bounded by the schedule, each portal refreshes at its next poll); ` +
+        `refused by the OAuth server (invalid_grant): ${refused}.`,
+    );
+  } finally {
+    for (const child of children.reverse()) child.kill('SIGTERM');
+    await sleep(1_000);
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    await sim.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
