@@ -186,13 +186,14 @@ export function createRestClient(options: RestClientOptions): B24RestClient {
   /**
    * One logical request: HTTP attempts until an answer, a refusal or the retry budget's end.
    * A refresh after `expired_token`/`invalid_token` is not a retry: it has no wait and happens
-   * at most once per call; a second refusal means the new token is no good either.
+   * once per call (twice when the fresh token too answers `expired_token`); another refusal
+   * means the new token is no good either.
    */
   async function send(method: string, params: Params, call: CallOptions): Promise<Sent> {
     const { signal, deadline } = call;
     let attempt = 0;
     let staleToken: string | undefined;
-    let refreshed = false;
+    let refreshes = 0;
     for (;;) {
       let token: string | undefined;
       let sent = false;
@@ -222,7 +223,11 @@ export function createRestClient(options: RestClientOptions): B24RestClient {
         if (sent && code !== undefined) observer.restError(method, code);
         if (sent && isTokenRefusal(error)) {
           // a pair another holder stored (shared token store) was never tried: it gets its own refresh
-          if (refreshed && !tokens.takenFromStore(token)) {
+          // A fresh token answered `expired_token` may really have expired while this call
+          // waited out retries (or a portal's clock says so): one more refresh. Any other
+          // refusal of a fresh token, or a third, means the pair itself is no good.
+          const secondChance = refreshes === 1 && error.apiCode === 'expired_token';
+          if (refreshes > 0 && !secondChance && !tokens.takenFromStore(token)) {
             throw new AuthError(
               error.apiCode,
               `The portal refused a freshly refreshed access token (${error.apiCode}). The ` +
@@ -231,7 +236,7 @@ export function createRestClient(options: RestClientOptions): B24RestClient {
               { cause: error },
             );
           }
-          refreshed = true;
+          refreshes++;
           staleToken = token;
           continue;
         }

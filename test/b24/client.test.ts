@@ -495,6 +495,20 @@ describe('tokens', () => {
     ]);
   });
 
+  it('refreshes once more when the fresh token too answers expired_token, then gives up', async () => {
+    rest = json(401, { error: 'expired_token' });
+    const { client, observer } = setup();
+
+    const error = await failure(client.call('event.get', {}));
+
+    // a fresh token may expire while a call waits out retries: one more refresh, not a third
+    expect(error).toBeInstanceOf(AuthError);
+    expect((error as AuthError).reason).toBe('auth');
+    expect(server.oauth()).toHaveLength(2);
+    expect(server.rest()).toHaveLength(3);
+    expect(observer.refreshes).toEqual([true, true]);
+  });
+
   it('fails with reason auth and an actionable message when the refresh token is refused', async () => {
     rest = json(401, { error: 'expired_token' });
     oauth = json(400, { error: 'invalid_grant', error_description: 'Invalid grant' });
