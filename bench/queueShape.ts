@@ -28,7 +28,7 @@ export const EVENT_NAMES_16 = [
   'ONIMCONNECTORMESSAGEADD',
 ] as const;
 
-export const SPAN_MS = 10 * 86_400_000;
+const SPAN_MS = 10 * 86_400_000;
 
 const STATUS_SHARES = { error: 0.1, reserved: 0.05 } as const;
 
@@ -40,7 +40,7 @@ function weights(count: number): number[] {
 }
 
 /** Rows per event name and status, adding up to exactly `rows`. */
-export function queueMix(rows: number, names: readonly string[]): Record<string, StatusCounts> {
+function queueMix(rows: number, names: readonly string[]): Record<string, StatusCounts> {
   const shares = weights(names.length);
   const perName = shares.map((share) => Math.floor(rows * share));
   perName[0] = (perName[0] ?? 0) + rows - perName.reduce((a, b) => a + b, 0);

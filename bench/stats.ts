@@ -12,7 +12,7 @@ export function median(values: readonly number[]): number {
 }
 
 /** Nearest-rank quantile (q in 0..1); NaN for no values. */
-export function quantile(values: readonly number[], q: number): number {
+function quantile(values: readonly number[], q: number): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
   const rank = Math.min(sorted.length, Math.max(1, Math.ceil(q * sorted.length)));

@@ -14,8 +14,8 @@
 import { Registry } from 'prom-client';
 import type { MonitorMetrics } from './definitions.js';
 
-export const TEXT_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
-export const OPENMETRICS_CONTENT_TYPE = Registry.OPENMETRICS_CONTENT_TYPE;
+const TEXT_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
+const OPENMETRICS_CONTENT_TYPE = Registry.OPENMETRICS_CONTENT_TYPE;
 
 interface Sample {
   readonly value: number;

@@ -32,7 +32,7 @@ const RESERVED = { '>PROCESS_ID': '' } as const;
 type Answers = Record<string, CallAnswer>;
 
 /** `<TIMESTAMP_X` values: ISO 8601 in UTC, which the portal converts to its own zone. */
-export function isoSeconds(unixSeconds: number): string {
+function isoSeconds(unixSeconds: number): string {
   return new Date(unixSeconds * 1000).toISOString().replace('.000Z', '+00:00');
 }
 

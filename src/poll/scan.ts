@@ -10,7 +10,7 @@ import { runCommands } from './commands.js';
 import { optionalTotal, parseOfflineEventNames, parseRows, parseTimestamp } from './rows.js';
 import { rowStatus, SnapshotBuilder, type QueueSnapshot } from './snapshot.js';
 
-export const PAGE_SIZE = 50;
+const PAGE_SIZE = 50;
 
 export interface ScanInput {
   readonly client: RestClient;

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { PortalPoller } from './poller.js';
 import { Semaphore } from './semaphore.js';
 
-export interface ScheduledPortal {
+interface ScheduledPortal {
   readonly poller: PortalPoller;
   readonly schedule: string;
 }

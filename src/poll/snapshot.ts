@@ -9,7 +9,7 @@ export type Status = (typeof STATUSES)[number];
 export const AGE_THRESHOLDS = [60, 300, 900, 3600, 21600, 86400, 604800] as const;
 export type AgeThreshold = (typeof AGE_THRESHOLDS)[number];
 
-export interface GroupStats {
+interface GroupStats {
   count: number;
   /** Smallest TIMESTAMP_X of the group, Unix seconds; null when the group is empty. */
   oldest: number | null;
@@ -44,7 +44,7 @@ function emptyStats(): StatusStats {
   };
 }
 
-export function emptyAgeCounts(): Record<AgeThreshold, number> {
+function emptyAgeCounts(): Record<AgeThreshold, number> {
   return Object.fromEntries(AGE_THRESHOLDS.map((age) => [age, 0])) as Record<AgeThreshold, number>;
 }
 
@@ -64,10 +64,6 @@ export class SnapshotBuilder {
   constructor(takenAt: number, knownEventNames: Iterable<string> = []) {
     this.#takenAt = takenAt;
     for (const name of knownEventNames) this.#group(name);
-  }
-
-  addEventName(name: string): void {
-    this.#group(name);
   }
 
   /** One row: `timestamp` in Unix seconds. */

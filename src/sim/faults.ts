@@ -123,7 +123,7 @@ export interface FaultSettings {
   readonly methods: readonly string[] | null;
 }
 
-export const NO_FAULTS: FaultSettings = {
+const NO_FAULTS: FaultSettings = {
   latencyMs: 0,
   errorRate: 0,
   resetRate: 0,

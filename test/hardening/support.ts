@@ -22,7 +22,7 @@ import { ROOT, startProcess, type Finished, type Running } from '../helpers/proc
  */
 let entry: Promise<readonly string[]> | undefined;
 
-export function cliEntry(): Promise<readonly string[]> {
+function cliEntry(): Promise<readonly string[]> {
   entry ??= chooseEntry();
   return entry;
 }
@@ -84,7 +84,7 @@ async function chooseEntry(): Promise<readonly string[]> {
 }
 
 /** Every output of a child process of this file, for the leak scan. */
-export const childOutputs: string[] = [];
+const childOutputs: string[] = [];
 
 export async function startMonitorCli(
   args: readonly string[],
