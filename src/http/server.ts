@@ -202,7 +202,10 @@ export async function startHttpServer(
       connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
     },
     (request, response) => {
-      void handler(request, response);
+      handler(request, response).catch((error: unknown) => {
+        options.logger.error({ err: error }, 'Answering a request failed');
+        response.destroy();
+      });
     },
   );
   // Inactivity of any socket: one that never sends a request, or whose client stopped reading

@@ -91,7 +91,10 @@ export async function startMonitorCli(
   env: Record<string, string>,
 ): Promise<Running> {
   const running = startProcess(process.execPath, [...(await cliEntry()), ...args], env);
-  void running.exited.then((finished) => childOutputs.push(finished.stdout, finished.stderr));
+  running.exited.then(
+    (finished) => childOutputs.push(finished.stdout, finished.stderr),
+    (error: unknown) => childOutputs.push(String(error)),
+  );
   return running;
 }
 
