@@ -45,7 +45,17 @@ describe.each(['scan', 'count'])('strategy %s under a changing queue and faults'
 
     const busy = [];
     const until = Date.now() + 1500;
-    while (busy.length < 3 || Date.now() < until) {
+    // At least 3 polls and 1.5 s of them; on a loaded machine (a `count` poll is 1-2 requests)
+    // on until the token expired twice, so that the refreshes asserted below did happen.
+    const started = harness;
+    const refreshes = async () =>
+      valueOf(await started.scrape(), 'b24_offline_oauth_refreshes_total', { portal: 'portal' }) ??
+      0;
+    while (
+      busy.length < 3 ||
+      Date.now() < until ||
+      (busy.length < 200 && (await refreshes()) < 2)
+    ) {
       busy.push(await harness.monitor.pollOnce());
       harness.portal.faults.set({ expireTokensAfterCalls: 5 });
       await new Promise((resolve) => setTimeout(resolve, 50));
