@@ -9,6 +9,8 @@ export default defineConfig({
     include: ['test/**/*.soak.test.ts'],
     testTimeout: 600_000,
     hookTimeout: 60_000,
+    // builds the CLI once for every test that starts it as a process
+    globalSetup: ['test/setup/cliEntry.ts'],
     pool: 'forks',
     maxWorkers: 1,
   },

@@ -59,10 +59,11 @@ export class Child {
     if (this.#failure !== null) return Promise.reject(this.#failure);
     return new Promise((resolve, reject) => {
       this.#waiting.push(resolve);
-      void this.#exited.then(() => {
+      const exited = () => {
         if (this.#failure !== null) reject(this.#failure);
         else reject(new Error('bench child exited without answering'));
-      });
+      };
+      this.#exited.then(exited, exited);
     });
   }
 

@@ -14,7 +14,7 @@ import type { FleetDone, FleetMeasured, ScrapeResult } from './protocol.js';
 import { EVENT_NAMES_8, fillSpec } from './queueShape.js';
 import { round } from './stats.js';
 
-export const FLEET_SCHEDULE = '*/30 * * * * *';
+const FLEET_SCHEDULE = '*/30 * * * * *';
 
 export interface FleetPlan {
   readonly portals: number;

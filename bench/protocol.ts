@@ -102,7 +102,7 @@ export interface CpuWindow {
   readonly cpuPercent: number;
 }
 
-export interface FleetReady {
+interface FleetReady {
   readonly kind: 'fleet-ready';
   readonly url: string;
 }

@@ -28,7 +28,7 @@ export const EVENT_NAMES_16 = [
   'ONIMCONNECTORMESSAGEADD',
 ] as const;
 
-export const SPAN_MS = 10 * 86_400_000;
+const SPAN_MS = 10 * 86_400_000;
 
 const STATUS_SHARES = { error: 0.1, reserved: 0.05 } as const;
 

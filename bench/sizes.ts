@@ -14,12 +14,12 @@ import { difference, type SnapshotJson } from './snapshotJson.js';
 import { median, round } from './stats.js';
 
 /** The portal's own bucket: drains 2 requests/s, holds 50. */
-export const PORTAL_RATE_PER_S = 2;
-export const PORTAL_BURST = 50;
-export const PAGE_SIZE = 50;
+const PORTAL_RATE_PER_S = 2;
+const PORTAL_BURST = 50;
+const PAGE_SIZE = 50;
 
 /** Seconds `requests` take at the portal's 2 requests/s: plain, and after a full 50-request burst. */
-export function atPortalRate(requests: number): { plainS: number; afterBurstS: number } {
+function atPortalRate(requests: number): { plainS: number; afterBurstS: number } {
   return {
     plainS: requests / PORTAL_RATE_PER_S,
     afterBurstS: Math.max(0, requests - PORTAL_BURST) / PORTAL_RATE_PER_S,

@@ -149,7 +149,11 @@ export async function startMonitor(
     },
     'Monitor started',
   );
-  void scheduler.pollAll();
+  // not awaited: start() returns once serving; each poll reports its own failures, so a
+  // rejection here is a bug, logged rather than lost
+  scheduler.pollAll().catch((error: unknown) => {
+    deps.logger.error({ err: error }, 'First polls failed unexpectedly');
+  });
   let stopping: Promise<void> | undefined;
   return {
     ...monitor,

@@ -7,7 +7,7 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type { SecretRegistry } from './secrets.js';
 
-export const REDACT_PATHS = [
+const REDACT_PATHS = [
   'auth',
   'accessToken',
   'refreshToken',

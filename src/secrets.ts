@@ -10,7 +10,11 @@
  * characters in a map, so a line costs the same whatever the number of values.
  */
 
-/** Shorter values would blank out ordinary words; real secrets and tokens are long. */
+/**
+ * Shorter values are not treated as secrets: they would blank out ordinary words, and real
+ * secrets and tokens are long. The one minimum of every scrubber (logs, error messages, config
+ * problems).
+ */
 export const MIN_SECRET_LENGTH = 6;
 /** How long a replaced pair stays redacted. */
 export const REPLACED_GRACE_MS = 10 * 60_000;

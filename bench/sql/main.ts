@@ -24,7 +24,7 @@ import type { CaseResult, Estimates, QueueCase, SqlBenchContext } from './run.js
 const SHAPES: readonly QueueShape[] = ['healthy', 'stuck'];
 
 /** Sizes × 8 and 16 names × both shapes; 16 names at 1M rows only in the full matrix. */
-export function sqlCases(sizes: readonly number[], full: boolean): QueueCase[] {
+function sqlCases(sizes: readonly number[], full: boolean): QueueCase[] {
   const cases: QueueCase[] = [];
   for (const rows of sizes) {
     for (const names of [8, 16]) {

@@ -4,7 +4,7 @@
  * `--sql-plans`: any name that is not `sdk` is handed to the monitor as its strategy.
  */
 
-export interface MonitorPlan {
+interface MonitorPlan {
   readonly kind: 'monitor';
   readonly name: string;
   /** Polls in one child (the first is a fresh process's, which knows no event names yet). */
@@ -15,7 +15,7 @@ export interface MonitorPlan {
   readonly byNames: boolean;
 }
 
-export interface SdkPlan {
+interface SdkPlan {
   readonly kind: 'sdk';
   readonly name: 'sdk';
   readonly polls: number;

@@ -9,7 +9,7 @@ import { BatchLengthError, ForbiddenMethodError } from './errors.js';
 import { type BatchableMethod, type ReadOnlyMethod, READ_ONLY_METHODS } from './types.js';
 
 /** Methods a batch command may call. */
-export const BATCHABLE_METHODS = [
+const BATCHABLE_METHODS = [
   'event.offline.list',
   'event.get',
   'feature.get',

@@ -8,9 +8,9 @@ import { ApiError, AuthError, BadResponseError } from './errors.js';
 import { OAuthAnswer, type OAuthClientOptions } from './oauth.js';
 import { redact } from './redact.js';
 import type { FreshTokenPair } from './tokens.js';
-import { errorCode, exchangeJson, type TransportOptions } from './transport.js';
+import { repeatableApiCode, exchangeJson, type TransportOptions } from './transport.js';
 
-export const AUTHORIZE_LABEL = 'oauth/token (authorization_code)';
+const AUTHORIZE_LABEL = 'oauth/token (authorization_code)';
 
 /**
  * The portal's consent page: `https://<portal>/oauth/authorize/?client_id=…` next to the REST
@@ -156,7 +156,7 @@ export async function exchangeAuthorizationCode(
       : undefined;
   const error = body === undefined ? undefined : body['error'];
   if (typeof error === 'string' && error !== '') {
-    const apiCode = errorCode(error, secrets);
+    const apiCode = repeatableApiCode(error, secrets);
     if (answer.status >= 500) {
       const description = redact(pickString(body ?? {}, 'error_description') ?? '', secrets);
       throw new ApiError(AUTHORIZE_LABEL, answer.status, apiCode, description, 'api_error');

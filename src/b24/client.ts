@@ -29,7 +29,7 @@ import type { TokenManager } from './tokens.js';
 import {
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_TIMEOUTS,
-  errorCode,
+  repeatableApiCode,
   postRest,
   type Timeouts,
   type TransportOptions,
@@ -46,7 +46,7 @@ import type {
 } from './types.js';
 
 /** What the client needs from a limiter; a RateLimiter may be shared by several clients. */
-export interface Limiter {
+interface Limiter {
   acquire(signal?: AbortSignal): Promise<void>;
   /** The base of the QUERY_LIMIT_EXCEEDED backoff. */
   readonly drainPerSecond: number;
@@ -95,8 +95,8 @@ export interface B24RestClient extends RestClient {
   close(): Promise<void>;
 }
 
-/** The code a failed HTTP exchange is counted under in `restError`. */
-function restErrorCode(error: unknown): string | undefined {
+/** The code a failed HTTP exchange is counted under in `restError` (undefined: not counted). */
+function countedCodeOf(error: unknown): string | undefined {
   if (error instanceof ApiError) return error.apiCode;
   if (error instanceof NetworkError) return error.netCode;
   if (error instanceof TimeoutError) return 'TIMEOUT';
@@ -219,7 +219,7 @@ export function createRestClient(options: RestClientOptions): B24RestClient {
       } catch (error) {
         if (error instanceof AbortedError) throw error;
         if (signal?.aborted) throw abortedError(signal);
-        const code = restErrorCode(error);
+        const code = countedCodeOf(error);
         if (sent && code !== undefined) observer.restError(method, code);
         if (sent && isTokenRefusal(error)) {
           // a pair another holder stored (shared token store) was never tried: it gets its own refresh
@@ -314,7 +314,7 @@ export function createRestClient(options: RestClientOptions): B24RestClient {
     }
     const result_error = Object.fromEntries(
       Object.entries(envelope.result.result_error).map(([name, failure]) => {
-        const code = errorCode(failure.error, [sent.token]);
+        const code = repeatableApiCode(failure.error, [sent.token]);
         // A command refused for its operating time says nothing of the reset: the last good
         // answer of its method did.
         const reset =

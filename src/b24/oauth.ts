@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { ApiError, AuthError, BadResponseError } from './errors.js';
 import { redact } from './redact.js';
-import { errorCode, exchangeJson, type TransportOptions } from './transport.js';
+import { repeatableApiCode, exchangeJson, type TransportOptions } from './transport.js';
 import type { TokenPair } from './tokenStore.js';
 
 export interface OAuthClientOptions {
@@ -51,7 +51,7 @@ const FATAL_OAUTH_CODES: ReadonlySet<string> = new Set([
 /** Statuses of a refused grant even when the body names no OAuth error. */
 const AUTH_STATUSES: ReadonlySet<number> = new Set([400, 401, 403]);
 
-export const OAUTH_LABEL = 'oauth/token';
+const OAUTH_LABEL = 'oauth/token';
 
 function reauthorizeHint(tokenFile: string | undefined): string {
   const where = tokenFile
@@ -115,7 +115,7 @@ export async function refreshTokenPair(
 
   const failed = OAuthErrorAnswer.safeParse(answer.json);
   if (failed.success && (answer.status >= 400 || !('access_token' in failed.data))) {
-    const code = errorCode(failed.data.error, secrets);
+    const code = repeatableApiCode(failed.data.error, secrets);
     if (code === 'PAYMENT_REQUIRED') {
       // Not a token problem: the pair stays good, and works again once the subscription is paid.
       throw new AuthError(

@@ -2,6 +2,7 @@
  * Last line of defence for text that crosses from the network into an error message: a portal
  * or OAuth server may echo what it was sent, and what it was sent includes tokens.
  */
+import { MIN_SECRET_LENGTH } from '../secrets.js';
 
 /** Longest piece of foreign text (an `error_description`) quoted in a message. */
 const MAX_QUOTE = 300;
@@ -10,8 +11,8 @@ const MAX_QUOTE = 300;
 export function redact(text: string, secrets: readonly (string | undefined)[]): string {
   let out = text;
   for (const secret of secrets) {
-    // Short strings would blank out ordinary words; real tokens and secrets are long.
-    if (secret !== undefined && secret.length >= 8) out = out.split(secret).join('[redacted]');
+    if (secret !== undefined && secret.length >= MIN_SECRET_LENGTH)
+      out = out.split(secret).join('[redacted]');
   }
   return out.length > MAX_QUOTE ? `${out.slice(0, MAX_QUOTE)}…` : out;
 }

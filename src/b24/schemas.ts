@@ -92,16 +92,16 @@ function byCommand<T extends z.ZodType>(item: T) {
     .transform((map): Record<string, z.output<T>> => map ?? {});
 }
 
-export const BatchCommandError = z
+const BatchCommandError = z
   .object({
     error: z.union([z.string(), z.number()]).transform(String),
     error_description: z.string().optional().catch(undefined),
   })
   .loose();
-export type BatchCommandError = z.infer<typeof BatchCommandError>;
+type BatchCommandError = z.infer<typeof BatchCommandError>;
 
 /** `result` of a `batch` answer. */
-export const BatchResult = z
+const BatchResult = z
   .object({
     result: keyed(z.unknown()),
     result_error: byCommand(BatchCommandError),
@@ -121,7 +121,7 @@ export const BatchResult = z
       }
     }
   });
-export type BatchResult = z.infer<typeof BatchResult>;
+type BatchResult = z.infer<typeof BatchResult>;
 
 /** The envelope of a `batch` answer. */
 export const BatchEnvelope = z

@@ -17,7 +17,8 @@ import {
 import { basename, dirname, join } from 'node:path';
 import { TokenStoreError } from './errors.js';
 
-function errnoCode(error: unknown): string {
+/** The `code` of a failed file-system call (`ENOENT`, `EACCES`…), or `UNKNOWN`. */
+export function errnoCode(error: unknown): string {
   return error instanceof Error && 'code' in error && typeof error.code === 'string'
     ? error.code
     : 'UNKNOWN';

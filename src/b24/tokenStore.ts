@@ -19,7 +19,12 @@ import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { TokenStoreError } from './errors.js';
-import { checkTokenDirectory, isOwnSidecar, tokenFileWarning } from './tokenFileSafety.js';
+import {
+  checkTokenDirectory,
+  errnoCode,
+  isOwnSidecar,
+  tokenFileWarning,
+} from './tokenFileSafety.js';
 
 /** A token pair as the monitor holds it. */
 export interface TokenPair {
@@ -65,7 +70,7 @@ export interface SharedRefresh {
 }
 
 /** The file's content. Hand-written files may hold only `refreshToken`. */
-export const TokenFile = z.object({
+const TokenFile = z.object({
   refreshToken: z.string().min(1),
   accessToken: z.string().min(1).optional(),
   /** ISO 8601. */
@@ -73,7 +78,7 @@ export const TokenFile = z.object({
   /** ISO 8601, when the monitor wrote the file. */
   savedAt: z.iso.datetime({ offset: true }).optional(),
 });
-export type TokenFile = z.infer<typeof TokenFile>;
+type TokenFile = z.infer<typeof TokenFile>;
 
 /** The file-system calls the store makes; tests replace one to simulate ENOSPC or EROFS. */
 export interface TokenStoreFs {
@@ -121,12 +126,6 @@ export interface FileTokenStoreOptions {
   readonly now?: () => Date;
   /** Told what is unsafe but not refused (a token file others can read), once, at first load. */
   readonly warn?: ((message: string) => void) | undefined;
-}
-
-function errnoCode(error: unknown): string {
-  return error instanceof Error && 'code' in error && typeof error.code === 'string'
-    ? error.code
-    : 'UNKNOWN';
 }
 
 const FIX_HINT =

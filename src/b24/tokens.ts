@@ -270,7 +270,7 @@ export class TokenManager {
 
   #logRefreshFailure(error: unknown): void {
     const fields = {
-      code: errorCode(error),
+      code: logCodeOf(error),
       reason: error instanceof MonitorError ? error.reason : undefined,
       // Messages of MonitorErrors are built to be safe: no token, no secret, no OAuth URL.
       error: error instanceof MonitorError ? error.message : 'unexpected error',
@@ -324,8 +324,8 @@ export class TokenManager {
   }
 }
 
-/** The most specific code of an error, for the `code` log field. */
-function errorCode(error: unknown): string {
+/** The most specific code of an error, for the `code` field of a log line. */
+function logCodeOf(error: unknown): string {
   if (error instanceof AuthError) return error.apiCode;
   if (error instanceof NetworkError) return error.netCode;
   if (error instanceof MonitorError) return 'apiCode' in error ? String(error.apiCode) : error.code;

@@ -226,7 +226,7 @@ const MAX_CODE = 64;
  * An error code from the portal as the monitor may repeat it — in a message and as the `code`
  * label of `b24_offline_rest_errors_total`: secrets it may echo redacted, cut to a code's length.
  */
-export function errorCode(raw: string, secrets: readonly (string | undefined)[]): string {
+export function repeatableApiCode(raw: string, secrets: readonly (string | undefined)[]): string {
   const code = redact(raw, secrets);
   return code.length > MAX_CODE ? `${code.slice(0, MAX_CODE)}…` : code;
 }
@@ -256,7 +256,7 @@ export function answerOrError(
   const failed = ErrorAnswer.safeParse(answer.json);
   if (failed.success) {
     const { error: raw, error_description: description = '', time } = failed.data;
-    const apiCode = errorCode(raw, secrets);
+    const apiCode = repeatableApiCode(raw, secrets);
     throw new ApiError(
       method,
       answer.status,

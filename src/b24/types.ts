@@ -41,7 +41,7 @@ export interface BatchCommand {
   readonly params: Params;
 }
 
-export interface BatchCommandFailure {
+interface BatchCommandFailure {
   readonly error: string;
   readonly error_description?: string;
   /**

@@ -46,7 +46,7 @@ configuration or usage.
 `;
 
 /** How long `--listen` waits for the redirect. */
-export const LISTEN_TIMEOUT_MS = 5 * 60_000;
+const LISTEN_TIMEOUT_MS = 5 * 60_000;
 
 export interface AuthIo {
   readonly env: Readonly<Record<string, string | undefined>>;

@@ -24,7 +24,7 @@ export function isLoopbackHost(hostname: string): boolean {
  * refresh token or a client secret sent in clear text to another machine is as good as
  * published, and Bitrix24 cannot revoke a client secret.
  */
-export function checkSecureUrl(raw: string): Check<URL> {
+function checkSecureUrl(raw: string): Check<URL> {
   let url: URL;
   try {
     url = new URL(raw.trim());
@@ -135,7 +135,7 @@ export function fileNameOf(name: string): string {
 }
 
 /** Levenshtein distance, for "did you mean" hints on keys and variable names. */
-export function distance(a: string, b: string): number {
+function distance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i += 1) {
     const current = [i];

@@ -25,7 +25,7 @@ export function readText(io: ConfigIo, path: string): ReadResult {
   }
 }
 
-export function describeReadError(error: unknown): string {
+function describeReadError(error: unknown): string {
   const code =
     typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string'
       ? error.code

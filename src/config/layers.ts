@@ -164,7 +164,7 @@ function isInvalid(invalid: readonly string[], path: string): boolean {
 }
 
 /** Collects the secret values of an object as given, before any check, for redaction. */
-export function collectSecrets(ctx: LoadContext, raw: unknown, specs: readonly FieldSpec[]): void {
+function collectSecrets(ctx: LoadContext, raw: unknown, specs: readonly FieldSpec[]): void {
   for (const spec of specs) {
     const value = spec.secret ? getAt(raw, spec.path) : undefined;
     if (typeof value === 'string' && value !== '') ctx.secrets.add(value);

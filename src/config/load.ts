@@ -42,7 +42,6 @@ import {
 import { DefaultsFile, MonitorFile, PER_PORTAL_KEYS, PortalFile } from './schema.js';
 import type { HttpAuthConfig, MonitorConfig, PollStrategy, PortalConfig } from './types.js';
 
-export type { ConfigProblem } from './problems.js';
 export { formatProblems } from './problems.js';
 
 export interface LoadConfigInput {
@@ -80,7 +79,7 @@ export const PORTAL_DEFAULTS = {
   rateLimit: { capacity: 10, drainPerSecond: 1 },
 } as const satisfies Partial<PortalConfig>;
 
-export const MONITOR_DEFAULTS = {
+const MONITOR_DEFAULTS = {
   // Loopback by default: the endpoints have no auth unless configured, so exposing them to
   // the network is a choice (MONITOR_LISTEN=0.0.0.0:9464; the Docker image makes it).
   listen: { host: '127.0.0.1', port: 9464 },
@@ -89,7 +88,7 @@ export const MONITOR_DEFAULTS = {
 } as const satisfies Partial<MonitorConfig>;
 
 /** Where the default token file of a portal lives: `<cwd>/data/<name>.tokens.json`. */
-export function defaultTokenFile(cwd: string, name: string): string {
+function defaultTokenFile(cwd: string, name: string): string {
   return resolve(cwd, 'data', `${fileNameOf(name)}.tokens.json`);
 }
 

@@ -3,6 +3,7 @@
  * (an environment variable, or the path of a key in the config file), shows the value given
  * — secrets as `[redacted]` — and says what was expected.
  */
+import { MIN_SECRET_LENGTH } from '../secrets.js';
 
 export const REDACTED = '[redacted]';
 
@@ -45,7 +46,9 @@ export function redactUrl(text: string): string {
 
 /** Replaces every occurrence of the given secrets (longest first) in a text. */
 export function scrub(text: string, secrets: readonly string[]): string {
-  const found = secrets.filter((secret) => secret.length >= 4 && text.includes(secret));
+  const found = secrets.filter(
+    (secret) => secret.length >= MIN_SECRET_LENGTH && text.includes(secret),
+  );
   let result = text;
   // Longest first: a secret that contains another is replaced whole.
   for (const secret of found.sort((a, b) => b.length - a.length)) {
@@ -64,7 +67,7 @@ export function scrubProblem(problem: ConfigProblem, secrets: readonly string[])
 }
 
 /** One line per problem: `field: value — expected ...`. */
-export function formatProblem(problem: ConfigProblem): string {
+function formatProblem(problem: ConfigProblem): string {
   const value = problem.value === undefined ? '' : `${problem.value} — `;
   return `${problem.field}: ${value}${problem.expected}`;
 }

@@ -8,7 +8,7 @@ import { ordinalOfHost } from '../shard/rendezvous.js';
 import type { ConfigProblem } from './problems.js';
 
 /** Most shards accepted: far beyond any fleet, low enough that a typo is caught. */
-export const MAX_SHARDS = 1024;
+const MAX_SHARDS = 1024;
 
 const SHARDS_EXPECTED = `expected a whole number of shards from 1 to ${MAX_SHARDS}`;
 const SHARD_EXPECTED =

@@ -17,12 +17,11 @@ import {
 import { Shard, Shards, TokenStoreSetting } from './scale.js';
 import type { PollStrategy } from './types.js';
 
-export const POLL_STRATEGIES = ['scan', 'count', 'auto'] as const satisfies readonly PollStrategy[];
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+const POLL_STRATEGIES = ['scan', 'count', 'auto'] as const satisfies readonly PollStrategy[];
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Longest delay `setTimeout` takes; a longer one fires at once. */
-export const MAX_TIMER_MS = 2_147_483_647;
+const MAX_TIMER_MS = 2_147_483_647;
 
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
@@ -70,9 +69,9 @@ export const Secret = z
     error: 'expected a single line without control characters',
   });
 
-export const FilePath = text('expected a file path');
+const FilePath = text('expected a file path');
 
-export const PortalName = text(
+const PortalName = text(
   'expected a non-empty name without control characters, at most 200 characters',
   200,
 );
@@ -81,38 +80,35 @@ export const ClientId = text(
   'expected the client_id of the OAuth application, e.g. app.5f3c1e2a4b6d7.12345678',
 );
 
-export const RestUrl = checked(checkRestUrl, HTTPS_EXPECTED);
+const RestUrl = checked(checkRestUrl, HTTPS_EXPECTED);
 
-export const OauthUrl = checked(checkOauthUrl, HTTPS_EXPECTED);
+const OauthUrl = checked(checkOauthUrl, HTTPS_EXPECTED);
 
-export const Schedule = checked(
-  checkCron,
-  'expected a node-cron expression such as "*/30 * * * * *"',
-);
+const Schedule = checked(checkCron, 'expected a node-cron expression such as "*/30 * * * * *"');
 
-export const Listen = checked(parseListen, LISTEN_EXPECTED);
+const Listen = checked(parseListen, LISTEN_EXPECTED);
 
-export const Strategy = oneOf(POLL_STRATEGIES);
+const Strategy = oneOf(POLL_STRATEGIES);
 
-export const Level = oneOf(LOG_LEVELS);
+const Level = oneOf(LOG_LEVELS);
 
-export const Milliseconds = positiveInteger(
+const Milliseconds = positiveInteger(
   `expected a positive whole number of milliseconds, at most ${MAX_TIMER_MS}`,
   MAX_TIMER_MS,
 );
 
-export const RowCount = positiveInteger('expected a positive whole number of rows');
+const RowCount = positiveInteger('expected a positive whole number of rows');
 
-export const NameCount = positiveInteger('expected a positive whole number of event names');
+const NameCount = positiveInteger('expected a positive whole number of event names');
 /** The share of wall time the monitor's database time on a portal may take. */
-export const DbTimeShare = z
+const DbTimeShare = z
   .number({ error: 'expected a share of wall time between 0 and 1, e.g. 0.05' })
   .positive({ error: 'expected a share of wall time between 0 and 1, e.g. 0.05' })
   .max(1, { error: 'expected a share of wall time between 0 and 1, e.g. 0.05' });
 
-export const AuthConnector = text('expected a non-empty auth_connector name');
+const AuthConnector = text('expected a non-empty auth_connector name');
 
-export const RateLimitFile = z.strictObject(
+const RateLimitFile = z.strictObject(
   {
     capacity: positiveInteger('expected a positive whole number of requests').optional(),
     drainPerSecond: z
@@ -177,7 +173,7 @@ export const DefaultsFile = PortalFile.omit({
 });
 export type DefaultsFile = z.infer<typeof DefaultsFile>;
 
-export const BasicAuthFile = z.strictObject(
+const BasicAuthFile = z.strictObject(
   {
     // RFC 7617: the user-id cannot contain a colon.
     username: text('expected a non-empty user name without ":"', 200)
@@ -191,7 +187,7 @@ export const BasicAuthFile = z.strictObject(
   { error: 'expected a mapping with username and password (or passwordFile)' },
 );
 
-export const HttpAuthFile = z.strictObject(
+const HttpAuthFile = z.strictObject(
   {
     bearerToken: Secret.optional(),
     bearerTokenFile: FilePath.optional(),

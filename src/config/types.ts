@@ -2,7 +2,7 @@
 
 export type PollStrategy = 'scan' | 'count' | 'auto';
 
-export interface RateLimitConfig {
+interface RateLimitConfig {
   /** Requests the client-side bucket holds (burst). @default 10 */
   readonly capacity: number;
   /** Requests per second the bucket drains. @default 1 (half the portal's 2/s: the app shares it) */

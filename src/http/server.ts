@@ -40,7 +40,7 @@ export interface HttpLimits {
   readonly requestTimeoutMs: number;
 }
 
-export const DEFAULT_HTTP_LIMITS: HttpLimits = {
+const DEFAULT_HTTP_LIMITS: HttpLimits = {
   idleTimeoutMs: 60_000,
   maxConnections: 512,
   headersTimeoutMs: 10_000,
@@ -88,7 +88,7 @@ function wantsOpenMetrics(request: IncomingMessage): boolean {
 }
 
 /** `Accept-Encoding` names gzip without refusing it (`gzip;q=0`). */
-export function acceptsGzip(request: IncomingMessage): boolean {
+function acceptsGzip(request: IncomingMessage): boolean {
   const header = request.headers['accept-encoding'];
   if (header === undefined) return false;
   return header.split(',').some((part) => {
@@ -136,7 +136,7 @@ async function stream(
   }
 }
 
-export function createHttpHandler(options: HttpServerOptions) {
+function createHttpHandler(options: HttpServerOptions) {
   const { metrics, pollers, auth, logger, version } = options;
   const renderer = new MetricsRenderer(metrics);
   return async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
@@ -202,7 +202,10 @@ export async function startHttpServer(
       connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
     },
     (request, response) => {
-      void handler(request, response);
+      handler(request, response).catch((error: unknown) => {
+        options.logger.error({ err: error }, 'Answering a request failed');
+        response.destroy();
+      });
     },
   );
   // Inactivity of any socket: one that never sends a request, or whose client stopped reading

@@ -7,7 +7,7 @@ import type { PortalPoller, PollReport } from '../poll/poller.js';
 import { STATUSES, type QueueSnapshot, type Status } from '../poll/snapshot.js';
 
 /** From worst to best: the page sorts on this first. */
-export const HEALTHS = ['failing', 'stale', 'waiting', 'errors', 'late', 'ok'] as const;
+const HEALTHS = ['failing', 'stale', 'waiting', 'errors', 'late', 'ok'] as const;
 export type Health = (typeof HEALTHS)[number];
 
 export const HEALTH_WORDS: Record<Health, string> = {

@@ -19,13 +19,13 @@ import {
   type StatusQuery,
 } from './statusModel.js';
 
-export const REFRESH_SECONDS = 30;
+const REFRESH_SECONDS = 30;
 
-export function escapeHtml(text: string): string {
+function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-export function portalPath(name: string): string {
+function portalPath(name: string): string {
   return `/portal/${encodeURIComponent(name)}`;
 }
 
@@ -124,7 +124,7 @@ function queryString(query: StatusQuery, page: number): string {
   return text === '' ? '/' : `/?${text}`;
 }
 
-export function renderStatusPage(
+function renderStatusPage(
   pollers: readonly PortalPoller[],
   version: string,
   query: StatusQuery = { filter: '', problemsOnly: false, page: 1 },
@@ -164,11 +164,7 @@ ${pager}`;
   return layout('b24-offline-monitor', version, nowMs, body);
 }
 
-export function renderPortalPage(
-  poller: PortalPoller,
-  version: string,
-  nowMs = Date.now(),
-): string {
+function renderPortalPage(poller: PortalPoller, version: string, nowMs = Date.now()): string {
   const status = portalStatus(poller, nowMs);
   const why = whyText(status, nowMs);
   const poll = status.lastPoll;

@@ -1,11 +1,11 @@
 /**
  * The values of the `code` label of `b24_offline_rest_errors_total`. A portal chooses its
  * error codes, so a label taken verbatim would add series whenever one varies: the Bitrix24
- * codes of the reference table, HTTP statuses, network and client-side codes keep their
+ * codes of the error table of docs/bitrix24-api.md, HTTP statuses, network and client-side codes keep their
  * name; anything else counts as `other`.
  */
 
-/** Bitrix24 REST and OAuth error codes (the reference table, plus the OAuth server's). */
+/** Bitrix24 REST and OAuth error codes (the error table of docs/bitrix24-api.md, plus the OAuth server's). */
 const API_CODES = [
   'INTERNAL_SERVER_ERROR',
   'ERROR_UNEXPECTED_ANSWER',

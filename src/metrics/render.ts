@@ -10,12 +10,20 @@
  *   (`x_total` → `x`) and never renames them back, so shared metric objects would serve
  *   `b24_offline_polls` instead of `b24_offline_polls_total` to later text-format scrapes.
  * Concurrent scrapes of the same format share one render.
+ *
+ * Version pin: the prefix cache below relies on prom-client internals, not its API: the shape
+ * of what `metric.get()` answers and that one sample object stands for one series for as long
+ * as it lives (a counter's updated in place, a gauge's replaced when set). prom-client's main
+ * branch has already changed those internals, so package.json pins prom-client to `~15.1.3`,
+ * the minor version this was written and tested against. Before allowing a newer one, check
+ * test/metrics (and the README's metrics reference) against it; rendering from the project's
+ * own values would remove the dependency on internals.
  */
 import { Registry } from 'prom-client';
 import type { MonitorMetrics } from './definitions.js';
 
-export const TEXT_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
-export const OPENMETRICS_CONTENT_TYPE = Registry.OPENMETRICS_CONTENT_TYPE;
+const TEXT_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
+const OPENMETRICS_CONTENT_TYPE = Registry.OPENMETRICS_CONTENT_TYPE;
 
 interface Sample {
   readonly value: number;

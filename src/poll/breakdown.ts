@@ -42,7 +42,7 @@ function countRows(rows: readonly Row[], test: (row: Row) => boolean): number {
 }
 
 /** Rows of `status` older than `cutoff` (TIMESTAMP_X < cutoff) when the headline implies it. */
-export function impliedOlderThan(h: Headline, status: Status, cutoff: number): number | null {
+function impliedOlderThan(h: Headline, status: Status, cutoff: number): number | null {
   const view = h.statuses[status];
   if (view.total === 0) return 0;
   if (h.newestComplete) return countRows(h.newest, (r) => r.status === status && r.ts < cutoff);

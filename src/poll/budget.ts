@@ -8,10 +8,10 @@
  */
 
 /** The breakdowns are never older than this. */
-export const BREAKDOWN_MAX_AGE_MS = 5 * 60_000;
+const BREAKDOWN_MAX_AGE_MS = 5 * 60_000;
 /** The portal allows a method 480 s of server time per 10 minutes; the monitor takes half at most. */
-export const OPERATING_WINDOW_MS = 10 * 60_000;
-export const OPERATING_GUARD_SECONDS = 240;
+const OPERATING_WINDOW_MS = 10 * 60_000;
+const OPERATING_GUARD_SECONDS = 240;
 
 export interface BudgetOptions {
   /** Share of wall time the monitor's database time may take. @default 0.05 */

@@ -4,13 +4,11 @@
  * refused for their method's operating time (`OPERATION_TIME_LIMIT`, per command inside a
  * batch) are sent once more after the reset, when the reset comes before the deadline.
  */
+import { MAX_BATCH_COMMANDS } from '../b24/allowList.js';
 import { sleep } from '../b24/clock.js';
 import { ApiError, BadResponseError } from '../b24/errors.js';
 import { reasonFor } from '../b24/transport.js';
 import type { BatchCommand, CallAnswer, CallOptions, RestClient } from '../b24/types.js';
-
-/** The most commands one `batch` request may hold. */
-export const BATCH_LIMIT = 50;
 
 export async function runCommands(
   client: RestClient,
@@ -19,9 +17,9 @@ export async function runCommands(
 ): Promise<Record<string, CallAnswer>> {
   const names = Object.keys(commands);
   const answers: Record<string, CallAnswer> = {};
-  for (let i = 0; i < names.length; i += BATCH_LIMIT) {
+  for (let i = 0; i < names.length; i += MAX_BATCH_COMMANDS) {
     const chunk: Record<string, BatchCommand> = {};
-    for (const name of names.slice(i, i + BATCH_LIMIT))
+    for (const name of names.slice(i, i + MAX_BATCH_COMMANDS))
       chunk[name] = commands[name] as BatchCommand;
     Object.assign(answers, await runChunk(client, chunk, options));
   }

@@ -17,7 +17,7 @@ export const OTHER_EVENT_NAME = 'other';
 /** Longest `event_name` label value. */
 export const MAX_EVENT_NAME_LENGTH = 128;
 /** @default one hour */
-export const DEFAULT_FORGET_AFTER_MS = 3_600_000;
+const DEFAULT_FORGET_AFTER_MS = 3_600_000;
 
 export interface EventNameBookOptions {
   /** Names with series of their own. */

@@ -78,7 +78,7 @@ export function totalOf(answer: CallAnswer | undefined, key: string): number {
 }
 
 /** Whether the answer lacked `total` (the count was taken from the page). */
-export function lacksTotal(answer: CallAnswer | undefined): boolean {
+function lacksTotal(answer: CallAnswer | undefined): boolean {
   return answer !== undefined && answer.total === undefined;
 }
 

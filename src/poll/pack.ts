@@ -1,5 +1,5 @@
 /** Packing a plan's commands into requests: at most 50 commands and a time cap each. */
-import { BATCH_LIMIT } from './commands.js';
+import { MAX_BATCH_COMMANDS } from '../b24/allowList.js';
 import type { Planned } from './headline.js';
 
 /**
@@ -18,7 +18,7 @@ export function pack(
   let seconds = 0;
   for (const p of planned) {
     const cost = secondsOf(p);
-    const full = current.length >= BATCH_LIMIT || seconds + cost > capSeconds;
+    const full = current.length >= MAX_BATCH_COMMANDS || seconds + cost > capSeconds;
     if (current.length > 0 && full && packs.length + 1 < limit) {
       packs.push(current);
       current = [];
@@ -49,7 +49,7 @@ export class Packer {
     let count = this.#count;
     let seconds = this.#seconds;
     for (const cost of costs) {
-      if (count > 0 && (count >= BATCH_LIMIT || seconds + cost > this.capSeconds)) {
+      if (count > 0 && (count >= MAX_BATCH_COMMANDS || seconds + cost > this.capSeconds)) {
         packs += 1;
         count = 0;
         seconds = 0;

@@ -73,7 +73,7 @@ export interface PlanInput extends ScanInput {
   readonly nowMs: number;
 }
 
-export type Section = 'ages' | 'names';
+type Section = 'ages' | 'names';
 
 export interface PlanOutcome {
   /** Depth fresh; groups and ages as of their last refresh. */

@@ -4,7 +4,7 @@
  * last good values until they are stale.
  */
 import type { Logger } from 'pino';
-import { AbortedError, MonitorError, TimeoutError, type FailureReason } from '../b24/errors.js';
+import { AbortedError, MonitorError, TimeoutError } from '../b24/errors.js';
 import type { RestClient } from '../b24/types.js';
 import type { PollStrategy } from '../config/types.js';
 import type { PortalMetrics, Strategy } from '../metrics/portalMetrics.js';
@@ -18,19 +18,19 @@ import { scanQueue, type ScanInput } from './scan.js';
 import { countsByStatus, type GroupStats, type QueueSnapshot, type Status } from './snapshot.js';
 
 /** After `OVERLOAD_LIMIT` (REST blocked by hand on the portal) polling pauses this long. */
-export const OVERLOAD_PAUSE_MS = 15 * 60_000;
+const OVERLOAD_PAUSE_MS = 15 * 60_000;
 
 /**
  * After `OPERATION_TIME_LIMIT` with no `operating_reset_at` known, polls are skipped this long:
  * the server's window is made of one-minute baskets, so the limit lifts a minute at a time.
  */
-export const OPERATING_FALLBACK_PAUSE_MS = 60_000;
+const OPERATING_FALLBACK_PAUSE_MS = 60_000;
 
 /**
  * After a count answered without `total`, polls scan instead of counting for this long, then
  * try counting again (a scan costs a request per 50 rows; a count without totals is nothing).
  */
-export const NO_TOTAL_RECHECK_MS = 60 * 60_000;
+const NO_TOTAL_RECHECK_MS = 60 * 60_000;
 
 export interface PortalPollerOptions {
   readonly name: string;
@@ -411,5 +411,3 @@ function logFailure(
   }
   logger[advice.level](fields, advice.message);
 }
-
-export type { FailureReason };

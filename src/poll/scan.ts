@@ -40,7 +40,7 @@ export function listParams(filter: Params, order: Params = { ID: 'ASC' }): Param
 }
 
 /** The first request of every poll: the bound event names and the first page, in one batch. */
-export async function firstRequest(
+async function firstRequest(
   input: ScanInput,
 ): Promise<{ eventNames: string[]; firstPage: CallAnswer }> {
   const answers = await runCommands(
@@ -58,7 +58,7 @@ export async function firstRequest(
 }
 
 /** Scans the whole queue, starting from a first page already fetched. */
-export async function scanFrom(
+async function scanFrom(
   input: ScanInput,
   eventNames: readonly string[],
   firstPage: CallAnswer,

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { PortalPoller } from './poller.js';
 import { Semaphore } from './semaphore.js';
 
-export interface ScheduledPortal {
+interface ScheduledPortal {
   readonly poller: PortalPoller;
   readonly schedule: string;
 }
@@ -70,8 +70,16 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       signal.aborted ? Promise.resolve(null) : poller.poll(signal),
     );
     inFlight.add(promise);
-    void promise.finally(() => inFlight.delete(promise));
+    // both ways: a `finally` chain would be a second promise whose rejection nobody handles
+    const forget = () => inFlight.delete(promise);
+    promise.then(forget, forget);
     return promise;
+  };
+  /** A poll started by a timer: nobody awaits it, so a rejection is logged here. */
+  const runFromTimer = (poller: PortalPoller): void => {
+    run(poller).catch((error: unknown) => {
+      logger.error({ portal: poller.name, err: error }, 'Poll failed unexpectedly');
+    });
   };
 
   const bySchedule = new Map<string, PortalPoller[]>();
@@ -86,18 +94,23 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
         schedule,
         () => {
           const offset = spreadOffsetMs(index, pollers.length, cronIntervalMs(task));
-          if (offset === 0) return void run(poller);
+          if (offset === 0) {
+            runFromTimer(poller);
+            return;
+          }
           const timer = setTimeout(() => {
             timers.delete(timer);
-            void run(poller);
+            runFromTimer(poller);
           }, offset);
           timers.add(timer);
-          return undefined;
         },
         { name: `poll:${poller.name}`, logger: cronLogger(logger), suppressMissedWarning: true },
       );
       tasks.push(task);
-      void task.start();
+      // node-cron's start() may answer a promise
+      Promise.resolve(task.start()).catch((error: unknown) => {
+        logger.error({ source: 'node-cron', err: error }, 'Scheduler error');
+      });
     });
   }
 

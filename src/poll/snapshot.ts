@@ -66,10 +66,6 @@ export class SnapshotBuilder {
     for (const name of knownEventNames) this.#group(name);
   }
 
-  addEventName(name: string): void {
-    this.#group(name);
-  }
-
   /** One row: `timestamp` in Unix seconds. */
   add(eventName: string, status: Status, timestamp: number): void {
     const stats = this.#group(eventName)[status];

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 
 /** The weight of `shard` for `name`: the first 8 bytes of sha1("name|shard"). Stable across versions and hosts. */
-export function weight(name: string, shard: number): bigint {
+function weight(name: string, shard: number): bigint {
   return createHash('sha1').update(`${name}|${shard}`).digest().readBigUInt64BE(0);
 }
 

@@ -12,7 +12,12 @@ import { entriesOf, phpInt, phpString } from './params.js';
 import type { PhpArray } from './phpQuery.js';
 import { parseBatchCommand } from './phpQuery.js';
 
-export const BATCH_MAX_COMMANDS = 50;
+/**
+ * The server's own limit, kept apart from the client's `MAX_BATCH_COMMANDS` (src/b24/allowList.ts)
+ * on purpose: the simulated portal models the server, so the client's limit is checked against
+ * it rather than shared with it.
+ */
+const BATCH_MAX_COMMANDS = 50;
 
 export type CommandOutcome =
   | { readonly ok: true; readonly output: MethodOutput; readonly time: unknown }

@@ -26,7 +26,7 @@ export interface ForcedError {
 
 /**
  * Refusals of the real server a test can force (`forcedError`, `tokenEndpointError`), with
- * the status and code the docs give. Descriptions are close to the real texts where known.
+ * the status and code docs/bitrix24-api.md gives. Descriptions are close to the real texts where known.
  */
 export const FORCED_ERRORS = {
   /** 401: the portal's plan has no REST API (free plan); not a token problem. */
@@ -123,7 +123,7 @@ export interface FaultSettings {
   readonly methods: readonly string[] | null;
 }
 
-export const NO_FAULTS: FaultSettings = {
+const NO_FAULTS: FaultSettings = {
   latencyMs: 0,
   errorRate: 0,
   resetRate: 0,

@@ -10,7 +10,7 @@ import { parseDate } from './dates.js';
 import { argumentError } from './errors.js';
 import { entriesOf, phpString, sqlNumber, valuesOf } from './params.js';
 
-export const FILTER_FIELDS = [
+const FILTER_FIELDS = [
   'ID',
   'TIMESTAMP_X',
   'EVENT_NAME',
@@ -18,13 +18,13 @@ export const FILTER_FIELDS = [
   'PROCESS_ID',
   'ERROR',
 ] as const;
-export type FilterField = (typeof FILTER_FIELDS)[number];
+type FilterField = (typeof FILTER_FIELDS)[number];
 
 /** `event.offline.get` filters and orders by fewer fields than `event.offline.list`. */
 export const GET_FILTER_FIELDS = ['ID', 'TIMESTAMP_X', 'EVENT_NAME', 'MESSAGE_ID'] as const;
 
 /** The allowed key prefixes; `''` (none) means `=`. Anything else, `!` included, is refused. */
-export const FILTER_OPERATIONS = ['', '=', '>', '<', '>=', '<=', '@', '%'] as const;
+const FILTER_OPERATIONS = ['', '=', '>', '<', '>=', '<=', '@', '%'] as const;
 export type FilterOperation = Exclude<(typeof FILTER_OPERATIONS)[number], ''>;
 
 /**

@@ -58,7 +58,7 @@ export interface OperatingLimitOptions {
   /**
    * Seconds added per row of the queue an `event.offline.list` call examines (cost model: its
    * `COUNT(*)` and page read the application's queue, about 0.17–0.39 µs a row on MariaDB with
-   * a million rows; see REALISTIC_ROW_COST_SEC). @default 0
+   * a million rows: 2.8e-7 is realistic, ≈ 280 ms per million rows). @default 0
    */
   readonly rowCostSec: number;
   /**
@@ -79,11 +79,8 @@ export const DEFAULT_OPERATING_LIMIT: OperatingLimitOptions = {
   activeFromSec: 0,
 };
 
-/** Server seconds per examined row, from the 1,000,000-row MariaDB measurement (≈ 280 ms). */
-export const REALISTIC_ROW_COST_SEC = 2.8e-7;
-
 /** Baskets of a window: the server keeps ten one-minute baskets per method and application. */
-export const OPERATING_BASKETS = 10;
+const OPERATING_BASKETS = 10;
 
 export interface OperatingUsage {
   /** Seconds used in the last ten baskets (`time.operating`). */

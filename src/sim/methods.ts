@@ -19,7 +19,7 @@ import { phpEmpty, phpInt, phpString, valuesOf } from './params.js';
 import type { OfflineQueue, RowSelection } from './queue.js';
 
 /** Rows per page of `event.offline.list`; fixed by the API. */
-export const PAGE_SIZE = 50;
+const PAGE_SIZE = 50;
 
 /** What handlers may use of the portal. */
 export interface MethodHost {
@@ -34,7 +34,7 @@ export interface MethodHost {
   queue(connector: string): OfflineQueue;
 }
 
-export interface MethodCall {
+interface MethodCall {
   readonly host: MethodHost;
   /** Parameters with lower-cased top-level names. */
   readonly params: Readonly<Record<string, unknown>>;

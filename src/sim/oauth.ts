@@ -81,7 +81,7 @@ export type OAuthReply =
   | { readonly kind: 'reset' }
   | { readonly kind: 'hang' };
 
-export const REFRESH_TOKEN_TTL_SEC = 180 * 86_400;
+const REFRESH_TOKEN_TTL_SEC = 180 * 86_400;
 /** An authorization code lives this long and serves once. */
 export const AUTHORIZATION_CODE_TTL_SEC = 30;
 /** Well-formed tokens: an unknown one is `invalid_token`, anything else `NO_AUTH_FOUND`. */

@@ -8,7 +8,7 @@
 export interface PhpArray {
   [key: string]: PhpValue;
 }
-export type PhpValue = string | PhpArray;
+type PhpValue = string | PhpArray;
 
 function newPhpArray(): PhpArray {
   return Object.create(null) as PhpArray;
@@ -22,7 +22,7 @@ function hexValue(code: number): number {
 }
 
 /** PHP `urldecode`: `+` is a space, `%XX` a byte, a broken `%` stays as it is; bytes are UTF-8. */
-export function phpUrlDecode(text: string): string {
+function phpUrlDecode(text: string): string {
   if (!text.includes('%') && !text.includes('+')) return text;
   const bytes: number[] = [];
   const encoder = new TextEncoder();
@@ -133,7 +133,7 @@ export function parseStr(query: string): PhpArray {
 }
 
 /** PHP `urlencode` (RFC 1738: space as `+`, everything but `[A-Za-z0-9._-]` escaped). */
-export function phpUrlEncode(text: string): string {
+function phpUrlEncode(text: string): string {
   return encodeURIComponent(text)
     .replace(/[!'()*~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
     .replace(/%20/g, '+');

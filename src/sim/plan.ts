@@ -31,7 +31,7 @@ export interface ColumnView {
   processIdOf(row: number): string;
 }
 
-export type RowPredicate = (row: number) => boolean;
+type RowPredicate = (row: number) => boolean;
 
 /**
  * One condition as a JavaScript expression over the row `r` and the columns (`ids`, `ts`,

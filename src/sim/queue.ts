@@ -36,7 +36,7 @@ import { randomAlnum, randomHex, seededRandom } from './random.js';
 export const PROCESS_ID_LIFETIME_SEC = 2_952_000;
 
 /** The cleanup job runs once a day (an agent), at whole multiples of this since the epoch. */
-export const CLEANUP_INTERVAL_SEC = 86_400;
+const CLEANUP_INTERVAL_SEC = 86_400;
 
 /** `EVENT_DATA` / `EVENT_ADDITIONAL`: an object, or `false`/`null`. */
 export type EventPayload = { readonly [key: string]: unknown } | false | null;

@@ -14,7 +14,7 @@ import type { Random } from './random.js';
 import { randomHex, randomInt, seededRandom } from './random.js';
 import type { TokenPair } from './oauth.js';
 
-export interface ConsumerOptions {
+interface ConsumerOptions {
   /**
    * Pause between cycles. A cycle costs 1–3 requests of the portal's budget (2/s by default),
    * which the monitor shares: keep the average well under it. @default 2000
@@ -49,7 +49,7 @@ export interface TrafficOptions {
   readonly random?: Random;
 }
 
-export interface TrafficStats {
+interface TrafficStats {
   produced: number;
   merged: number;
   reserved: number;

@@ -115,7 +115,7 @@ export class RedisConnection {
 }
 
 /** `redis://host:port/db` of a URL, without user and password. */
-export function displayOf(url: string): string {
+function displayOf(url: string): string {
   try {
     const parsed = new URL(url);
     const db = parsed.pathname.replace(/^\//, '') || '0';

@@ -78,7 +78,7 @@ type ScriptClient = Redis & {
 };
 
 /** Registers the scripts once per client (EVALSHA, with EVAL on NOSCRIPT, by ioredis). */
-export function withScripts(client: Redis): ScriptClient {
+function withScripts(client: Redis): ScriptClient {
   const scripted = client as ScriptClient;
   if (typeof scripted.b24omCasSave !== 'function') {
     client.defineCommand('b24omCasSave', { numberOfKeys: 1, lua: CAS_SAVE });

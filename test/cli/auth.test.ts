@@ -7,8 +7,10 @@
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAuth } from '../../src/cli/auth.js';
 import { FORCED_ERRORS, SimServer, type SimPortal } from '../../src/sim/index.js';
 import { freePort, runCli, startCli, waitFor, type Running } from '../helpers/processes.js';
 
@@ -388,31 +390,47 @@ describe('auth', () => {
     expectNoSecrets(unnamed.stdout + unnamed.stderr + named.stdout + named.stderr);
   });
 
+  it('exits 2 on an unknown option, as a process: the usage on stderr', async () => {
+    const done = await runCli(['auth', '--bogus'], envFor(newTokenFile()));
+
+    expect(done.code, done.stderr).toBe(2);
+    expect(done.stderr).toMatch(/unknown option --bogus/);
+    expect(done.stderr).toContain('Usage: b24-offline-monitor auth');
+    expectNoSecrets(done.stdout + done.stderr);
+  });
+
+  // The same path in-process (runAuth is what the CLI calls with argv after `auth`): the
+  // process adds nothing to these but its start-up.
   it.each([
-    ['an unknown option', ['auth', '--bogus'], [], /unknown option --bogus/],
-    ['a bad --listen', ['auth', '--listen', 'nowhere'], [], /--listen nowhere: expected/],
+    ['a bad --listen', ['--listen', 'nowhere'], [], /--listen nowhere: expected/],
     [
       '--code and --listen at once',
-      ['auth', '--code', 'x', '--listen', '127.0.0.1:1'],
+      ['--code', 'x', '--listen', '127.0.0.1:1'],
       [],
       /exclude each other/,
     ],
-    ['no code on standard input', ['auth'], [], /no code was given on standard input/],
-    ['a missing client id', ['auth', '--code', 'abcdefgh12'], ['B24_CLIENT_ID'], /B24_CLIENT_ID/],
+    ['no code on standard input', [], [], /no code was given on standard input/],
+    ['a missing client id', ['--code', 'abcdefgh12'], ['B24_CLIENT_ID'], /B24_CLIENT_ID/],
     [
       'an unknown --portal',
-      ['auth', '--portal', 'nope', '--code', 'abcdefgh12'],
+      ['--portal', 'nope', '--code', 'abcdefgh12'],
       [],
       /--portal nope: no such portal; the configuration has acme/,
     ],
   ])('exits 2 on %s', async (_what, args, unset, message) => {
-    const env = envFor(newTokenFile());
+    const env: Record<string, string | undefined> = envFor(newTokenFile());
     for (const name of unset) delete env[name];
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    const stdin = new PassThrough();
+    stdin.end(); // nothing typed: end of input
 
-    const done = await runCli(args, env);
+    const code = await runAuth(args, { env, stdin, stdout, stderr });
 
-    expect(done.code, done.stderr).toBe(2);
-    expect(done.stderr).toMatch(message);
-    expectNoSecrets(done.stdout + done.stderr);
+    const out = String(stdout.read() ?? '');
+    const err = String(stderr.read() ?? '');
+    expect(code, err).toBe(2);
+    expect(err).toMatch(message);
+    expectNoSecrets(out + err);
   });
 });

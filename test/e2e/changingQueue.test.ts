@@ -45,10 +45,20 @@ describe.each(['scan', 'count'])('strategy %s under a changing queue and faults'
 
     const busy = [];
     const until = Date.now() + 1500;
-    // Enough requests for the faults to show (a 500 misses 40 requests 0.15 % of the time),
-    // however few polls a loaded machine fits in the time.
+    // At least 3 polls and 1.5 s of them, enough requests for the faults to show (a 500 misses
+    // 40 requests 0.15 % of the time), and on a loaded machine (a `count` poll is 1-2 requests)
+    // on until the token expired twice, so that the refreshes asserted below did happen.
+    const started = harness;
+    const refreshes = async () =>
+      valueOf(await started.scrape(), 'b24_offline_oauth_refreshes_total', { portal: 'portal' }) ??
+      0;
     let sent = 0;
-    while (busy.length < 3 || Date.now() < until || sent < 40) {
+    while (
+      busy.length < 3 ||
+      Date.now() < until ||
+      sent < 40 ||
+      (busy.length < 200 && (await refreshes()) < 2)
+    ) {
       const reports = await harness.monitor.pollOnce();
       sent += reports.reduce((sum, r) => sum + r.requests, 0);
       busy.push(reports);

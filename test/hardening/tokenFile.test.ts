@@ -347,7 +347,10 @@ describe('a write killed half-way', () => {
     // the process "dies" in the durable write: the rename over the token file never happens,
     // and no clean-up code runs
     const dying = new FileTokenStore(path, { fs: { rename: () => new Promise(() => undefined) } });
-    void dying.save({ refreshToken: 'new-refresh-token-0123456789', accessToken: 'new-access-1' });
+    // never settles (the rename hangs): nothing to await or catch
+    dying
+      .save({ refreshToken: 'new-refresh-token-0123456789', accessToken: 'new-access-1' })
+      .catch(() => undefined);
     await new Promise((resolve) => setTimeout(resolve, 50));
 
     const pair = await new FileTokenStore(path).load();

@@ -10,7 +10,7 @@ import puppeteer, { type Browser } from 'puppeteer-core';
 import type { TestContext } from 'vitest';
 
 /** Where tests leave what a person may want to look at (gitignored). */
-export const ARTIFACTS_DIR = join(import.meta.dirname, '..', '..', '.tmp', 'artifacts');
+const ARTIFACTS_DIR = join(import.meta.dirname, '..', '..', '.tmp', 'artifacts');
 
 /** `CHROMIUM_PATH`, when set, is the only candidate. */
 function candidates(): string[] {

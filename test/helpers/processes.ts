@@ -2,8 +2,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { inject } from 'vitest';
 
-export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface Finished {
   readonly code: number | null;
@@ -20,13 +21,16 @@ export interface Running {
   readonly exited: Promise<Finished>;
 }
 
-/** `node --import tsx src/cli.ts ...args` with exactly the given environment (plus PATH). */
+/**
+ * The real CLI (`src/cli.ts`, as test/setup/cliEntry.ts chose to start it) with exactly the given
+ * environment (plus PATH).
+ */
 export function startCli(
   args: readonly string[],
   env: Record<string, string>,
   options: { stdin?: 'pipe' | 'ignore' } = {},
 ): Running {
-  return startProcess(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], env, options);
+  return startProcess(process.execPath, [...inject('cliEntry'), ...args], env, options);
 }
 
 export function startProcess(

@@ -11,7 +11,7 @@ import { findTool, needTool, type Tool } from '../ops/tools.js';
 import type { SimServer } from '../../src/sim/index.js';
 import { freePort, startProcess, type Running } from './processes.js';
 
-export const REDIS_SERVER: Tool = {
+const REDIS_SERVER: Tool = {
   name: 'redis-server',
   install: 'apt-get install redis-server',
   requiredInCi: true,

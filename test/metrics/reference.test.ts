@@ -130,3 +130,28 @@ describe('README metrics reference', () => {
     }
   });
 });
+
+describe('docs/contract.md metrics', () => {
+  const contract = readFileSync(
+    join(import.meta.dirname, '..', '..', 'docs', 'contract.md'),
+    'utf8',
+  );
+  const start = contract.indexOf('## Metrics');
+  const end = contract.indexOf('\n## ', start + 1);
+  const metricsSection = contract.slice(start, end < 0 ? undefined : end);
+  const fixed = documentedMetrics(metricsSection);
+  const beyond = metricsSection.slice(metricsSection.indexOf('Exported beyond'));
+
+  it('names each metric of the exposition, with its type and labels', () => {
+    const types = typesOf(exposition);
+    const labels = labelsOf(parsePromText(exposition));
+    const unnamed = [...types.keys()].filter((n) => !fixed.has(n) && !beyond.includes(`\`${n}\``));
+
+    expect(fixed.size).toBeGreaterThan(10);
+    expect(unnamed).toEqual([]);
+    for (const [name, doc] of fixed) {
+      expect(doc.type, name).toBe(types.get(name));
+      expect(doc.labels, name).toEqual(labels.get(name));
+    }
+  });
+});

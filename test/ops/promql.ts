@@ -25,7 +25,7 @@ export const CONTRACT_METRICS = [
 ] as const;
 
 /** Exported by the monitor beyond the contract. */
-export const EXTRA_METRICS = [
+const EXTRA_METRICS = [
   'b24_offline_poll_requests',
   'b24_offline_poll_strategy',
   // labels: portal. Rotated token pairs that could not be written to the token file.

@@ -13,7 +13,7 @@ export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const DASHBOARD_FILE = 'config/grafana/dashboards/b24-offline-monitor.json';
 export const RULES_DIR = 'config/alerts';
 
-export type QueryKind = 'panel' | 'variable' | 'alert' | 'record';
+type QueryKind = 'panel' | 'variable' | 'alert' | 'record';
 
 export interface OpsQuery {
   /** Where it comes from, e.g. `dashboard panel 12 "Rows by status" target A`. */
@@ -39,11 +39,11 @@ export interface QueryOptions {
 }
 
 // ── Grafana dashboard JSON, the fields used here ─────────────────────────────────────────
-export interface DashboardDatasource {
+interface DashboardDatasource {
   readonly type?: string;
   readonly uid?: string;
 }
-export interface DashboardTarget {
+interface DashboardTarget {
   readonly refId?: string;
   readonly expr?: string;
   readonly datasource?: DashboardDatasource;
@@ -92,7 +92,7 @@ export interface Rule {
   readonly labels?: Readonly<Record<string, string>>;
   readonly annotations?: Readonly<Record<string, string>>;
 }
-export interface RuleGroup {
+interface RuleGroup {
   readonly name: string;
   readonly rules: readonly Rule[];
 }

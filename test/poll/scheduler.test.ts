@@ -27,11 +27,11 @@ describe('cronIntervalMs', () => {
     ['*/30 * * * * *', 30_000],
     ['*/5 * * * *', 300_000],
     ['0 * * * *', 3_600_000],
-  ])('%s runs every %i ms', (expression, interval) => {
+  ])('%s runs every %i ms', async (expression, interval) => {
     const task = cron.createTask(expression, () => undefined);
 
     expect(cronIntervalMs(task)).toBe(interval);
-    void task.destroy();
+    await task.destroy();
   });
 });
 

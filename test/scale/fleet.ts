@@ -105,7 +105,7 @@ export async function stopShard(shard: Shard, signal: NodeJS.Signals = 'SIGTERM'
   await shard.process.exited;
 }
 
-export async function scrape(shard: Shard): Promise<Sample[]> {
+async function scrape(shard: Shard): Promise<Sample[]> {
   return parsePromText(await (await fetch(`${shard.url}/metrics`)).text());
 }
 

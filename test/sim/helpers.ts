@@ -32,7 +32,7 @@ export async function startSim(options: SimServerOptions = {}): Promise<Harness>
 export type Transport = 'json' | 'form' | 'get';
 
 /** What tests read of an answer; everything is optional because error answers differ. */
-export interface ApiBody {
+interface ApiBody {
   readonly result?: unknown;
   readonly total?: unknown;
   readonly next?: unknown;

@@ -24,7 +24,7 @@ export interface SqlFillSpec {
 }
 
 /** How far back the oldest row lies, by shape. */
-export const SHAPE_SPAN_SEC: Readonly<Record<QueueShape, number>> = {
+const SHAPE_SPAN_SEC: Readonly<Record<QueueShape, number>> = {
   healthy: 120,
   stuck: 10 * 86_400,
 };
@@ -32,7 +32,7 @@ export const SHAPE_SPAN_SEC: Readonly<Record<QueueShape, number>> = {
 const CHUNK = 250_000;
 
 /** Each name a quarter less frequent than the one before, at least 1 % (as the bench's mix). */
-export function nameShares(count: number): number[] {
+function nameShares(count: number): number[] {
   const raw = Array.from({ length: count }, (_, i) => Math.max(0.01, 0.3 * 0.75 ** i));
   const sum = raw.reduce((a, b) => a + b, 0);
   return raw.map((w) => w / sum);

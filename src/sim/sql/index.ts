@@ -19,14 +19,13 @@ import { SqlQueue } from './store.js';
 import type { SqlQueueOptions } from './store.js';
 
 export { findMariaDb, startMariaDb } from './mariadb.js';
-export type { MariaDb, MariaDbOptions, MariaDbPrograms } from './mariadb.js';
-export { SqlQueue, sqlTimeZone } from './store.js';
-export type { SqlQueueOptions, SqlRowInput, SqlWork } from './store.js';
-export { fillSqlQueue, nameShares, SHAPE_SPAN_SEC } from './fill.js';
-export type { QueueShape, SqlFillSpec } from './fill.js';
+export type { MariaDb } from './mariadb.js';
+export { SqlQueue } from './store.js';
+export type { SqlQueueOptions, SqlWork } from './store.js';
+export { fillSqlQueue } from './fill.js';
+export type { QueueShape } from './fill.js';
 export { orderSql, whereSql } from './where.js';
-export type { QueueScope, SqlText, SqlValue } from './where.js';
-export { CREATE_TABLE, TABLE } from './schema.js';
+export { TABLE } from './schema.js';
 
 export interface SqlPortal {
   readonly portal: SimPortal;

@@ -53,7 +53,7 @@ interface ListRow extends RowDataPacket {
   ERROR: number | null;
 }
 
-export function sqlTimeZone(offsetMinutes: number): string {
+function sqlTimeZone(offsetMinutes: number): string {
   const sign = offsetMinutes < 0 ? '-' : '+';
   const abs = Math.abs(offsetMinutes);
   const pad = (n: number) => String(n).padStart(2, '0');
