@@ -9,7 +9,7 @@
  * - correctness: prom-client 15 renames counters in place while it renders OpenMetrics
  *   (`x_total` → `x`) and never renames them back, so shared metric objects would serve
  *   `b24_offline_polls` instead of `b24_offline_polls_total` to later text-format scrapes.
- * Concurrent scrapes of the same format share one render.
+ * Each call renders anew; ExpositionCache (exposition.ts) shares one render between scrapes.
  */
 import { Registry } from 'prom-client';
 import type { MonitorMetrics } from './definitions.js';
@@ -61,7 +61,6 @@ export class MetricsRenderer {
    * anew), and one entry belongs to one metric.
    */
   readonly #prefixes = { text: new WeakMap<object, string>(), open: new WeakMap<object, string>() };
-  readonly #inFlight = new Map<boolean, Promise<string>>();
 
   constructor(metrics: MonitorMetrics) {
     this.#metrics = metrics;
@@ -71,16 +70,8 @@ export class MetricsRenderer {
     return openMetrics ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE;
   }
 
-  /** The whole exposition; scrapes arriving while one of the same format renders share it. */
-  render(openMetrics: boolean): Promise<string> {
-    const running = this.#inFlight.get(openMetrics);
-    if (running !== undefined) return running;
-    const next = this.#render(openMetrics).finally(() => this.#inFlight.delete(openMetrics));
-    this.#inFlight.set(openMetrics, next);
-    return next;
-  }
-
-  async #render(openMetrics: boolean): Promise<string> {
+  /** The whole exposition, as the registry holds it now. */
+  async render(openMetrics: boolean): Promise<string> {
     // One growing string: V8 concatenates in O(1) and flattens once, several times faster
     // than pushing 75,000 lines into an array and joining it.
     let out = '';
