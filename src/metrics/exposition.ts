@@ -59,6 +59,13 @@ export class ExpositionCache {
     this.#watchAll();
   }
 
+  /** Bodies held now (plain and gzip, over both formats): at most 4. */
+  heldBodies(): number {
+    let held = 0;
+    for (const entry of this.#entries.values()) held += entry.gzip === null ? 1 : 2;
+    return held;
+  }
+
   /** The exposition in the format asked, gzip-compressed when `gzip`. */
   body(openMetrics: boolean, gzip: boolean): Promise<Buffer> {
     const entry = this.#current(openMetrics);
