@@ -53,14 +53,23 @@ function prefixOf(sampleName: string, labels: Sample['labels']): string {
   return text === '' ? `${sampleName} ` : `${sampleName}{${text}} `;
 }
 
+type PrefixCache = Map<string, string>;
+
+/** Removed series a prefix cache may hold beyond the live ones before it is rebuilt. */
+const STALE_SLACK = 1_000;
+
 export class MetricsRenderer {
   readonly #metrics: MonitorMetrics;
   /**
-   * Formatted prefixes by sample entry, per format. prom-client keeps one entry object per
-   * series (a counter's is updated in place; a gauge's is replaced when set, which formats it
-   * anew), and one entry belongs to one metric.
+   * Formatted prefixes per metric and format, by prom-client's key of the series (its label
+   * hash in `hashMap`). Not by entry object: a gauge's entry is replaced on every set, so
+   * after a round of polls nearly every prefix would be formatted again. Rebuilt when series
+   * that are gone make up a third of it, so removed label sets do not pile up.
    */
-  readonly #prefixes = { text: new WeakMap<object, string>(), open: new WeakMap<object, string>() };
+  readonly #prefixes = {
+    text: new WeakMap<object, PrefixCache>(),
+    open: new WeakMap<object, PrefixCache>(),
+  };
 
   constructor(metrics: MonitorMetrics) {
     this.#metrics = metrics;
@@ -83,13 +92,25 @@ export class MetricsRenderer {
       const sampleName = openMetrics && counter ? `${familyName}_total` : family.name;
       if (out !== '' && !openMetrics) out += '\n';
       out += `# HELP ${familyName} ${escapeHelp(family.help)}\n# TYPE ${familyName} ${family.type}\n`;
-      for (const sample of family.values) {
-        let prefix = prefixes.get(sample);
+      // the same object `get()` took its values from (prom-client 15: `hashMap`)
+      const series = (metric as unknown as { hashMap?: Record<string, Sample> }).hashMap ?? {};
+      let cache = prefixes.get(metric);
+      if (cache === undefined) prefixes.set(metric, (cache = new Map()));
+      let live = 0;
+      for (const key in series) {
+        const sample = series[key] as Sample;
+        let prefix = cache.get(key);
         if (prefix === undefined) {
           prefix = prefixOf(sampleName, sample.labels);
-          prefixes.set(sample, prefix);
+          cache.set(key, prefix);
         }
         out += prefix + formatValue(sample.value) + '\n';
+        live++;
+      }
+      if (cache.size > live + live / 2 + STALE_SLACK) {
+        const kept: PrefixCache = new Map();
+        for (const key in series) kept.set(key, cache.get(key) as string);
+        prefixes.set(metric, kept);
       }
     }
     return openMetrics ? `${out}# EOF\n` : out;
