@@ -131,9 +131,10 @@ const NOTES = {
   scrape: [
     'In-memory simulated portals on one simulated server in the bench process; the monitor in a',
     'child process; the scraper in another, on one keep-alive connection per concurrent scrape.',
-    'Polls go on while it scrapes (1,000 portals every 30 s: a poll ends every ~30 ms, so most',
-    'scrapes follow a change and render anew). gzip: `Accept-Encoding: gzip` as Prometheus sends',
-    'it; latency to the last compressed byte; the body decodes to the same series.',
+    'Polls go on while it scrapes (on the cron schedule, every :00 and :30, 8 at a time): a scrape',
+    'after a change renders and compresses anew, one between rounds of polls is served from the',
+    'cache. gzip: `Accept-Encoding: gzip` as Prometheus sends it; latency to the last compressed',
+    'byte; the body decodes to the same series.',
   ],
   sdk: [
     '@bitrix24/b24jssdk 2.2.0, B24OAuth on a token pair of its own, actions.v2.fetchList (keyset:',
