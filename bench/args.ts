@@ -11,6 +11,8 @@ export interface BenchArgs {
   readonly sdk: boolean;
   /** Run the 1,000-portal measurement. @default true */
   readonly fleet: boolean;
+  /** Only the 1,000 portals' /metrics scrapes, plain and gzip (a shorter polling run first). @default false */
+  readonly scrapeOnly: boolean;
   /** Only the log-redaction measurement (after 100 and 100,000 refreshes). @default false */
   readonly redactionOnly: boolean;
   /** Only the SQL-backed portal's bench (bench/sql): what polls cost a real database. @default false */
@@ -24,6 +26,7 @@ export interface BenchArgs {
 }
 
 export const USAGE = `Usage: npm run bench -- [--quick] [--out FILE] [--sizes 1000,10000] [--no-sdk] [--no-fleet]
+       npm run bench -- --scrape-only [--out FILE]
        npm run bench -- --sql [--sql-full] [--sql-plans count,scan,sdk] [--sql-polls N] [--sizes …]
 
   --quick          only 1k and 10k rows, fewer portals and a shorter run of the 1,000 portals
@@ -31,6 +34,8 @@ export const USAGE = `Usage: npm run bench -- [--quick] [--out FILE] [--sizes 10
   --sizes LIST     queue sizes to measure, comma separated (default 1000,10000,100000,1000000)
   --no-sdk         skip the comparison with @bitrix24/b24jssdk
   --no-fleet       skip the 1,000-portal run
+  --scrape-only    only /metrics of the 1,000 portals: body size and scrape latency, plain and
+                   gzip, one after another and 5 at once (~3 min)
   --redaction      only the log-redaction figures (after 100 and 100,000 refreshes; ~1 min)
   --sql            only the SQL-backed portal (a private MariaDB): database time, rows read,
                    requests and share of a 30-s schedule per poll (default sizes 10k,100k,1M)
@@ -49,6 +54,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
   let sdk = true;
   let fleet = true;
   let redactionOnly = false;
+  let scrapeOnly = false;
   let sql = false;
   let sqlFull = false;
   let sqlPlans: string[] | null = null;
@@ -79,6 +85,9 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         break;
       case '--no-fleet':
         fleet = false;
+        break;
+      case '--scrape-only':
+        scrapeOnly = true;
         break;
       case '--redaction':
         redactionOnly = true;
@@ -116,6 +125,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     sizes: sizes ?? defaultSizes,
     sdk,
     fleet,
+    scrapeOnly,
     redactionOnly,
     sql,
     sqlFull,

@@ -6,14 +6,21 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { SimServer } from '../src/sim/index.js';
 import { VERSION } from '../src/version.js';
 import { parseArgs, USAGE, UsageError, type BenchArgs } from './args.js';
 import { measureFleet, type FleetPlan, type FleetResult } from './fleet.js';
-import { evaluateTargets, fleetTable, pollTable, sdkTable, targetTable } from './report.js';
+import {
+  evaluateTargets,
+  fleetTable,
+  pollTable,
+  scrapeTable,
+  sdkTable,
+  targetTable,
+} from './report.js';
 import { measureSize, type SizeContext, type SizePlan, type SizeResult } from './sizes.js';
 import { int } from './format.js';
 import { measureRedaction, REDACTION_NOTES, redactionTable } from './redaction.js';
@@ -31,13 +38,22 @@ function sizePlan(rows: number, sdk: boolean): SizePlan {
   return { rows, scanRuns: 5, countRuns: 7, sdkRuns: 3, scanHttpsRuns: 4, sdk, ourHttps: true };
 }
 
-function fleetPlan(quick: boolean): FleetPlan {
+/** --scrape-only: the 1,000 portals polled until the start-up round is over, then scraped. */
+const SCRAPE_ONLY_PLAN = {
+  portals: 1000,
+  durationMs: 20_000,
+  sequentialScrapes: 100,
+  burstScrapes: 50,
+} as const satisfies Partial<FleetPlan>;
+
+function fleetPlan(quick: boolean, scrapeOnly = false): FleetPlan {
   const shape = {
     largeEvery: 50,
     smallRows: [50, 500],
     largeRows: [10_000, 50_000],
     burstConcurrency: 5,
   } satisfies Partial<FleetPlan>;
+  if (scrapeOnly) return { ...shape, ...SCRAPE_ONLY_PLAN };
   return quick
     ? { ...shape, portals: 200, durationMs: 35_000, sequentialScrapes: 100, burstScrapes: 20 }
     : { ...shape, portals: 1000, durationMs: 80_000, sequentialScrapes: 200, burstScrapes: 50 };
@@ -83,7 +99,7 @@ function header(args: BenchArgs): string {
   return [
     `# b24-offline-monitor ${VERSION} benchmarks${args.quick ? ' (--quick)' : ''}`,
     '',
-    `Command: npm run bench${args.quick ? ' -- --quick' : ''} (node --import tsx bench/main.ts)`,
+    `Command: npm run bench${args.quick ? ' -- --quick' : args.scrapeOnly ? ' -- --scrape-only' : ''} (node --import tsx bench/main.ts)`,
     `Machine: ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}, ${process.platform}`,
   ].join('\n');
 }
@@ -111,6 +127,14 @@ const NOTES = {
     'once). /metrics is scraped from a process of its own while polling goes on; latency is to',
     'the last byte. "Rendering alone" times the /metrics renderer (MetricsRenderer) in the monitor\'s',
     'process once polling has stopped.',
+  ],
+  scrape: [
+    'In-memory simulated portals on one simulated server in the bench process; the monitor in a',
+    'child process; the scraper in another, on one keep-alive connection per concurrent scrape.',
+    'Polls go on while it scrapes (on the cron schedule, every :00 and :30, 8 at a time): a scrape',
+    'after a change renders and compresses anew, one between rounds of polls is served from the',
+    'cache. gzip: `Accept-Encoding: gzip` as Prometheus sends it; latency to the last compressed',
+    'byte; the body decodes to the same series.',
   ],
   sdk: [
     '@bitrix24/b24jssdk 2.2.0, B24OAuth on a token pair of its own, actions.v2.fetchList (keyset:',
@@ -145,6 +169,28 @@ async function main(): Promise<void> {
   }
   const tmp = await mkdtemp(join(tmpdir(), 'b24-bench-'));
   try {
+    if (args.scrapeOnly) {
+      const fleet = await measureFleet(tmp, fleetPlan(false, true), log);
+      const s = fleet.scrape;
+      const text = [
+        header(args),
+        '',
+        `## /metrics of ${int(fleet.plan.portals)} portals, plain and gzip`,
+        '',
+        scrapeTable(fleet),
+        '',
+        `${int(s.series)} series (gzip decoded: ${int(s.gzip.series)}), ${s.portals} portals; ${s.failures} failed scrapes; monitor CPU while scraped: ${fleet.done.scrapeWindow.cpuPercent.toFixed(1)} % of one core; load average at the end: ${loadavg()
+          .map((l) => l.toFixed(2))
+          .join(', ')}`,
+        '',
+        ...NOTES.scrape,
+      ];
+      process.stdout.write(`${text.join('\n')}\n`);
+      const file = resolve(args.out);
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(file, `${JSON.stringify({ version: VERSION, args, fleet }, null, 2)}\n`);
+      return;
+    }
     if (args.sql) {
       await runSqlBench(args, tmp, log);
       return;
@@ -163,6 +209,7 @@ async function main(): Promise<void> {
     if (fleet !== null) {
       out.push(`## ${int(fleet.plan.portals)} portals in one process`, '', fleetTable(fleet), '');
       out.push(...NOTES.fleet, '');
+      out.push(`### /metrics plain and gzip`, '', scrapeTable(fleet), '', ...NOTES.scrape, '');
     }
     out.push('## Log redaction over time', '', redactionTable(redaction), '');
     out.push(...REDACTION_NOTES, '');

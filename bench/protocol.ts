@@ -151,11 +151,22 @@ export interface LatencyStats {
   readonly maxMs: number;
 }
 
+export type BurstStats = LatencyStats & { readonly concurrency: number; readonly wallMs: number };
+
 export interface ScrapeResult {
   readonly kind: 'scrape';
+  /** Without Accept-Encoding: the plain exposition. */
   readonly sequential: LatencyStats;
-  readonly burst: LatencyStats & { readonly concurrency: number; readonly wallMs: number };
+  readonly burst: BurstStats;
   readonly bodyBytes: number;
+  /** With `Accept-Encoding: gzip`, as Prometheus scrapes; latency to the last compressed byte. */
+  readonly gzip: {
+    readonly sequential: LatencyStats;
+    readonly burst: BurstStats;
+    readonly bodyBytes: number;
+    /** The last gzip body decoded equals the last plain body's series count. */
+    readonly series: number;
+  };
   readonly series: number;
   /** Distinct `portal` labels of `b24_offline_up`. */
   readonly portals: number;

@@ -3,6 +3,7 @@
  * printed beside the tables they come from.
  */
 import type { FleetResult } from './fleet.js';
+import type { LatencyStats } from './protocol.js';
 import { check, int, mbText, ms, ratio, seconds, table } from './format.js';
 import type { SdkSummary, SizeResult, StrategyResult } from './sizes.js';
 
@@ -280,5 +281,32 @@ export function targetTable(targets: readonly Target[]): string {
   return table(
     ['target', 'met', 'figure'],
     targets.map((t) => [t.target, t.met === null ? '—' : t.met ? '✓ met' : '✗ missed', t.figure]),
+  );
+}
+
+/** /metrics of the fleet, plain and gzip, one after another and several at once. */
+export function scrapeTable(fleet: FleetResult): string {
+  const s = fleet.scrape;
+  const size = (bytes: number) => `${(bytes / 1_048_576).toFixed(2)} MB`;
+  const row = (encoding: string, bytes: number, how: string, l: LatencyStats) => [
+    encoding,
+    size(bytes),
+    how,
+    int(l.count),
+    ms(l.p50Ms),
+    ms(l.p90Ms),
+    ms(l.p99Ms),
+    ms(l.maxMs),
+  ];
+  const at = `${s.burst.concurrency} at once`;
+  return table(
+    ['encoding', 'body', 'scrapes', 'count', 'p50', 'p90', 'p99', 'max'],
+    [
+      row('plain', s.bodyBytes, 'one after another', s.sequential),
+      row('plain', s.bodyBytes, at, s.burst),
+      row('gzip', s.gzip.bodyBytes, 'one after another', s.gzip.sequential),
+      row('gzip', s.gzip.bodyBytes, at, s.gzip.burst),
+    ],
+    ['left', 'right', 'left', 'right', 'right', 'right', 'right', 'right'],
   );
 }

@@ -69,6 +69,9 @@ function secretsOf(config: MonitorConfig): SecretRegistry {
  */
 function lockTokenFiles(config: MonitorConfig): TokenFileLock[] {
   const locks: TokenFileLock[] = [];
+  // With a shared token store (Redis) no token file is read or written, and shards on one
+  // machine share one config; the store's per-portal lock guards the pairs instead.
+  if (config.tokenStore !== undefined) return locks;
   const releaseAll = () => {
     for (const lock of locks) lock.release();
   };

@@ -5,17 +5,18 @@
  * It runs for months next to clients it does not control, so every connection is bounded:
  * idle ones are closed, their number is capped, a request must arrive whole in time, and
  * `/metrics` is streamed with backpressure (gzip when the scraper accepts it, as Prometheus
- * does), so a client that asks for 15 MB and never reads holds a socket buffer, not a copy.
+ * does) from the body ExpositionCache keeps, so a client that asks for 15 MB and never reads
+ * holds a socket buffer and a reference, not a copy.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { constants as zlib, createGzip } from 'node:zlib';
 import type { Logger } from 'pino';
 import type { HttpAuthConfig } from '../config/types.js';
 import type { MonitorMetrics } from '../metrics/definitions.js';
 import type { PortalPoller } from '../poll/poller.js';
+import { ExpositionCache } from '../metrics/exposition.js';
 import { MetricsRenderer } from '../metrics/render.js';
 import { challenge, isAuthorized } from './auth.js';
 import { isStatusPath, statusPageFor } from './statusPage.js';
@@ -48,7 +49,7 @@ const DEFAULT_HTTP_LIMITS: HttpLimits = {
 };
 
 /** Slices of the exposition written at a time: what a slow reader can hold beyond its socket. */
-const CHUNK_CHARS = 64 * 1024;
+const CHUNK_BYTES = 64 * 1024;
 
 export interface MonitorServer {
   readonly server: Server;
@@ -99,23 +100,26 @@ function acceptsGzip(request: IncomingMessage): boolean {
   });
 }
 
-function* slices(body: string): Generator<string> {
-  for (let i = 0; i < body.length; i += CHUNK_CHARS) yield body.slice(i, i + CHUNK_CHARS);
+/** Views into `body`, not copies. */
+function* slices(body: Buffer): Generator<Buffer> {
+  for (let i = 0; i < body.length; i += CHUNK_BYTES) yield body.subarray(i, i + CHUNK_BYTES);
 }
 
 /**
- * Writes `body` a slice at a time, each after the client took the last: `pipeline` waits
- * for `drain`. A client gone half-way just ends the stream.
+ * Writes `body` (already gzip-compressed when `gzip`) a slice at a time, each after the
+ * client took the last: `pipeline` waits for `drain`. A client gone half-way just ends the
+ * stream.
  */
 async function stream(
   request: IncomingMessage,
   response: ServerResponse,
   type: string,
-  body: string,
+  body: Buffer,
+  gzip: boolean,
 ): Promise<void> {
-  const gzip = acceptsGzip(request);
   response.writeHead(200, {
     'content-type': type,
+    'content-length': String(body.length),
     'cache-control': 'no-store',
     vary: 'Accept-Encoding',
     ...(gzip ? { 'content-encoding': 'gzip' } : {}),
@@ -124,13 +128,8 @@ async function stream(
     response.end();
     return;
   }
-  const source = Readable.from(slices(body), { objectMode: false });
   try {
-    if (gzip) {
-      await pipeline(source, createGzip({ level: zlib.Z_BEST_SPEED }), response);
-    } else {
-      await pipeline(source, response);
-    }
+    await pipeline(Readable.from(slices(body), { objectMode: false }), response);
   } catch {
     // the client went away or the socket timed out: nothing to answer any more
   }
@@ -139,6 +138,7 @@ async function stream(
 function createHttpHandler(options: HttpServerOptions) {
   const { metrics, pollers, auth, logger, version } = options;
   const renderer = new MetricsRenderer(metrics);
+  const exposition = new ExpositionCache(metrics.registry, renderer);
   return async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const path = (request.url ?? '/').split('?')[0];
     if (request.method !== 'GET' && request.method !== 'HEAD') {
@@ -175,8 +175,9 @@ function createHttpHandler(options: HttpServerOptions) {
     for (const poller of pollers) poller.expireStale(now);
     try {
       const openMetrics = wantsOpenMetrics(request);
-      const body = await renderer.render(openMetrics);
-      await stream(request, response, renderer.contentType(openMetrics), body);
+      const gzip = acceptsGzip(request);
+      const body = await exposition.body(openMetrics, gzip);
+      await stream(request, response, renderer.contentType(openMetrics), body, gzip);
     } catch (error) {
       logger.error({ err: error }, 'Rendering metrics failed');
       send(response, 500, 'text/plain; charset=utf-8', 'Rendering metrics failed\n');

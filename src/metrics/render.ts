@@ -9,15 +9,14 @@
  * - correctness: prom-client 15 renames counters in place while it renders OpenMetrics
  *   (`x_total` → `x`) and never renames them back, so shared metric objects would serve
  *   `b24_offline_polls` instead of `b24_offline_polls_total` to later text-format scrapes.
- * Concurrent scrapes of the same format share one render.
+ * Each call renders anew; ExpositionCache (exposition.ts) shares one render between scrapes.
  *
  * Version pin: the prefix cache below relies on prom-client internals, not its API: the shape
- * of what `metric.get()` answers and that one sample object stands for one series for as long
- * as it lives (a counter's updated in place, a gauge's replaced when set). prom-client's main
- * branch has already changed those internals, so package.json pins prom-client to `~15.1.3`,
- * the minor version this was written and tested against. Before allowing a newer one, check
- * test/metrics (and the README's metrics reference) against it; rendering from the project's
- * own values would remove the dependency on internals.
+ * of what `metric.get()` answers and each metric's `hashMap` of series keys. prom-client's
+ * main branch has already changed those internals, so package.json pins prom-client to
+ * `~15.1.3`, the minor version this was written and tested against. Before allowing a newer
+ * one, check test/metrics (and the README's metrics reference) against it; rendering from the
+ * project's own values would remove the dependency on internals.
  */
 import { Registry } from 'prom-client';
 import type { MonitorMetrics } from './definitions.js';
@@ -61,15 +60,23 @@ function prefixOf(sampleName: string, labels: Sample['labels']): string {
   return text === '' ? `${sampleName} ` : `${sampleName}{${text}} `;
 }
 
+type PrefixCache = Map<string, string>;
+
+/** Removed series a prefix cache may hold beyond the live ones before it is rebuilt. */
+const STALE_SLACK = 1_000;
+
 export class MetricsRenderer {
   readonly #metrics: MonitorMetrics;
   /**
-   * Formatted prefixes by sample entry, per format. prom-client keeps one entry object per
-   * series (a counter's is updated in place; a gauge's is replaced when set, which formats it
-   * anew), and one entry belongs to one metric.
+   * Formatted prefixes per metric and format, by prom-client's key of the series (its label
+   * hash in `hashMap`). Not by entry object: a gauge's entry is replaced on every set, so
+   * after a round of polls nearly every prefix would be formatted again. Rebuilt when series
+   * that are gone make up a third of it, so removed label sets do not pile up.
    */
-  readonly #prefixes = { text: new WeakMap<object, string>(), open: new WeakMap<object, string>() };
-  readonly #inFlight = new Map<boolean, Promise<string>>();
+  readonly #prefixes = {
+    text: new WeakMap<object, PrefixCache>(),
+    open: new WeakMap<object, PrefixCache>(),
+  };
 
   constructor(metrics: MonitorMetrics) {
     this.#metrics = metrics;
@@ -79,16 +86,8 @@ export class MetricsRenderer {
     return openMetrics ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE;
   }
 
-  /** The whole exposition; scrapes arriving while one of the same format renders share it. */
-  render(openMetrics: boolean): Promise<string> {
-    const running = this.#inFlight.get(openMetrics);
-    if (running !== undefined) return running;
-    const next = this.#render(openMetrics).finally(() => this.#inFlight.delete(openMetrics));
-    this.#inFlight.set(openMetrics, next);
-    return next;
-  }
-
-  async #render(openMetrics: boolean): Promise<string> {
+  /** The whole exposition, as the registry holds it now. */
+  async render(openMetrics: boolean): Promise<string> {
     // One growing string: V8 concatenates in O(1) and flattens once, several times faster
     // than pushing 75,000 lines into an array and joining it.
     let out = '';
@@ -100,13 +99,25 @@ export class MetricsRenderer {
       const sampleName = openMetrics && counter ? `${familyName}_total` : family.name;
       if (out !== '' && !openMetrics) out += '\n';
       out += `# HELP ${familyName} ${escapeHelp(family.help)}\n# TYPE ${familyName} ${family.type}\n`;
-      for (const sample of family.values) {
-        let prefix = prefixes.get(sample);
+      // the same object `get()` took its values from (prom-client 15: `hashMap`)
+      const series = (metric as unknown as { hashMap?: Record<string, Sample> }).hashMap ?? {};
+      let cache = prefixes.get(metric);
+      if (cache === undefined) prefixes.set(metric, (cache = new Map()));
+      let live = 0;
+      for (const key in series) {
+        const sample = series[key] as Sample;
+        let prefix = cache.get(key);
         if (prefix === undefined) {
           prefix = prefixOf(sampleName, sample.labels);
-          prefixes.set(sample, prefix);
+          cache.set(key, prefix);
         }
         out += prefix + formatValue(sample.value) + '\n';
+        live++;
+      }
+      if (cache.size > live + live / 2 + STALE_SLACK) {
+        const kept: PrefixCache = new Map();
+        for (const key in series) kept.set(key, cache.get(key) as string);
+        prefixes.set(metric, kept);
       }
     }
     return openMetrics ? `${out}# EOF\n` : out;

@@ -11,6 +11,7 @@ import { FileTokenStore } from '../../src/b24/tokenStore.js';
 import { SimServer, type SimPortal } from '../../src/sim/index.js';
 import { portalEnv } from '../helpers/env.js';
 import { issuedSecrets } from '../helpers/harness.js';
+import { needRedis, startRedis } from '../helpers/redis.js';
 import { jsonLines, waitFor } from '../helpers/processes.js';
 import { runMonitorCli, scanTextsForSecretsAfterAll, startMonitorCli } from './support.js';
 
@@ -70,6 +71,35 @@ describe('one monitor per token file', () => {
     );
     expect(firstExit.code).toBe(0);
     expect((await readdir(dir)).filter((name) => name.endsWith('.lock'))).toEqual([]);
+  });
+
+  it('with a Redis token store, shards on one machine and one config both start', async (ctx) => {
+    needRedis(ctx);
+    const redis = await startRedis();
+    try {
+      const { dir, env } = await setup('redis');
+      const shard = (i: number) =>
+        startMonitorCli(['start'], {
+          ...env,
+          MONITOR_TOKEN_STORE: redis.url,
+          MONITOR_SHARDS: '2',
+          MONITOR_SHARD: String(i),
+        });
+      const shards = [await shard(0), await shard(1)];
+      await waitFor(
+        async () =>
+          shards.every((s) => s.stdout().includes('Monitor started')) ? true : undefined,
+        15_000,
+        'both shards',
+      );
+      for (const s of shards) s.child.kill('SIGTERM');
+      const exits = await Promise.all(shards.map((s) => s.exited));
+
+      expect(exits.map((e) => e.code)).toEqual([0, 0]);
+      expect((await readdir(dir)).filter((name) => name.endsWith('.lock'))).toEqual([]);
+    } finally {
+      await redis.stop();
+    }
   });
 
   it('a lock left by a killed process is taken over', async () => {

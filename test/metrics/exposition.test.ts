@@ -1,0 +1,168 @@
+/**
+ * /metrics bodies are rendered once per change of the registry: a scrape after a poll sees
+ * that poll, the cache serves unchanged values without a render, gzip and plain bodies are
+ * the same exposition, and no more than one body per format and encoding is held.
+ */
+import { request as httpRequest } from 'node:http';
+import { gunzipSync } from 'node:zlib';
+import { Gauge } from 'prom-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createMetrics } from '../../src/metrics/definitions.js';
+import { ExpositionCache } from '../../src/metrics/exposition.js';
+import { MetricsRenderer } from '../../src/metrics/render.js';
+import { startHarness, type Harness } from '../helpers/harness.js';
+import { parsePromText, valueOf } from '../helpers/promText.js';
+
+let harness: Harness | undefined;
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+});
+
+/** Raw bytes of /metrics (node:http does not decode), with the answer's headers. */
+function getRaw(url: string, headers: Record<string, string>) {
+  return new Promise<{ body: Buffer; headers: Record<string, unknown> }>((resolve, reject) => {
+    const req = httpRequest(`${url}/metrics`, { headers, agent: false }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (c: Buffer) => chunks.push(c));
+      response.on('end', () => resolve({ body: Buffer.concat(chunks), headers: response.headers }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function cacheOf(now: () => number = Date.now) {
+  const metrics = createMetrics('0.0.0');
+  const cache = new ExpositionCache(metrics.registry, new MetricsRenderer(metrics), {
+    maxAgeMs: 1_000,
+    now,
+  });
+  const text = async (open = false) => (await cache.body(open, false)).toString('utf8');
+  return { metrics, cache, text };
+}
+
+describe('/metrics on a real monitor', () => {
+  it('a scrape right after a poll sees that poll; counters never go backwards', async () => {
+    harness = await startHarness({ portal: { events: ['ONCRMLEADADD'] } });
+    const url = harness.server!.url;
+    const seen: { depth: number | undefined; polls: number | undefined }[] = [];
+    for (const rows of [3, 5, 9]) {
+      harness.portal.fill({ counts: { ONCRMLEADADD: { queued: rows } } });
+      await harness.monitor.pollOnce();
+      for (const gzip of [true, false]) {
+        const { body } = await getRaw(url, gzip ? { 'accept-encoding': 'gzip' } : {});
+        const samples = parsePromText((gzip ? gunzipSync(body) : body).toString('utf8'));
+        seen.push({
+          depth: valueOf(samples, 'b24_offline_queue_depth', { portal: 'portal' }),
+          polls: valueOf(samples, 'b24_offline_polls_total', { portal: 'portal' }),
+        });
+      }
+    }
+
+    // fill() adds rows: 3, then 3 + 5, then 3 + 5 + 9
+    expect(seen.map((s) => s.depth)).toEqual([3, 3, 8, 8, 17, 17]);
+    expect(seen.map((s) => s.polls)).toEqual([1, 1, 2, 2, 3, 3]);
+  });
+
+  it('gzip and plain bodies decode to the same exposition, in both formats', async () => {
+    harness = await startHarness({ portal: { events: ['ONCRMLEADADD', 'ONCRMDEALADD'] } });
+    harness.portal.fill({ counts: { ONCRMLEADADD: { queued: 4, error: 1 } } });
+    await harness.monitor.pollOnce();
+    const url = harness.server!.url;
+    for (const accept of ['text/plain', 'application/openmetrics-text; version=1.0.0']) {
+      const plain = await getRaw(url, { accept });
+      const gzip = await getRaw(url, { accept, 'accept-encoding': 'gzip' });
+
+      expect(gzip.headers['content-encoding']).toBe('gzip');
+      expect(plain.headers['content-encoding']).toBeUndefined();
+      expect(Number(gzip.headers['content-length'])).toBe(gzip.body.length);
+      expect(Number(plain.headers['content-length'])).toBe(plain.body.length);
+      expect(gunzipSync(gzip.body).toString('utf8')).toBe(plain.body.toString('utf8'));
+      expect(plain.body.toString('utf8')).toContain('b24_offline_queue_depth{portal="portal"} 5');
+    }
+  });
+});
+
+describe('ExpositionCache', () => {
+  it('serves unchanged values without rendering again; any change renders anew', async () => {
+    const { metrics, cache, text } = cacheOf();
+    metrics.up.set({ portal: 'a' }, 1);
+
+    const first = await text();
+    const again = await text();
+    const rendersUnchanged = cache.renders;
+    metrics.up.set({ portal: 'a' }, 0);
+    const afterSet = await text();
+    metrics.polls.labels({ portal: 'a' }).inc();
+    const afterLabelsInc = await text();
+    metrics.up.remove({ portal: 'a' });
+    const afterRemove = await text();
+
+    expect(again).toBe(first);
+    expect(rendersUnchanged).toBe(1);
+    expect(afterSet).toContain('b24_offline_up{portal="a"} 0');
+    expect(afterLabelsInc).toContain('b24_offline_polls_total{portal="a"} 1');
+    expect(afterRemove).not.toContain('b24_offline_up{portal="a"}');
+    expect(cache.renders).toBe(4);
+  });
+
+  it('a metric registered after the last render, and the age bound, render anew', async () => {
+    let now = 0;
+    const { metrics, cache, text } = cacheOf(() => now);
+    await text();
+    const late = new Gauge({ name: 'late_gauge', help: 'x', registers: [metrics.registry] });
+    late.set(7);
+    const withLate = await text();
+    now = 999;
+    await text();
+    const rendersBeforeAge = cache.renders;
+    now = 1_000;
+    await text();
+
+    expect(withLate).toContain('late_gauge 7');
+    expect(rendersBeforeAge).toBe(2);
+    expect(cache.renders).toBe(3);
+  });
+
+  it('a change during a render is not lost: the next scrape renders again', async () => {
+    const { metrics, cache, text } = cacheOf();
+    const labels = { portal: 'a', event_name: 'ONX', status: 'queued' };
+    metrics.events.set(labels, 1);
+    const during = text();
+    // the render above is under way (it awaits each family); it may or may not see this
+    metrics.events.set(labels, 2);
+    const next = await text();
+    await during;
+
+    expect(cache.renders).toBe(2);
+    expect(next).toContain('b24_offline_events{portal="a",event_name="ONX",status="queued"} 2');
+  });
+
+  it('concurrent scrapes of unchanged values share one render and one gzip', async () => {
+    const { metrics, cache } = cacheOf();
+    metrics.up.set({ portal: 'a' }, 1);
+
+    const bodies = await Promise.all(Array.from({ length: 5 }, () => cache.body(false, true)));
+
+    expect(cache.renders).toBe(1);
+    expect(new Set(bodies).size).toBe(1);
+  });
+
+  it('holds at most one body per format and encoding, however often values change', async () => {
+    const { metrics, cache } = cacheOf();
+    const held: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      metrics.queueDepth.set({ portal: 'a' }, i);
+      for (const open of [false, true]) {
+        for (const gzip of [false, true]) await cache.body(open, gzip);
+        held.push(cache.heldBodies());
+      }
+    }
+
+    expect(Math.max(...held)).toBe(4);
+    expect(held.at(-1)).toBe(4);
+    const open = (await cache.body(true, true)).subarray(0, 2);
+    expect([...open]).toEqual([0x1f, 0x8b]);
+  });
+});
