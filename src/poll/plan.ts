@@ -39,15 +39,19 @@ import { runCommands } from './commands.js';
 import { rowsExamined, ServerSpeed, type QueueSize } from './cost.js';
 import {
   headlineCommands,
+  needsQueuedCommand,
+  newestCommand,
   pageRows,
+  queuedCommand,
   readHeadline,
+  reservedFilterDisagrees,
   type Headline,
   type Planned,
 } from './headline.js';
 import { NameBook } from './names.js';
 import { pack, Packer } from './pack.js';
 import { parseOfflineEventNames } from './rows.js';
-import { callOptions, type ScanInput } from './scan.js';
+import { callOptions, PAGE_SIZE, type ScanInput } from './scan.js';
 import {
   emptyAgeCounts,
   STATUSES,
@@ -134,6 +138,10 @@ export class CountPlanner {
   #agesAt: number | null = null;
   /** Statuses with rows of unknown names at the last full count of names. */
   #missing: Status[] = [];
+  /** The `>PROCESS_ID ""` filter contradicted the depth page once: reserved by difference. */
+  #byDifference = false;
+  /** The last poll's estimate of a whole breakdown, seconds. */
+  #lastEstimate = 0;
 
   constructor(options: PlanOptions = {}) {
     this.#budget = new DatabaseBudget({
@@ -158,20 +166,31 @@ export class CountPlanner {
 
     // Request 1 (2 when a slow server cannot answer the headline within one): the headline.
     const head = headlineCommands();
+    // A portal whose `>PROCESS_ID ""` was distrusted once has its queued rows counted at once.
+    if (this.#byDifference) head.push(queuedCommand());
+    // The newest rows only in a poll that may refresh the ages (as the last poll saw it),
+    // where they spare age commands; a queue known to fit one page shows them in its depth page.
+    const mayRefresh = this.#budget.decide(now, this.#lastAt(), this.#lastEstimate, this.#always);
+    if (mayRefresh.run && (this.#size.rows === 0 || this.#size.rows > PAGE_SIZE)) {
+      head.push(newestCommand());
+    }
     head.push({ key: 'handlers', command: { method: 'event.get', params: {} }, cost: 'none' });
     const headPacks = this.#pack(head, this.#size, 2, this.#capSeconds);
-    for (const pack of headPacks) {
-      try {
-        Object.assign(answers, await this.#run(input, pack));
-      } catch (error) {
-        // The poll fails (the headline is what every poll owes), but the next one plans smaller.
-        if (error instanceof TimeoutError) {
-          this.#speed.timedOut(this.#rows(pack, this.#size), this.#timeoutSeconds);
-        }
-        throw error;
-      }
+    for (const pack of headPacks) Object.assign(answers, await this.#runAsHeadline(input, pack));
+    // The depth page held no queued row: their oldest row needs its own command, sent ahead
+    // of the breakdown in the next request (a third only when a slow server split the headline).
+    if (!this.#byDifference && reservedFilterDisagrees(answers)) this.#byDifference = true;
+    const byDifference = this.#byDifference;
+    let headRequests = headPacks.length;
+    if (byDifference && needsQueuedCommand(answers, true)) {
+      // Just distrusted: the breakdown is planned from reserved rows by difference, so the
+      // queued count comes first, in a request of its own (this poll only).
+      Object.assign(answers, await this.#runAsHeadline(input, [queuedCommand()]));
+      headRequests += 1;
     }
-    const h = readHeadline(answers);
+    const needsQueued = needsQueuedCommand(answers, byDifference);
+    const queuedExtra = needsQueued ? [queuedCommand()] : [];
+    let h = readHeadline(answers, byDifference);
     this.#size = h.size;
     const headSeconds = processingOf(answers, Object.keys(answers));
     this.#speed.observe(this.#rows(head, h.size), headSeconds);
@@ -185,16 +204,8 @@ export class CountPlanner {
     const ranked = this.#names.ranked();
     const ages = ageCommands(input, h);
     const allNames = nameCommands(h, ranked);
-    const lastAt =
-      this.#groupsAt === null || this.#agesAt === null
-        ? null
-        : Math.min(this.#groupsAt, this.#agesAt);
-    const decision = this.#budget.decide(
-      now,
-      lastAt,
-      this.#estimate([...ages, ...allNames], h.size),
-      this.#always,
-    );
+    this.#lastEstimate = this.#estimate([...ages, ...allNames], h.size);
+    const decision = this.#budget.decide(now, this.#lastAt(), this.#lastEstimate, this.#always);
 
     const refreshed: Section[] = [];
     let counted: string[] = [];
@@ -202,9 +213,7 @@ export class CountPlanner {
     if (decision.run) {
       const requestsLeft = Math.max(
         0,
-        MAX_REQUESTS -
-          headPacks.length +
-          (headPacks.length > 1 && decision.why !== 'budget' ? 1 : 0),
+        MAX_REQUESTS - headRequests + (headRequests > 1 && decision.why !== 'budget' ? 1 : 0),
       );
       // A refresh the budget pays for spends at most what it allows; one forced by the
       // 5-minute promise (or the first, or strategy count) is bounded by the requests alone.
@@ -219,8 +228,14 @@ export class CountPlanner {
         choice = this.#choose(h, ages, ranked, requestsLeft, allowance, this.#timeoutSeconds * 0.9);
       }
       counted = [...choice.names];
-      const packs = this.#pack(choice.planned, h.size, requestsLeft, choice.capSeconds);
+      const packs = this.#pack(
+        [...queuedExtra, ...choice.planned],
+        h.size,
+        Math.max(1, requestsLeft),
+        choice.capSeconds,
+      );
       const before = processing;
+      let lastTimeout: TimeoutError | null = null;
       for (const pack of packs) {
         try {
           const got = await this.#run(input, pack);
@@ -230,13 +245,17 @@ export class CountPlanner {
           processing += seconds;
         } catch (error) {
           if (!(error instanceof TimeoutError)) throw error;
+          lastTimeout = error;
           // Not retried in this poll: a busy server would only get the same work twice.
           this.#speed.timedOut(this.#rows(pack, h.size), this.#timeoutSeconds);
           timedOut = true;
           break;
         }
       }
+      // The headline owes the oldest queued row: without it the poll fails.
+      if (needsQueued && !('h:queued' in answers) && lastTimeout !== null) throw lastTimeout;
       this.#budget.spend(now, processing - before);
+      if (needsQueued) h = readHeadline(answers, byDifference);
       // A section is refreshed when every one of its commands was answered.
       const answered = (prefix: string) =>
         choice.planned.every((p) => !p.key.startsWith(prefix) || p.key in answers);
@@ -257,6 +276,17 @@ export class CountPlanner {
         refreshed.push('names');
         this.#names.remember(this.#groups, counted, [...bound, ...input.knownEventNames], now);
       }
+    }
+
+    if (needsQueued && !('h:queued' in answers)) {
+      // No breakdown this poll: the oldest queued row alone, in the next request.
+      const got = await this.#runAsHeadline(input, queuedExtra);
+      Object.assign(answers, got);
+      const seconds = processingOf(got, Object.keys(got));
+      this.#budget.spend(now, seconds);
+
+      processing += seconds;
+      h = readHeadline(answers, byDifference);
     }
 
     const headline = Object.fromEntries(
@@ -367,6 +397,13 @@ export class CountPlanner {
     };
   }
 
+  /** When the older of the two breakdowns was refreshed (null: not both yet). */
+  #lastAt(): number | null {
+    return this.#groupsAt === null || this.#agesAt === null
+      ? null
+      : Math.min(this.#groupsAt, this.#agesAt);
+  }
+
   #estimate(planned: readonly Planned[], size: QueueSize): number {
     return this.#speed.estimate(this.#rows(planned, size));
   }
@@ -387,6 +424,21 @@ export class CountPlanner {
       limit,
       capSeconds,
     );
+  }
+
+  /** A request of the headline: its failure fails the poll, but the next one plans smaller. */
+  async #runAsHeadline(
+    input: ScanInput,
+    pack: readonly Planned[],
+  ): Promise<Record<string, CallAnswer>> {
+    try {
+      return await this.#run(input, pack);
+    } catch (error) {
+      if (error instanceof TimeoutError) {
+        this.#speed.timedOut(this.#rows(pack, this.#size), this.#timeoutSeconds);
+      }
+      throw error;
+    }
   }
 
   async #run(input: ScanInput, pack: readonly Planned[]): Promise<Record<string, CallAnswer>> {
