@@ -6,9 +6,19 @@
  *
  * | tier      | commands                                                     | cost                     |
  * | --------- | ------------------------------------------------------------ | ------------------------ |
- * | headline  | depth (newest 50 rows), queued, error, reserved (oldest 50 each) + `event.get` | 1 + 2·U/N + R/N ≤ 4 |
+ * | headline  | depth (oldest 50 rows), error, reserved (oldest 50 each) + `event.get`; queued = depth − error − reserved | 2 + R/N |
+ * |           | + queued (oldest 50) only when the depth page holds no queued row (next request) | + U/N |
+ * |           | + the newest 50 rows only when this poll may refresh the ages | + 1 |
  * | ages      | `<TIMESTAMP_X` per status and age, only where the headline's pages leave it open | ≤ U/N or R/N each, 0–21 commands |
  * | names     | per counted name, per status with rows beyond its page: queued and error U/N, reserved R/N | ≤ 2 + R/N per name |
+ *
+ * Measured on MariaDB 10.11 with EXPLAIN at 1M rows: the depth count reads only the
+ * `(APP_ID, CONNECTOR_ID)` index; the error count, with no index on ERROR, is one pass over
+ * the table (`type=ALL`), the one pass the headline needs (the old queued count was a
+ * second); the reserved count is a range of `(PROCESS_ID)`; every page ordered by
+ * TIMESTAMP_X walks the `(TIMESTAMP_X)` index and stops after 50 matching rows, filters or
+ * not (no filesort). So the headline costs about 2 units, 3 in the polls that ask the newest
+ * page, 3 + U/N when the queue's oldest 50 rows hold no queued row.
  *
  * Request 1 is the headline; request 2 (rarely 3, when a slow server split the headline) the
  * breakdown. Names beyond what the requests and the budget hold are not counted one by one:
@@ -17,8 +27,9 @@
  * next names refresh adds one command per gap between the known names (≤ 1 unit each) to
  * find them.
  *
- * Order by TIMESTAMP_X: a page of the oldest (newest) 50 rows can walk the `TIMESTAMP_X` index
- * and stop early; at worst it sorts the rows its filter matched, which the unit above counts.
+ * Order by TIMESTAMP_X: a page of the oldest (newest) 50 rows walks the `TIMESTAMP_X` index
+ * and stops early (EXPLAIN above); at worst it would sort the rows its filter matched, which
+ * the unit above counts.
  */
 import { TimeoutError } from '../b24/errors.js';
 import type { BatchCommand, CallAnswer } from '../b24/types.js';
