@@ -162,6 +162,24 @@ export function reservedFilterDisagrees(answers: Readonly<Record<string, CallAns
   return inDepth.length > reserved;
 }
 
+/**
+ * With queued rows counted too: whether the `>PROCESS_ID ""` total agrees with the documented
+ * count, depth − queued − error, within what the queue may change between two commands of a
+ * batch (a distrusted filter is trusted again from the next poll).
+ */
+export function reservedFilterAgrees(answers: Readonly<Record<string, CallAnswer>>): boolean {
+  if (!('h:queued' in answers) || reservedFilterDisagrees(answers)) return false;
+  const byFilter = totalOf(answers['h:reserved'], 'h:reserved');
+  const byDifference = Math.max(
+    0,
+    totalOf(answers['h:depth'], 'h:depth') -
+      totalOf(answers['h:queued'], 'h:queued') -
+      totalOf(answers['h:error'], 'h:error'),
+  );
+  if (byFilter === 0 && byDifference > 0) return false;
+  return Math.abs(byFilter - byDifference) <= Math.max(50, byDifference / 10);
+}
+
 /** Whether the headline read from the first request still needs `queuedCommand`. */
 export function needsQueuedCommand(
   answers: Readonly<Record<string, CallAnswer>>,
@@ -246,8 +264,13 @@ export function readHeadline(
             complete: false,
             trusted: false,
             bound: null,
+            // the queue's oldest rows hold the oldest reserved row if they hold any
             oldest:
-              reserved > 0 ? (pageRows(answers['h:reserved'] as CallAnswer)[0]?.ts ?? null) : null,
+              reserved > 0
+                ? ([...oldestRows, ...pageRows(answers['h:reserved'] as CallAnswer)].find(
+                    (row) => row.status === 'reserved',
+                  )?.ts ?? null)
+                : null,
           }
         : direct('h:reserved', reserved),
     },

@@ -55,6 +55,7 @@ import {
   pageRows,
   queuedCommand,
   readHeadline,
+  reservedFilterAgrees,
   reservedFilterDisagrees,
   type Headline,
   type Planned,
@@ -149,7 +150,7 @@ export class CountPlanner {
   #agesAt: number | null = null;
   /** Statuses with rows of unknown names at the last full count of names. */
   #missing: Status[] = [];
-  /** The `>PROCESS_ID ""` filter contradicted the depth page once: reserved by difference. */
+  /** The `>PROCESS_ID ""` filter contradicted the depth page: reserved by difference until it agrees again. */
   #byDifference = false;
   /** The last poll's estimate of a whole breakdown, seconds. */
   #lastEstimate = 0;
@@ -202,6 +203,9 @@ export class CountPlanner {
     const needsQueued = needsQueuedCommand(answers, byDifference);
     const queuedExtra = needsQueued ? [queuedCommand()] : [];
     let h = readHeadline(answers, byDifference);
+    // A filter distrusted once (a race between two commands can look like it) is checked
+    // against the difference on every poll and trusted again when they agree.
+    if (byDifference && reservedFilterAgrees(answers)) this.#byDifference = false;
     this.#size = h.size;
     const headSeconds = processingOf(answers, Object.keys(answers));
     this.#speed.observe(this.#rows(head, h.size), headSeconds);

@@ -264,6 +264,51 @@ describe('the count plan asks only what the numbers leave open', () => {
     expect(p.listFilters().filter(asksQueued).length).toBeGreaterThanOrEqual(2);
   });
 
+  it('counts reserved rows as differences while >PROCESS_ID contradicts the oldest rows, and trusts it again once it agrees', async () => {
+    let broken = true;
+    // the first poll's `>PROCESS_ID ""` finds nothing: the oldest rows show reserved ones
+    const wrap = (client: RestClient): RestClient => ({
+      call: (method, params, options) => client.call(method, params, options),
+      batch: (commands, options) => {
+        if (!broken) return client.batch(commands, options);
+        const rewritten = Object.fromEntries(
+          Object.entries(commands).map(([key, command]) => {
+            const filter = command.params['filter'] as Record<string, unknown> | undefined;
+            if (filter === undefined || !('>PROCESS_ID' in filter)) return [key, command];
+            const rest = Object.fromEntries(
+              Object.entries(filter).filter(([k]) => k !== '>PROCESS_ID'),
+            );
+            const params = { ...command.params, filter: { ...rest, '=PROCESS_ID': 'none' } };
+            return [key, { ...command, params }];
+          }),
+        );
+        return client.batch(rewritten, options);
+      },
+    });
+    const p = await start({ wrap, portal: { events: names8 } });
+    const now = Date.now();
+    p.portal.fill({
+      counts: { ONCRMEVENT0: { queued: 200, error: 20, reserved: 60 } },
+      newestMs: now - 1_000,
+      oldestMs: now - DAY,
+    });
+    const queuedCounts = () => p.listFilters().filter(asksQueued).length;
+
+    for (const [fixed, viaDifference, queuedCommands] of [
+      [false, true, 1],
+      [true, true, 2],
+      [true, false, 2],
+    ] as const) {
+      broken = !fixed;
+      const report = await pollOk(p);
+      expect(report.headline).toEqual(statusTruth(p.portal.truth(report.snapshot!.takenAt)));
+      expect(p.log.find('Poll finished').at(-1)?.['reservedByDifference'] ?? false).toBe(
+        viaDifference,
+      );
+      expect(queuedCounts()).toBe(queuedCommands);
+    }
+  });
+
   it('reads a queue of at most 50 rows from the headline alone: one request, nothing more', async () => {
     const p = await start({ portal: { events: ['ONA'] } });
     p.portal.fill({ counts: { ONA: { queued: 30, error: 5 }, ONB: { reserved: 10 } } });
