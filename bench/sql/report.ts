@@ -102,4 +102,12 @@ export const SQL_NOTES = [
   'rate or operating-time limit, so its refusals do not hide the cost. sdk: @bitrix24/b24jssdk',
   'keyset list over HTTPS (one listing = one "poll"); it is skipped where its expected database',
   'time (rows², from the last size) is over the budget.',
+  '',
+  "The polls run back to back in one process: the auto plan's budget (MONITOR_DB_TIME_SHARE of",
+  'the wall time between polls) accrues almost no credit, so its breakdowns run only while they',
+  'have not all run once (the first polls of a large queue spread them over several polls) and',
+  'never for the budget or the 5-minute promise. "share of 30 s" is therefore the cost of these',
+  'first polls, not the 5 % average of a 30-s schedule; a poll that asks only the headline shows',
+  'in "by poll" once every breakdown has run. At a 30-s schedule a 5-minute window holds 10',
+  'headlines and one breakdown (more only as the credit allows).',
 ];

@@ -49,11 +49,14 @@ function impliedOlderThan(h: Headline, status: Status, cutoff: number): number |
   if (view.trusted) {
     if (view.complete) return countRows(view.rows, (r) => r.ts < cutoff);
     if (view.oldest !== null && cutoff <= view.oldest) return 0;
-    const last = view.rows.at(-1);
-    // Rows past the page are no older than its last row.
-    if (last !== undefined && view.rows.length >= PAGE_SIZE && last.ts >= cutoff) {
+    // Rows past the page are no older than its bound.
+    if (view.bound !== null && view.bound >= cutoff) {
       return countRows(view.rows, (r) => r.ts < cutoff);
     }
+  }
+  // Rows past the queue's oldest page are no older than its bound, whatever their status.
+  if (h.oldestBound !== null && h.oldestBound >= cutoff) {
+    return countRows(h.oldestRows, (r) => r.status === status && r.ts < cutoff);
   }
   const newestLast = h.newest.at(-1);
   // Rows past the newest page are no newer than its last row: all older than the cutoff.
@@ -223,7 +226,7 @@ export function readNames(
 /** Event names the headline's pages show. */
 export function namesSeen(h: Headline): Set<string> {
   const seen = new Set<string>();
-  for (const row of h.newest) seen.add(row.name);
+  for (const row of h.oldestRows) seen.add(row.name);
   for (const status of STATUSES) for (const row of h.statuses[status].rows) seen.add(row.name);
   return seen;
 }

@@ -1,15 +1,18 @@
 /**
- * The headline of every poll, 4 commands in one batch (with `event.get`): the queue's depth
- * with its 50 newest rows, and each status's total with its 50 oldest rows. What these pages
- * show is used again by the breakdowns (see breakdown.ts): a status of at most 50 rows is
- * known row by row, and ages outside a status's [oldest, newest] need no command.
+ * The headline of every poll, 3 commands in one batch (with `event.get`): the queue's depth
+ * with its 50 oldest rows, error rows and reserved rows with their 50 oldest each; queued rows
+ * are depth − error − reserved. Only one command passes over every row (ERROR has no index);
+ * the depth count reads an index, the reserved one a range of the PROCESS_ID index, and each
+ * page walks the TIMESTAMP_X index and stops after 50 rows (EXPLAIN on MariaDB 10.11). What
+ * these pages show is used again by the breakdowns (see breakdown.ts): a status of at most 50
+ * rows is known row by row, and ages outside a status's [oldest, newest] need no command.
  */
 import { BadResponseError } from '../b24/errors.js';
 import type { BatchCommand, CallAnswer, Params } from '../b24/types.js';
 import type { CostClass, QueueSize } from './cost.js';
 import { MissingTotalError, parseRows, parseTimestamp, parseTotal } from './rows.js';
 import { listParams, PAGE_SIZE } from './scan.js';
-import { rowStatus, STATUSES, type Status } from './snapshot.js';
+import { rowStatus, type Status } from './snapshot.js';
 
 export const BY_TIME = { TIMESTAMP_X: 'ASC' } as const;
 const NEWEST_FIRST = { TIMESTAMP_X: 'DESC' } as const;
@@ -90,6 +93,11 @@ export interface StatusView {
   readonly complete: boolean;
   /** `rows` really are this status's rows (false when reserved rows are counted by difference). */
   readonly trusted: boolean;
+  /**
+   * Every row of the status missing from `rows` has TIMESTAMP_X ≥ this (the last row of the
+   * page the rows came from, when that page was full); null when `rows` are complete or unknown.
+   */
+  readonly bound: number | null;
   /** Smallest TIMESTAMP_X, null when empty. */
   readonly oldest: number | null;
 }
@@ -97,78 +105,184 @@ export interface StatusView {
 export interface Headline {
   readonly depth: number;
   readonly statuses: Readonly<Record<Status, StatusView>>;
-  /** The queue's newest rows, newest first (up to 50). */
+  /** The queue's oldest rows, oldest first (up to 50): the depth command's page. */
+  readonly oldestRows: readonly Row[];
+  /** Every row missing from `oldestRows` has TIMESTAMP_X ≥ this; null when they are all. */
+  readonly oldestBound: number | null;
+  /** The queue's newest rows, newest first (up to 50; none when not asked this poll). */
   readonly newest: readonly Row[];
   /** `newest` holds every row of the queue. */
   readonly newestComplete: boolean;
-  /**
-   * The `>PROCESS_ID ""` total did not equal depth − queued − error (the documented count of
-   * reserved rows): reserved rows are counted as differences of totals.
-   */
+  /** Reserved rows are depth − queued − error: the `>PROCESS_ID ""` filter was distrusted. */
   readonly reservedByDifference: boolean;
   readonly size: QueueSize;
   /** Some total was taken from a short page because the portal left it out. */
   readonly totalsFromPages: boolean;
 }
 
+/**
+ * The headline's first request: depth with the queue's 50 oldest rows (`COUNT(*)` through the
+ * `(APP_ID, CONNECTOR_ID)` index, the page walks `(TIMESTAMP_X)` and stops after 50 rows),
+ * error rows with their oldest (the one pass over the rows: ERROR has no index), reserved rows
+ * with their oldest (`>PROCESS_ID ""`: a range of the `(PROCESS_ID)` index). Queued rows are
+ * the difference; their oldest row is the first queued row of the depth page, or else asked by
+ * `queuedCommand` in the next request.
+ */
 export function headlineCommands(): Planned[] {
-  const planned: Planned[] = [
-    { key: 'h:depth', command: listCommand({}, NEWEST_FIRST), cost: 'all' },
+  return [
+    { key: 'h:depth', command: listCommand({}, BY_TIME), cost: 'all' },
+    { key: 'h:error', command: listCommand(FAILED, BY_TIME), cost: 'all' },
+    { key: 'h:reserved', command: listCommand(RESERVED, BY_TIME), cost: 'reserved' },
   ];
-  for (const status of STATUSES) {
-    planned.push({
-      key: `h:${status}`,
-      command: listCommand(STATUS_FILTER[status], BY_TIME),
-      cost: STATUS_COST[status],
-    });
-  }
-  return planned;
 }
 
-export function readHeadline(answers: Readonly<Record<string, CallAnswer>>): Headline {
-  const keys = ['h:depth', 'h:queued', 'h:error', 'h:reserved'];
+/**
+ * The queue's 50 newest rows (another count of the queue's index): only in polls that may
+ * refresh the ages, whose commands it spares where its rows settle an age.
+ */
+export function newestCommand(): Planned {
+  return { key: 'h:newest', command: listCommand({}, NEWEST_FIRST), cost: 'all' };
+}
+
+/** The queued rows' oldest rows, when the depth page held no queued row (one more pass). */
+export function queuedCommand(): Planned {
+  return { key: 'h:queued', command: listCommand(QUEUED, BY_TIME), cost: 'unreserved' };
+}
+
+/**
+ * Whether the `>PROCESS_ID ""` answer contradicts the depth page (confirmed by the server's
+ * code, but a portal that reads it otherwise must not be trusted): a row it returned is not
+ * reserved, or the queue's oldest rows hold more reserved rows than it counted.
+ */
+export function reservedFilterDisagrees(answers: Readonly<Record<string, CallAnswer>>): boolean {
+  const reserved = totalOf(answers['h:reserved'], 'h:reserved');
+  const page = pageRows(answers['h:reserved'] as CallAnswer);
+  if (page.some((row) => row.status !== 'reserved')) return true;
+  const inDepth = pageRows(answers['h:depth'] as CallAnswer).filter((r) => r.status === 'reserved');
+  return inDepth.length > reserved;
+}
+
+/**
+ * With queued rows counted too: whether the `>PROCESS_ID ""` total agrees with the documented
+ * count, depth − queued − error, within what the queue may change between two commands of a
+ * batch (a distrusted filter is trusted again from the next poll).
+ */
+export function reservedFilterAgrees(answers: Readonly<Record<string, CallAnswer>>): boolean {
+  if (!('h:queued' in answers) || reservedFilterDisagrees(answers)) return false;
+  const byFilter = totalOf(answers['h:reserved'], 'h:reserved');
+  const byDifference = Math.max(
+    0,
+    totalOf(answers['h:depth'], 'h:depth') -
+      totalOf(answers['h:queued'], 'h:queued') -
+      totalOf(answers['h:error'], 'h:error'),
+  );
+  if (byFilter === 0 && byDifference > 0) return false;
+  return Math.abs(byFilter - byDifference) <= Math.max(50, byDifference / 10);
+}
+
+/** Whether the headline read from the first request still needs `queuedCommand`. */
+export function needsQueuedCommand(
+  answers: Readonly<Record<string, CallAnswer>>,
+  byDifference: boolean,
+): boolean {
+  if ('h:queued' in answers) return false;
+  if (byDifference) return true;
+  const depth = totalOf(answers['h:depth'], 'h:depth');
+  const failed = totalOf(answers['h:error'], 'h:error');
+  const reserved = totalOf(answers['h:reserved'], 'h:reserved');
+  if (depth - failed - reserved <= 0) return false;
+  const page = pageRows(answers['h:depth'] as CallAnswer);
+  return !page.some((row) => row.status === 'queued');
+}
+
+function boundOf(rows: readonly Row[], complete: boolean): number | null {
+  if (complete || rows.length < PAGE_SIZE) return null;
+  return rows.at(-1)?.ts ?? null;
+}
+
+/**
+ * The headline from its answers. `byDifference`: the `>PROCESS_ID ""` filter is distrusted, so
+ * queued rows are counted (`h:queued`) and reserved rows are depth − queued − error, as the
+ * docs count them (`!` filters are refused).
+ */
+export function readHeadline(
+  answers: Readonly<Record<string, CallAnswer>>,
+  byDifference = false,
+): Headline {
+  const keys = ['h:depth', 'h:error', 'h:reserved', 'h:queued', 'h:newest'];
   const totalsFromPages = keys.some((key) => lacksTotal(answers[key]));
   const depth = totalOf(answers['h:depth'], 'h:depth');
-  const newest = pageRows(answers['h:depth'] as CallAnswer);
-  const view = (status: Status, total: number, trusted: boolean): StatusView => {
-    const rows = trusted ? pageRows(answers[`h:${status}`] as CallAnswer) : [];
+  const oldestRows = pageRows(answers['h:depth'] as CallAnswer);
+  const queueComplete = oldestRows.length >= depth;
+  const oldestBound = boundOf(oldestRows, queueComplete);
+  const direct = (key: string, total: number): StatusView => {
+    const rows = pageRows(answers[key] as CallAnswer);
+    const complete = rows.length >= total;
     return {
       total,
       rows,
-      complete: trusted && rows.length >= total,
-      trusted,
+      complete,
+      trusted: true,
+      bound: boundOf(rows, complete),
       oldest: total > 0 ? (rows[0]?.ts ?? null) : null,
     };
   };
-  const queued = totalOf(answers['h:queued'], 'h:queued');
   const failed = totalOf(answers['h:error'], 'h:error');
-  const reservedByFilter = totalOf(answers['h:reserved'], 'h:reserved');
-  // `!` filters are refused, so the documented count of reserved rows is a difference; the
-  // `>PROCESS_ID ""` filter (confirmed by the server's code) is trusted unless it disagrees by
-  // more than the queue may change between two commands of one batch, or finds nothing where
-  // the difference says rows are reserved. Distrusted, reserved rows are counted as differences.
-  const byDifference = Math.max(0, depth - queued - failed);
-  const reservedByDifference =
-    (reservedByFilter === 0 && byDifference > 0) ||
-    Math.abs(reservedByFilter - byDifference) > Math.max(50, byDifference / 10);
-  const reserved = reservedByDifference ? byDifference : reservedByFilter;
-  const reservedView = view('reserved', reserved, !reservedByDifference);
+  const differ = byDifference && 'h:queued' in answers;
+  // The commands of one batch run one after another: a queue that changed in between can
+  // make a difference negative by a few rows.
+  const reserved = differ
+    ? Math.max(0, depth - totalOf(answers['h:queued'], 'h:queued') - failed)
+    : totalOf(answers['h:reserved'], 'h:reserved');
+  const queued = Math.max(0, depth - failed - reserved);
+  let queuedView: StatusView;
+  if ('h:queued' in answers) {
+    queuedView = direct('h:queued', queued);
+  } else {
+    // The depth page's queued rows are the oldest queued rows: any other is no older than
+    // the page's last row.
+    const rows = oldestRows.filter((row) => row.status === 'queued');
+    const complete = queueComplete || rows.length >= queued;
+    queuedView = {
+      total: queued,
+      rows,
+      complete,
+      trusted: true,
+      bound: complete ? null : oldestBound,
+      oldest: queued > 0 ? (rows[0]?.ts ?? null) : null,
+    };
+  }
   return {
     depth,
     statuses: {
-      queued: view('queued', queued, true),
-      error: view('error', failed, true),
-      reserved: reservedByDifference
+      queued: queuedView,
+      error: direct('h:error', failed),
+      reserved: differ
         ? {
-            ...reservedView,
+            total: reserved,
+            rows: [],
+            complete: false,
+            trusted: false,
+            bound: null,
+            // the queue's oldest rows hold the oldest reserved row if they hold any
             oldest:
-              reserved > 0 ? (pageRows(answers['h:reserved'] as CallAnswer)[0]?.ts ?? null) : null,
+              reserved > 0
+                ? ([...oldestRows, ...pageRows(answers['h:reserved'] as CallAnswer)].find(
+                    (row) => row.status === 'reserved',
+                  )?.ts ?? null)
+                : null,
           }
-        : reservedView,
+        : direct('h:reserved', reserved),
     },
-    newest,
-    newestComplete: newest.length >= depth,
-    reservedByDifference,
+    oldestRows,
+    oldestBound,
+    newest: queueComplete
+      ? [...oldestRows].reverse()
+      : 'h:newest' in answers
+        ? pageRows(answers['h:newest'] as CallAnswer)
+        : [],
+    newestComplete: queueComplete,
+    reservedByDifference: differ,
     size: { rows: depth, unreserved: queued + failed, reserved },
     totalsFromPages,
   };

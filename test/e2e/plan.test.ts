@@ -224,6 +224,91 @@ describe('the count plan asks only what the numbers leave open', () => {
     },
   );
 
+  // the headline's queued command (the breakdowns add a name or an age to this filter)
+  const asksQueued = (f: Record<string, unknown>) =>
+    String(f['=ERROR']) === '0' && '=PROCESS_ID' in f && Object.keys(f).length === 2;
+
+  it('takes the oldest queued row from the depth page, with no queued command', async () => {
+    const p = await start({ portal: { events: names8 } });
+    const now = Date.now();
+    const counts = { ONCRMEVENT0: { queued: 300, error: 60, reserved: 40 } };
+    p.portal.fill({ counts, newestMs: now - DAY, oldestMs: now - 3 * DAY });
+
+    const report = await pollOk(p);
+
+    expect(report.headline).toEqual(statusTruth(p.portal.truth(report.snapshot!.takenAt)));
+    expect(p.listFilters().filter(asksQueued)).toEqual([]);
+  });
+
+  it('asks the oldest queued row when the 50 oldest rows of the queue hold none, still in 2 requests', async () => {
+    const p = await start({ portal: { events: names8 } });
+    const now = Date.now();
+    // 80 error rows older than every queued row: the depth page holds no queued row
+    p.portal.fill({
+      counts: { ONCRMEVENT0: { error: 80 } },
+      newestMs: now - 8 * DAY,
+      oldestMs: now - 9 * DAY,
+    });
+    p.portal.fill({
+      counts: { ONCRMEVENT1: { queued: 200, reserved: 30 } },
+      newestMs: now - 1_000,
+      oldestMs: now - DAY,
+    });
+
+    for (let i = 0; i < 2; i++) {
+      const report = await pollOk(p);
+      const truth = p.portal.truth(report.snapshot!.takenAt);
+      expect(report.headline).toEqual(statusTruth(truth));
+      expect(report.requests).toBeLessThanOrEqual(2);
+    }
+    expect(p.listFilters().filter(asksQueued).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('counts reserved rows as differences while >PROCESS_ID contradicts the oldest rows, and trusts it again once it agrees', async () => {
+    let broken = true;
+    // the first poll's `>PROCESS_ID ""` finds nothing: the oldest rows show reserved ones
+    const wrap = (client: RestClient): RestClient => ({
+      call: (method, params, options) => client.call(method, params, options),
+      batch: (commands, options) => {
+        if (!broken) return client.batch(commands, options);
+        const rewritten = Object.fromEntries(
+          Object.entries(commands).map(([key, command]) => {
+            const filter = command.params['filter'] as Record<string, unknown> | undefined;
+            if (filter === undefined || !('>PROCESS_ID' in filter)) return [key, command];
+            const rest = Object.fromEntries(
+              Object.entries(filter).filter(([k]) => k !== '>PROCESS_ID'),
+            );
+            const params = { ...command.params, filter: { ...rest, '=PROCESS_ID': 'none' } };
+            return [key, { ...command, params }];
+          }),
+        );
+        return client.batch(rewritten, options);
+      },
+    });
+    const p = await start({ wrap, portal: { events: names8 } });
+    const now = Date.now();
+    p.portal.fill({
+      counts: { ONCRMEVENT0: { queued: 200, error: 20, reserved: 60 } },
+      newestMs: now - 1_000,
+      oldestMs: now - DAY,
+    });
+    const queuedCounts = () => p.listFilters().filter(asksQueued).length;
+
+    for (const [fixed, viaDifference, queuedCommands] of [
+      [false, true, 1],
+      [true, true, 2],
+      [true, false, 2],
+    ] as const) {
+      broken = !fixed;
+      const report = await pollOk(p);
+      expect(report.headline).toEqual(statusTruth(p.portal.truth(report.snapshot!.takenAt)));
+      expect(p.log.find('Poll finished').at(-1)?.['reservedByDifference'] ?? false).toBe(
+        viaDifference,
+      );
+      expect(queuedCounts()).toBe(queuedCommands);
+    }
+  });
+
   it('reads a queue of at most 50 rows from the headline alone: one request, nothing more', async () => {
     const p = await start({ portal: { events: ['ONA'] } });
     p.portal.fill({ counts: { ONA: { queued: 30, error: 5 }, ONB: { reserved: 10 } } });
