@@ -45,6 +45,9 @@ import type {
   RestClient,
 } from './types.js';
 
+/** Refreshes one call may make when the pair is shared and other holders refresh it too. */
+const SHARED_REFRESHES_PER_CALL = 4;
+
 /** What the client needs from a limiter; a RateLimiter may be shared by several clients. */
 interface Limiter {
   acquire(signal?: AbortSignal): Promise<void>;
@@ -224,10 +227,15 @@ export function createRestClient(options: RestClientOptions): B24RestClient {
         if (sent && isTokenRefusal(error)) {
           // a pair another holder stored (shared token store) was never tried: it gets its own refresh
           // A fresh token answered `expired_token` may really have expired while this call
-          // waited out retries (or a portal's clock says so): one more refresh. Any other
-          // refusal of a fresh token, or a third, means the pair itself is no good.
-          const secondChance = refreshes === 1 && error.apiCode === 'expired_token';
-          if (refreshes > 0 && !secondChance && !tokens.takenFromStore(token)) {
+          // waited out retries (or a portal's clock says so): one more refresh. With a shared
+          // pair another holder may have refreshed meanwhile, which ends this process's fresh
+          // token: a few more. Any other refusal of a fresh token means the pair is no good.
+          const mayRefreshAgain =
+            refreshes === 0 ||
+            tokens.takenFromStore(token) ||
+            (refreshes === 1 && error.apiCode === 'expired_token') ||
+            (tokens.shared && refreshes < SHARED_REFRESHES_PER_CALL);
+          if (!mayRefreshAgain) {
             throw new AuthError(
               error.apiCode,
               `The portal refused a freshly refreshed access token (${error.apiCode}). The ` +

@@ -110,6 +110,15 @@ export class TokenManager {
   }
 
   /**
+   * Whether the pair is shared with other holders (a store that refreshes under a lock, such as
+   * Redis shared with the application): another holder may then refresh at any moment, which
+   * ends the access token this process just got.
+   */
+  get shared(): boolean {
+    return this.#store.refreshShared !== undefined;
+  }
+
+  /**
    * Whether `accessToken` came from another holder through the shared store, untried: once
    * (the caller may then refresh again instead of giving up on a just-refreshed token).
    */
