@@ -14,6 +14,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { countQueue } from '../../src/poll/count.js';
 import { SimServer, type SimPortal } from '../../src/sim/index.js';
 import { captureLogger } from '../helpers/logs.js';
+import { portalEnv } from '../helpers/env.js';
 
 let sim: SimServer;
 let portal: SimPortal;
@@ -65,13 +66,7 @@ describe('countQueue', () => {
     const { accessToken, refreshToken } = portal.authorize('monitor');
     const loaded = loadConfig({
       env: {
-        B24_PORTAL_URL: portal.restUrl,
-        B24_CLIENT_ID: portal.clientId,
-        B24_CLIENT_SECRET: portal.clientSecret,
-        B24_REFRESH_TOKEN: refreshToken,
-        B24_ACCESS_TOKEN: accessToken,
-        B24_OAUTH_URL: sim.oauthUrl,
-        B24_TOKEN_FILE: join(dir, 't.json'),
+        ...portalEnv(sim, portal, { refreshToken, accessToken, tokenFile: join(dir, 't.json') }),
       },
     });
     if (!loaded.ok) throw new Error('config');
