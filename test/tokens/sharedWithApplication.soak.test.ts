@@ -95,7 +95,9 @@ describe('the application and the monitor on one token pair', () => {
           CLIENT_SECRET: portal.clientSecret,
           OAUTH_URL: sim.oauthUrl,
           PAUSE_MS: '40',
-          PHASE_MS: '2500',
+          // quiet for longer than the access token's 2 s plus the monitor's 1-s schedule, so that
+          // the monitor, not the application's next busy phase, meets each expired token first
+          PHASE_MS: '4000',
         },
       );
       running.push(application);
