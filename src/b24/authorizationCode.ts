@@ -5,10 +5,10 @@
  * code, the whole redirect address, or its query string) and exchanged at once.
  */
 import { ApiError, AuthError, BadResponseError } from './errors.js';
-import { OAuthAnswer, type OAuthClientOptions } from './oauth.js';
+import { OAuthAnswer, requestGrant, type OAuthClientOptions } from './oauth.js';
 import { redact } from './redact.js';
 import type { FreshTokenPair } from './tokens.js';
-import { repeatableApiCode, exchangeJson, type TransportOptions } from './transport.js';
+import { repeatableApiCode, type TransportOptions } from './transport.js';
 
 const AUTHORIZE_LABEL = 'oauth/token (authorization_code)';
 
@@ -138,16 +138,10 @@ export async function exchangeAuthorizationCode(
   now: number,
   signal?: AbortSignal,
 ): Promise<AuthorizedPair> {
-  const url = new URL(oauth.oauthUrl);
-  url.searchParams.set('grant_type', 'authorization_code');
-  url.searchParams.set('client_id', oauth.clientId);
-  url.searchParams.set('client_secret', oauth.clientSecret);
-  url.searchParams.set('code', code);
   const secrets = [code, oauth.clientSecret];
-  const answer = await exchangeJson(
-    { url: url.toString(), httpMethod: 'GET', label: AUTHORIZE_LABEL, secrets },
-    transport,
-    signal,
+  const answer = await requestGrant(
+    { grant_type: 'authorization_code', code },
+    { oauth, transport, label: AUTHORIZE_LABEL, secrets, signal },
   );
 
   const body =

@@ -90,6 +90,31 @@ function expiresAt(answer: OAuthAnswer, now: number): number | undefined {
 }
 
 /**
+ * One GET to the token endpoint with this grant and the application's credentials. `secrets`
+ * (the grant's own and the client secret) are kept out of every error the transport throws.
+ */
+export function requestGrant(
+  grant: Readonly<Record<string, string>>,
+  request: {
+    readonly oauth: OAuthClientOptions;
+    readonly transport: TransportOptions;
+    readonly label: string;
+    readonly secrets: readonly string[];
+    readonly signal?: AbortSignal | undefined;
+  },
+): ReturnType<typeof exchangeJson> {
+  const url = new URL(request.oauth.oauthUrl);
+  for (const [key, value] of Object.entries(grant)) url.searchParams.set(key, value);
+  url.searchParams.set('client_id', request.oauth.clientId);
+  url.searchParams.set('client_secret', request.oauth.clientSecret);
+  return exchangeJson(
+    { url: url.toString(), httpMethod: 'GET', label: request.label, secrets: request.secrets },
+    request.transport,
+    request.signal,
+  );
+}
+
+/**
  * Exchanges `refreshToken` for a new pair. Throws AuthError when the application must be
  * re-authorized; NetworkError, TimeoutError or ApiError (`HTTP_5xx`, reason `api_error`) when a
  * later attempt may succeed; BadResponseError for an answer without the two tokens.
@@ -101,16 +126,10 @@ export async function refreshTokenPair(
   now: number,
   signal?: AbortSignal,
 ): Promise<TokenPair & { readonly accessToken: string }> {
-  const url = new URL(oauth.oauthUrl);
-  url.searchParams.set('grant_type', 'refresh_token');
-  url.searchParams.set('client_id', oauth.clientId);
-  url.searchParams.set('client_secret', oauth.clientSecret);
-  url.searchParams.set('refresh_token', refreshToken);
   const secrets = [refreshToken, oauth.clientSecret];
-  const answer = await exchangeJson(
-    { url: url.toString(), httpMethod: 'GET', label: OAUTH_LABEL, secrets },
-    transport,
-    signal,
+  const answer = await requestGrant(
+    { grant_type: 'refresh_token', refresh_token: refreshToken },
+    { oauth, transport, label: OAUTH_LABEL, secrets, signal },
   );
 
   const failed = OAuthErrorAnswer.safeParse(answer.json);
