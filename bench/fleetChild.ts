@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { startMonitor } from '../src/app.js';
 import { formatProblems, loadConfig } from '../src/config/load.js';
-import { createLogger, SecretRegistry } from '../src/log.js';
+import { createLogger, SecretRegistry } from '../src/runtime/log.js';
 import type { MonitorMetrics } from '../src/metrics/definitions.js';
 import type {
   ChildMessage,

@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { startMonitor } from '../src/app.js';
 import { formatProblems, loadConfig } from '../src/config/load.js';
-import { createLogger, SecretRegistry } from '../src/log.js';
+import { createLogger, SecretRegistry } from '../src/runtime/log.js';
 import { DEFAULT_EVENT_NAMES, SimServer, startTraffic } from '../src/sim/index.js';
 
 interface Options {

@@ -10,7 +10,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { SimServer } from '../src/sim/index.js';
-import { VERSION } from '../src/version.js';
+import { VERSION } from '../src/runtime/version.js';
 import { parseArgs, USAGE, UsageError, type BenchArgs } from './args.js';
 import { measureFleet, type FleetPlan, type FleetResult } from './fleet.js';
 import {

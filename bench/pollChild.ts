@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { buildMonitor } from '../src/app.js';
 import { formatProblems, loadConfig } from '../src/config/load.js';
-import { createLogger } from '../src/log.js';
+import { createLogger } from '../src/runtime/log.js';
 import type { ChildMessage, PollJob, PollResult, PollRun } from './protocol.js';
 import { toJson } from './snapshotJson.js';
 import { maxRssMb } from './stats.js';

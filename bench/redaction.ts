@@ -15,8 +15,8 @@ import { buildMonitor } from '../src/app.js';
 import type { TokenPair } from '../src/b24/tokenStore.js';
 import { TokenManager } from '../src/b24/tokens.js';
 import { formatProblems, loadConfig } from '../src/config/load.js';
-import { createLogger } from '../src/log.js';
-import { SecretRegistry } from '../src/secrets.js';
+import { createLogger } from '../src/runtime/log.js';
+import { SecretRegistry } from '../src/runtime/secrets.js';
 import { SimServer } from '../src/sim/index.js';
 import { EVENT_NAMES_8 } from './queueShape.js';
 

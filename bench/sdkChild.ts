@@ -10,8 +10,8 @@
 import { globalAgent } from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { ApiVersion, B24OAuth, EnumAppStatus } from '@bitrix24/b24jssdk';
-import { parseTimestamp } from '../src/poll/rows.js';
-import { rowStatus, SnapshotBuilder } from '../src/poll/snapshot.js';
+import { parseTimestamp } from '../src/poll/parseAnswers.js';
+import { rowStatus, SnapshotBuilder } from '../src/queue/snapshot.js';
 import type { SdkJob, SdkResult, SdkRun } from './protocol.js';
 import { toJson } from './snapshotJson.js';
 import { maxRssMb } from './stats.js';

@@ -7,7 +7,7 @@ import {
   STATUSES,
   type QueueSnapshot,
   type StatusStats,
-} from '../src/poll/snapshot.js';
+} from '../src/queue/snapshot.js';
 
 export interface SnapshotJson {
   readonly takenAt: number;

@@ -12,8 +12,8 @@ import { formatTable, toOnceResult } from './cli/report.js';
 import { formatProblems, loadConfig } from './config/load.js';
 import type { MonitorConfig } from './config/types.js';
 import { startDemo } from './demo.js';
-import { createLogger, SecretRegistry } from './log.js';
-import { VERSION } from './version.js';
+import { createLogger, SecretRegistry } from './runtime/log.js';
+import { VERSION } from './runtime/version.js';
 
 const USAGE = `Usage: b24-offline-monitor [command]
 

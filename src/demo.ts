@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { startMonitor, type RunningMonitor } from './app.js';
 import { formatProblems, loadConfig } from './config/load.js';
-import { SecretRegistry } from './log.js';
+import { SecretRegistry } from './runtime/log.js';
 import { DEFAULT_EVENT_NAMES, SimServer, startTraffic } from './sim/index.js';
 
 export interface DemoOptions {

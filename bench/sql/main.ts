@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { SimServer } from '../../src/sim/index.js';
 import { findMariaDb } from '../../src/sim/sql/index.js';
 import type { QueueShape } from '../../src/sim/sql/index.js';
-import { VERSION } from '../../src/version.js';
+import { VERSION } from '../../src/runtime/version.js';
 import type { BenchArgs } from '../args.js';
 import { round } from '../stats.js';
 import { makeCertificate, startHttpsProxy } from '../tls.js';

@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import type { PortalConfig } from '../config/types.js';
-import type { SecretSink } from '../secrets.js';
+import type { SecretSink } from '../runtime/secrets.js';
 import { type B24RestClient, createRestClient } from './client.js';
 import type { Clock } from './clock.js';
 import { RateLimiter } from './rateLimiter.js';

@@ -2,7 +2,7 @@
  * Last line of defence for text that crosses from the network into an error message: a portal
  * or OAuth server may echo what it was sent, and what it was sent includes tokens.
  */
-import { MIN_SECRET_LENGTH } from '../secrets.js';
+import { MIN_SECRET_LENGTH } from '../runtime/secrets.js';
 
 /** Longest piece of foreign text (an `error_description`) quoted in a message. */
 const MAX_QUOTE = 300;

@@ -20,7 +20,7 @@ import {
   type TokenStore,
 } from './tokenStore.js';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUTS, type Timeouts } from './transport.js';
-import type { SecretSink } from '../secrets.js';
+import type { SecretSink } from '../runtime/secrets.js';
 import type { ClientObserver } from './types.js';
 
 /** A pair fresh from the OAuth server: it always has an access token. */

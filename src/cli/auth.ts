@@ -22,7 +22,7 @@ import { DEFAULT_MAX_BODY_BYTES } from '../b24/transport.js';
 import { parseListen } from '../config/checks.js';
 import { formatProblems, loadConfig } from '../config/load.js';
 import type { MonitorConfig, PortalConfig } from '../config/types.js';
-import { createLogger, SecretRegistry } from '../log.js';
+import { createLogger, SecretRegistry } from '../runtime/log.js';
 import { explainPollFailure, formatSummary } from './authReport.js';
 import {
   ListenTimeoutError,

@@ -3,7 +3,7 @@ import { TokenStoreError, type MonitorError } from '../b24/errors.js';
 import { adviceFor } from '../poll/advice.js';
 import type { PortalConfig } from '../config/types.js';
 import type { PollReport } from '../poll/poller.js';
-import { countsByStatus } from '../poll/snapshot.js';
+import { countsByStatus } from '../queue/snapshot.js';
 
 const AS_ADMINISTRATOR =
   'Run auth again and authorize as an administrator of the portal: only an administrator may read the queue.';

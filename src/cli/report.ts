@@ -1,6 +1,6 @@
 /** What `once` prints: a table for people, or JSON for scripts. */
 import type { PollReport } from '../poll/poller.js';
-import { STATUSES } from '../poll/snapshot.js';
+import { STATUSES } from '../queue/snapshot.js';
 
 export interface OnceResult {
   readonly portal: string;

@@ -3,7 +3,7 @@
  * (an environment variable, or the path of a key in the config file), shows the value given
  * — secrets as `[redacted]` — and says what was expected.
  */
-import { MIN_SECRET_LENGTH } from '../secrets.js';
+import { MIN_SECRET_LENGTH } from '../runtime/secrets.js';
 
 export const REDACTED = '[redacted]';
 

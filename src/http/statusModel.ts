@@ -4,7 +4,7 @@
  * cost. Pure: no HTML here (statusPage.ts), no I/O.
  */
 import type { PortalPoller, PollReport } from '../poll/poller.js';
-import { STATUSES, type QueueSnapshot, type Status } from '../poll/snapshot.js';
+import { STATUSES, type QueueSnapshot, type Status } from '../queue/snapshot.js';
 
 /** From worst to best: the page sorts on this first. */
 const HEALTHS = ['failing', 'stale', 'waiting', 'errors', 'late', 'ok'] as const;

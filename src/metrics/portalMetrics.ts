@@ -12,7 +12,7 @@ import {
   type GroupStats,
   type QueueSnapshot,
   type Status,
-} from '../poll/snapshot.js';
+} from '../queue/snapshot.js';
 import type { MonitorMetrics } from './definitions.js';
 import { errorCodeLabel } from './errorCodes.js';
 

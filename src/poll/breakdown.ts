@@ -27,7 +27,7 @@ import {
   type AgeThreshold,
   type Status,
   type StatusStats,
-} from './snapshot.js';
+} from '../queue/snapshot.js';
 
 /** The series that holds the rows of event names not counted one by one. */
 export const OTHER_EVENT_NAME = 'other';

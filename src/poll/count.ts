@@ -5,7 +5,7 @@
  */
 import { CountPlanner } from './plan.js';
 import type { ScanInput } from './scan.js';
-import type { QueueSnapshot } from './snapshot.js';
+import type { QueueSnapshot } from '../queue/snapshot.js';
 
 export { isoSeconds } from './headline.js';
 

@@ -10,7 +10,7 @@
  *   `forgetAfterMs`; its slot is free again and its series go.
  * What is remembered is O(cap), whatever the portal sends.
  */
-import { STATUSES, type QueueSnapshot, type StatusStats } from './snapshot.js';
+import { STATUSES, type QueueSnapshot, type StatusStats } from '../queue/snapshot.js';
 
 /** The `event_name` of rows whose name has no series of its own. */
 export const OTHER_EVENT_NAME = 'other';

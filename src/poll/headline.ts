@@ -10,9 +10,9 @@
 import { BadResponseError } from '../b24/errors.js';
 import type { BatchCommand, CallAnswer, Params } from '../b24/types.js';
 import type { CostClass, QueueSize } from './cost.js';
-import { MissingTotalError, parseRows, parseTimestamp, parseTotal } from './rows.js';
+import { MissingTotalError, parseRows, parseTimestamp, parseTotal } from './parseAnswers.js';
 import { listParams, PAGE_SIZE } from './scan.js';
-import { rowStatus, type Status } from './snapshot.js';
+import { rowStatus, type Status } from '../queue/snapshot.js';
 
 export const BY_TIME = { TIMESTAMP_X: 'ASC' } as const;
 const NEWEST_FIRST = { TIMESTAMP_X: 'DESC' } as const;

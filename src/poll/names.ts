@@ -2,7 +2,7 @@
  * The event names the count plan knows, with what each held at its last count: the order in
  * which they are counted when not all fit a poll's requests.
  */
-import type { StatusStats } from './snapshot.js';
+import type { StatusStats } from '../queue/snapshot.js';
 
 /** Names kept for the ranking; beyond, those with the fewest rows are forgotten. */
 const MAX_REMEMBERED_NAMES = 10_000;

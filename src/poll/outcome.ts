@@ -1,6 +1,6 @@
 /** What a poll's outcome says in its report, its metrics and its log line. */
 import type { PlanOutcome } from './plan.js';
-import type { GroupStats, QueueSnapshot, Status } from './snapshot.js';
+import type { GroupStats, QueueSnapshot, Status } from '../queue/snapshot.js';
 
 /** Rows and oldest row per status of a whole snapshot (a scan's headline). */
 export function headlineOf(snapshot: QueueSnapshot): Record<Status, GroupStats> {

@@ -46,7 +46,7 @@ import {
   statusesToCount,
   type OlderThan,
 } from './breakdown.js';
-import { runCommands } from './commands.js';
+import { runCommands } from './runBatch.js';
 import { rowsExamined, ServerSpeed, type QueueSize } from './cost.js';
 import {
   headlineCommands,
@@ -62,7 +62,7 @@ import {
 } from './headline.js';
 import { NameBook } from './names.js';
 import { pack, Packer } from './pack.js';
-import { parseOfflineEventNames } from './rows.js';
+import { parseOfflineEventNames } from './parseAnswers.js';
 import { callOptions, PAGE_SIZE, type ScanInput } from './scan.js';
 import {
   emptyAgeCounts,
@@ -71,7 +71,7 @@ import {
   type QueueSnapshot,
   type Status,
   type StatusStats,
-} from './snapshot.js';
+} from '../queue/snapshot.js';
 
 export interface PlanOptions {
   /** Share of wall time the monitor's database time may take. @default 0.05 */

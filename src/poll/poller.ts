@@ -13,9 +13,14 @@ import { EventNameBook } from './eventNames.js';
 import { meteredClient } from './metered.js';
 import { countsOf, headlineOf, planFields, round6 } from './outcome.js';
 import { CountPlanner, type PlanOutcome } from './plan.js';
-import { MissingTotalError } from './rows.js';
+import { MissingTotalError } from './parseAnswers.js';
 import { scanQueue, type ScanInput } from './scan.js';
-import { countsByStatus, type GroupStats, type QueueSnapshot, type Status } from './snapshot.js';
+import {
+  countsByStatus,
+  type GroupStats,
+  type QueueSnapshot,
+  type Status,
+} from '../queue/snapshot.js';
 
 /** After `OVERLOAD_LIMIT` (REST blocked by hand on the portal) polling pauses this long. */
 const OVERLOAD_PAUSE_MS = 15 * 60_000;

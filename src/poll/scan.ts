@@ -6,9 +6,14 @@
  */
 import { BadResponseError } from '../b24/errors.js';
 import type { CallAnswer, CallOptions, Params, RestClient } from '../b24/types.js';
-import { runCommands } from './commands.js';
-import { optionalTotal, parseOfflineEventNames, parseRows, parseTimestamp } from './rows.js';
-import { rowStatus, SnapshotBuilder, type QueueSnapshot } from './snapshot.js';
+import { runCommands } from './runBatch.js';
+import {
+  optionalTotal,
+  parseOfflineEventNames,
+  parseRows,
+  parseTimestamp,
+} from './parseAnswers.js';
+import { rowStatus, SnapshotBuilder, type QueueSnapshot } from '../queue/snapshot.js';
 
 export const PAGE_SIZE = 50;
 

@@ -2,7 +2,7 @@
  * Seeding a queue in bulk for tests and benchmarks: a million rows in well under a second,
  * with known counts per event name and status and timestamps spread over a known interval.
  */
-import type { Status } from '../poll/snapshot.js';
+import type { Status } from '../queue/snapshot.js';
 import type { OfflineQueue } from './queue.js';
 import type { Random } from './random.js';
 import { seededRandom } from './random.js';

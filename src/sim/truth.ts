@@ -5,8 +5,8 @@
  * and ERROR 1; "older than `age`" = TIMESTAMP_X more than `age` seconds before `nowSec`.
  * One pass over typed arrays: a million rows in a few tens of milliseconds.
  */
-import type { AgeThreshold, QueueSnapshot, Status, StatusStats } from '../poll/snapshot.js';
-import { AGE_THRESHOLDS, STATUSES } from '../poll/snapshot.js';
+import type { AgeThreshold, QueueSnapshot, Status, StatusStats } from '../queue/snapshot.js';
+import { AGE_THRESHOLDS, STATUSES } from '../queue/snapshot.js';
 import { FLAG_DELETED, FLAG_ERROR, FLAG_RESERVED } from './plan.js';
 import type { OfflineQueue } from './queue.js';
 

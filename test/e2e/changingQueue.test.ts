@@ -4,7 +4,7 @@
  * the faults are gone, the metrics equal the truth.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { AGE_THRESHOLDS, STATUSES } from '../../src/poll/snapshot.js';
+import { AGE_THRESHOLDS, STATUSES } from '../../src/queue/snapshot.js';
 import { startTraffic } from '../../src/sim/index.js';
 import { fastClock, startHarness, type Harness } from '../helpers/harness.js';
 import { scanLogsForSecretsAfterAll } from '../helpers/leaks.js';

@@ -6,7 +6,7 @@
  * series only for the event names bound for that queue.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { QueueSnapshot } from '../../src/poll/snapshot.js';
+import type { QueueSnapshot } from '../../src/queue/snapshot.js';
 import type { SimPortal } from '../../src/sim/index.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { scanLogsForSecretsAfterAll } from '../helpers/leaks.js';

@@ -4,8 +4,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { FAILURE_REASONS } from '../../src/b24/errors.js';
-import { AGE_THRESHOLDS, STATUSES } from '../../src/poll/snapshot.js';
-import type { QueueSnapshot } from '../../src/poll/snapshot.js';
+import { AGE_THRESHOLDS, STATUSES } from '../../src/queue/snapshot.js';
+import type { QueueSnapshot } from '../../src/queue/snapshot.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { scanLogsForSecretsAfterAll } from '../helpers/leaks.js';
 import { select, valueOf, type Sample } from '../helpers/promText.js';

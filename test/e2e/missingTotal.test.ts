@@ -4,7 +4,7 @@
  * instead and says so in the poll's log line. Through the poller over real HTTP.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { QueueSnapshot } from '../../src/poll/snapshot.js';
+import type { QueueSnapshot } from '../../src/queue/snapshot.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { scanLogsForSecretsAfterAll } from '../helpers/leaks.js';
 import { valueOf } from '../helpers/promText.js';

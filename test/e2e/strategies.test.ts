@@ -4,7 +4,7 @@
  * when the portal refuses event.offline.list inside a batch.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { QueueSnapshot } from '../../src/poll/snapshot.js';
+import type { QueueSnapshot } from '../../src/queue/snapshot.js';
 import type { FillSpec } from '../../src/sim/index.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { scanLogsForSecretsAfterAll } from '../helpers/leaks.js';

@@ -31,8 +31,8 @@ import {
   parseRows,
   parseTimestamp,
   parseTotal,
-} from '../../src/poll/rows.js';
-import { STATUSES } from '../../src/poll/snapshot.js';
+} from '../../src/poll/parseAnswers.js';
+import { STATUSES } from '../../src/queue/snapshot.js';
 import { messagesOf } from './support.js';
 
 const ACCESS_TOKEN = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';

@@ -6,8 +6,8 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { TokenManager } from '../../src/b24/tokens.js';
-import { createLogger } from '../../src/log.js';
-import { REPLACED_GRACE_MS, SecretRegistry } from '../../src/secrets.js';
+import { createLogger } from '../../src/runtime/log.js';
+import { REPLACED_GRACE_MS, SecretRegistry } from '../../src/runtime/secrets.js';
 import { memoryStore, recordingObserver } from '../b24/helpers.js';
 
 function token(kind: string, n: number, length = 64): string {

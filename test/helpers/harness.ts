@@ -13,7 +13,7 @@ import { sleep, type Clock } from '../../src/b24/clock.js';
 import { startHttpServer, type MonitorServer } from '../../src/http/server.js';
 import { formatProblems, loadConfig } from '../../src/config/load.js';
 import { SimServer, type SimPortal, type SimPortalOptions } from '../../src/sim/index.js';
-import { VERSION } from '../../src/version.js';
+import { VERSION } from '../../src/runtime/version.js';
 import { captureLogger, type CapturedLogger } from './logs.js';
 import { parsePromText, type Sample } from './promText.js';
 

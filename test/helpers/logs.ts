@@ -1,7 +1,7 @@
 /** Captures pino output as parsed JSON lines, and keeps every line of the run for leak scans. */
 import { Writable } from 'node:stream';
 import type { Logger } from 'pino';
-import { createLogger, SecretRegistry } from '../../src/log.js';
+import { createLogger, SecretRegistry } from '../../src/runtime/log.js';
 
 export type LogLine = Record<string, unknown> & { level: string; msg: string };
 

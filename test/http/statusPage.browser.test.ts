@@ -14,7 +14,7 @@ import { buildMonitor, type Monitor } from '../../src/app.js';
 import { formatProblems, loadConfig } from '../../src/config/load.js';
 import { startHttpServer, type MonitorServer } from '../../src/http/server.js';
 import { SimServer, type SimPortal } from '../../src/sim/index.js';
-import { VERSION } from '../../src/version.js';
+import { VERSION } from '../../src/runtime/version.js';
 import {
   artifactPath,
   findChromium,

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/metrics/definitions.js';
 import { PortalMetrics } from '../../src/metrics/portalMetrics.js';
 import { MetricsRenderer } from '../../src/metrics/render.js';
-import { SnapshotBuilder } from '../../src/poll/snapshot.js';
+import { SnapshotBuilder } from '../../src/queue/snapshot.js';
 
 function populated() {
   const metrics = createMetrics('1.2.3');

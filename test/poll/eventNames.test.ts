@@ -4,7 +4,7 @@ import {
   MAX_EVENT_NAME_LENGTH,
   OTHER_EVENT_NAME,
 } from '../../src/poll/eventNames.js';
-import { countsByStatus, SnapshotBuilder, type QueueSnapshot } from '../../src/poll/snapshot.js';
+import { countsByStatus, SnapshotBuilder, type QueueSnapshot } from '../../src/queue/snapshot.js';
 
 const T0 = 1_700_000_000;
 

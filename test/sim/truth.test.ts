@@ -1,6 +1,6 @@
 /** Ground truth on a known queue. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGE_THRESHOLDS } from '../../src/poll/snapshot.js';
+import { AGE_THRESHOLDS } from '../../src/queue/snapshot.js';
 import type { Harness } from './helpers.js';
 import { startSim } from './helpers.js';
 

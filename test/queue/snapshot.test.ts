@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countsByStatus, rowStatus, SnapshotBuilder } from '../../src/poll/snapshot.js';
+import { countsByStatus, rowStatus, SnapshotBuilder } from '../../src/queue/snapshot.js';
 
 describe('rowStatus', () => {
   it.each([
