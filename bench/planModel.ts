@@ -17,7 +17,9 @@ import type { BatchCommand, RestClient } from '../src/b24/types.js';
 import { loadConfig } from '../src/config/load.js';
 import { createMetrics } from '../src/metrics/definitions.js';
 import { PortalMetrics } from '../src/metrics/portalMetrics.js';
-import { PortalPoller, type PollReport } from '../src/poll/poller.js';
+import { PortalPoller } from '../src/poll/poller.js';
+import type { PollReport } from '../src/poll/report.js';
+import { RequestCounter } from '../src/poll/requestCounter.js';
 import { ManualClock, SimServer } from '../src/sim/index.js';
 import { EVENT_NAMES_8, queueMix } from './queueShape.js';
 
@@ -100,13 +102,15 @@ async function run(shape: 'healthy' | 'stuck'): Promise<Record<string, string>> 
   const config = loaded.config.portals[0]!;
   const dispatcher = new Agent({ keepAliveTimeout: 10 });
   const metrics = new PortalMetrics(createMetrics('bench'), 'p');
+  const requests = new RequestCounter(metrics);
   const logger = pino({ level: 'silent' });
-  const { client } = createPortalClient(config, { observer: metrics, logger, dispatcher });
+  const { client } = createPortalClient(config, { observer: requests, logger, dispatcher });
   const meter = costed(client, { rows: truth.depth, unreserved, reserved });
   const poller = new PortalPoller({
     name: 'p',
     client: meter.wrapped,
-    metrics,
+    observer: metrics,
+    requests,
     logger,
     now: () => clock.now(),
     dbTimeShare: config.dbTimeShare,

@@ -11,7 +11,9 @@ import { startHttpServer, type MonitorServer } from './http/server.js';
 import type { SecretRegistry } from './runtime/log.js';
 import { createMetrics, type MonitorMetrics } from './metrics/definitions.js';
 import { PortalMetrics } from './metrics/portalMetrics.js';
-import { PortalPoller, type PollReport } from './poll/poller.js';
+import { PortalPoller } from './poll/poller.js';
+import type { PollReport } from './poll/report.js';
+import { RequestCounter } from './poll/requestCounter.js';
 import { startScheduler, type Scheduler } from './poll/scheduler.js';
 import { Semaphore } from './poll/semaphore.js';
 import { registerShardMetrics } from './shard/metrics.js';
@@ -65,8 +67,9 @@ export function buildMonitor(fullConfig: MonitorConfig, deps: MonitorDeps): Moni
   const pollers = config.portals.map((portal) => {
     const logger = deps.logger.child({ portal: portal.name });
     const portalMetrics = new PortalMetrics(metrics, portal.name);
+    const requests = new RequestCounter(portalMetrics);
     const client = createPortalClient(portal, {
-      observer: portalMetrics,
+      observer: requests,
       logger,
       dispatcher,
       secrets: deps.secrets,
@@ -77,7 +80,8 @@ export function buildMonitor(fullConfig: MonitorConfig, deps: MonitorDeps): Moni
     return new PortalPoller({
       name: portal.name,
       client: client.client,
-      metrics: portalMetrics,
+      observer: portalMetrics,
+      requests,
       logger,
       strategy: portal.strategy,
       maxEventNames: portal.maxEventNames,

@@ -2,7 +2,7 @@
 import { TokenStoreError, type MonitorError } from '../b24/errors.js';
 import { adviceFor } from '../poll/advice.js';
 import type { PortalConfig } from '../config/types.js';
-import type { PollReport } from '../poll/poller.js';
+import type { PollReport } from '../poll/report.js';
 import { countsByStatus } from '../queue/snapshot.js';
 
 const AS_ADMINISTRATOR =

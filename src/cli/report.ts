@@ -1,5 +1,5 @@
 /** What `once` prints: a table for people, or JSON for scripts. */
-import type { PollReport } from '../poll/poller.js';
+import type { PollReport } from '../poll/report.js';
 import { STATUSES } from '../queue/snapshot.js';
 
 export interface OnceResult {

@@ -3,7 +3,8 @@
  * why, the age of the oldest queued and error rows, rows by status, the last poll and its
  * cost. Pure: no HTML here (statusPage.ts), no I/O.
  */
-import type { PortalPoller, PollReport } from '../poll/poller.js';
+import type { PortalPoller } from '../poll/poller.js';
+import type { PollReport } from '../poll/report.js';
 import { STATUSES, type QueueSnapshot, type Status } from '../queue/snapshot.js';
 
 /** From worst to best: the page sorts on this first. */

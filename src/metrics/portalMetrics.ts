@@ -1,11 +1,12 @@
 /**
  * The metric series of one portal. Implements the REST client's observer (requests, errors,
- * operating time, refreshes) and turns each poll's outcome into gauge values. Keeps track of
+ * operating time, refreshes) and the poller's (each poll's outcome into gauge values). Keeps track of
  * the label sets it has set, so event names that vanish and stale data are removed exactly.
  */
 import type { FailureReason } from '../b24/errors.js';
 import { FAILURE_REASONS } from '../b24/errors.js';
 import type { ClientObserver } from '../b24/types.js';
+import type { PollFinished, PollObserver, PollSucceeded } from '../poll/observer.js';
 import {
   AGE_THRESHOLDS,
   STATUSES,
@@ -13,18 +14,15 @@ import {
   type QueueSnapshot,
   type Status,
 } from '../queue/snapshot.js';
+import { STRATEGIES } from '../queue/strategy.js';
 import type { MonitorMetrics } from './definitions.js';
 import { errorCodeLabel } from './errorCodes.js';
 
-export type Strategy = 'scan' | 'count';
-
-export class PortalMetrics implements ClientObserver {
+export class PortalMetrics implements ClientObserver, PollObserver {
   readonly #metrics: MonitorMetrics;
   readonly #portal: string;
   #eventNames = new Set<string>();
   #hasQueueSeries = false;
-  /** HTTP requests sent since the process started; the poller takes differences. */
-  requestsSent = 0;
 
   constructor(metrics: MonitorMetrics, portal: string) {
     this.#metrics = metrics;
@@ -39,7 +37,6 @@ export class PortalMetrics implements ClientObserver {
   }
 
   request(method: string): void {
-    this.requestsSent += 1;
     this.#metrics.restRequests.inc({ portal: this.#portal, method });
   }
 
@@ -71,19 +68,7 @@ export class PortalMetrics implements ClientObserver {
     this.#metrics.polls.inc({ portal: this.#portal });
   }
 
-  pollSucceeded(
-    snapshot: QueueSnapshot,
-    outcome: {
-      durationSeconds: number;
-      requests: number;
-      strategy: Strategy;
-      finishedAt: number;
-      /** Rows and oldest row per status as of this poll. */
-      headline?: Readonly<Record<Status, GroupStats>> | undefined;
-      /** When the per-name and per-age figures were refreshed; null: not yet. */
-      breakdownAt?: number | null | undefined;
-    },
-  ): void {
+  pollSucceeded(snapshot: QueueSnapshot, outcome: PollSucceeded): void {
     const m = this.#metrics;
     const portal = this.#portal;
     for (const name of this.#eventNames) {
@@ -119,10 +104,7 @@ export class PortalMetrics implements ClientObserver {
     this.#pollFinished(outcome);
   }
 
-  pollFailed(
-    reason: FailureReason,
-    outcome: { durationSeconds: number; requests: number; strategy?: Strategy | undefined },
-  ): void {
+  pollFailed(reason: FailureReason, outcome: PollFinished): void {
     this.#metrics.up.set({ portal: this.#portal }, 0);
     this.#metrics.pollFailures.inc({ portal: this.#portal, reason });
     this.#pollFinished(outcome);
@@ -147,16 +129,12 @@ export class PortalMetrics implements ClientObserver {
     return true;
   }
 
-  #pollFinished(outcome: {
-    durationSeconds: number;
-    requests: number;
-    strategy?: Strategy | undefined;
-  }): void {
+  #pollFinished(outcome: PollFinished): void {
     const portal = this.#portal;
     this.#metrics.pollDuration.set({ portal }, outcome.durationSeconds);
     this.#metrics.pollRequests.set({ portal }, outcome.requests);
     if (outcome.strategy !== undefined) {
-      for (const strategy of ['scan', 'count'] as const) {
+      for (const strategy of STRATEGIES) {
         this.#metrics.pollStrategy.set({ portal, strategy }, strategy === outcome.strategy ? 1 : 0);
       }
     }

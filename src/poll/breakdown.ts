@@ -19,7 +19,7 @@ import {
   type StatusView,
 } from './headline.js';
 import type { CallAnswer } from '../b24/types.js';
-import { PAGE_SIZE, type ScanInput } from './scan.js';
+import { PAGE_SIZE, type ScanInput } from './offlineList.js';
 import {
   AGE_THRESHOLDS,
   emptyAgeCounts,

@@ -4,7 +4,7 @@
  * (what is asked, when, and what it costs the portal) is in plan.ts.
  */
 import { CountPlanner } from './plan.js';
-import type { ScanInput } from './scan.js';
+import type { ScanInput } from './offlineList.js';
 import type { QueueSnapshot } from '../queue/snapshot.js';
 
 export { isoSeconds } from './headline.js';

@@ -11,7 +11,7 @@ import { BadResponseError } from '../b24/errors.js';
 import type { BatchCommand, CallAnswer, Params } from '../b24/types.js';
 import type { CostClass, QueueSize } from './cost.js';
 import { MissingTotalError, parseRows, parseTimestamp, parseTotal } from './parseAnswers.js';
-import { listParams, PAGE_SIZE } from './scan.js';
+import { listParams, PAGE_SIZE } from './offlineList.js';
 import { rowStatus, type Status } from '../queue/snapshot.js';
 
 export const BY_TIME = { TIMESTAMP_X: 'ASC' } as const;

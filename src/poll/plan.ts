@@ -63,7 +63,7 @@ import {
 import { NameBook } from './names.js';
 import { pack, Packer } from './pack.js';
 import { parseOfflineEventNames } from './parseAnswers.js';
-import { callOptions, PAGE_SIZE, type ScanInput } from './scan.js';
+import { callOptions, PAGE_SIZE, type ScanInput } from './offlineList.js';
 import {
   emptyAgeCounts,
   STATUSES,

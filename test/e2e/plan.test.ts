@@ -8,7 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RestClient } from '../../src/b24/types.js';
 import { isoSeconds } from '../../src/poll/count.js';
-import type { PollReport } from '../../src/poll/poller.js';
+import type { PollReport } from '../../src/poll/report.js';
 import { STATUSES, type QueueSnapshot, type Status } from '../../src/queue/snapshot.js';
 import { ManualClock, type FillSpec } from '../../src/sim/index.js';
 import { startPlanPortal, type PlanPortal } from '../helpers/planPortal.js';

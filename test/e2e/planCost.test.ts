@@ -9,7 +9,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { TimeoutError } from '../../src/b24/errors.js';
 import type { BatchCommand, RestClient } from '../../src/b24/types.js';
-import type { PollReport } from '../../src/poll/poller.js';
+import type { PollReport } from '../../src/poll/report.js';
 import { STATUSES } from '../../src/queue/snapshot.js';
 import { ManualClock } from '../../src/sim/index.js';
 import { startPlanPortal, type PlanPortal } from '../helpers/planPortal.js';

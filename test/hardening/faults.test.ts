@@ -12,7 +12,7 @@
 import { writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FAILURE_REASONS, MonitorError, type FailureReason } from '../../src/b24/errors.js';
-import type { PollReport } from '../../src/poll/poller.js';
+import type { PollReport } from '../../src/poll/report.js';
 import { DEFAULT_OPERATING_LIMIT, FORCED_ERRORS } from '../../src/sim/index.js';
 import { fastClock, issuedSecrets, READ_ONLY, startHarness } from '../helpers/harness.js';
 import type { Harness } from '../helpers/harness.js';

@@ -590,7 +590,9 @@ function pollerWith(client: RestClient, strategy: 'scan' | 'count' | 'auto'): Po
   return new PortalPoller({
     name: 'prop',
     client,
-    metrics,
+    observer: metrics,
+    // the client here is a stand-in that sends no HTTP request
+    requests: { sent: 0 },
     logger: silent,
     strategy,
     pollTimeoutMs: 2_000,

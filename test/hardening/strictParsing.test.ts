@@ -15,6 +15,7 @@ import { createMetrics } from '../../src/metrics/definitions.js';
 import { errorCodeLabel } from '../../src/metrics/errorCodes.js';
 import { MetricsRenderer } from '../../src/metrics/render.js';
 import { PortalMetrics } from '../../src/metrics/portalMetrics.js';
+import { RequestCounter } from '../../src/poll/requestCounter.js';
 import { PortalPoller } from '../../src/poll/poller.js';
 import { parsePromText } from '../helpers/promText.js';
 
@@ -53,6 +54,7 @@ beforeEach(() => {
 function monitor() {
   const metrics = createMetrics('0.0.0');
   const portalMetrics = new PortalMetrics(metrics, 'p');
+  const requests = new RequestCounter(portalMetrics);
   const tokens = new TokenManager({
     portal: 'p',
     store: {
@@ -68,7 +70,7 @@ function monitor() {
   const client = createRestClient({
     restUrl,
     tokens,
-    observer: portalMetrics,
+    observer: requests,
     logger: silent,
     dispatcher,
     limiter: { acquire: async () => undefined, drainPerSecond: 1000 },
@@ -78,7 +80,8 @@ function monitor() {
   const poller = new PortalPoller({
     name: 'p',
     client,
-    metrics: portalMetrics,
+    observer: portalMetrics,
+    requests,
     logger: silent,
     strategy: 'scan',
     pollTimeoutMs: 3_000,

@@ -12,6 +12,7 @@ import type { RestClient } from '../../src/b24/types.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createMetrics } from '../../src/metrics/definitions.js';
 import { PortalMetrics } from '../../src/metrics/portalMetrics.js';
+import { RequestCounter } from '../../src/poll/requestCounter.js';
 import { PortalPoller, type PortalPollerOptions } from '../../src/poll/poller.js';
 import type { ManualClock } from '../../src/sim/index.js';
 import { SimServer, type SimPortal, type SimPortalOptions } from '../../src/sim/index.js';
@@ -65,17 +66,19 @@ export async function startPlanPortal(options: PlanPortalOptions = {}): Promise<
   const config = loaded.config.portals[0]!;
   const metrics = createMetrics('0.0.0');
   const portalMetrics = new PortalMetrics(metrics, 'portal');
+  const requests = new RequestCounter(portalMetrics);
   const log = captureLogger();
   const dispatcher = new Agent({ keepAliveTimeout: 10, keepAliveMaxTimeout: 10 });
   const { client } = createPortalClient(config, {
-    observer: portalMetrics,
+    observer: requests,
     logger: log.logger,
     dispatcher,
   });
   const poller = new PortalPoller({
     name: 'portal',
     client: options.wrap === undefined ? client : options.wrap(client),
-    metrics: portalMetrics,
+    observer: portalMetrics,
+    requests,
     logger: log.logger,
     strategy: config.strategy,
     dbTimeShare: config.dbTimeShare,
