@@ -171,31 +171,39 @@ export class PortalPoller {
         };
       }
       const error = pollError(caught, deadline.aborted, timeoutMs);
-      observer.pollFailed(error.reason, {
-        durationSeconds: durationMs / 1000,
-        requests: sent,
-        strategy,
-      });
-      this.#pauses.failed(error, this.#now());
-      logFailure(logger, error, {
-        durationMs,
-        requests: sent,
-        pausedUntil: this.#pauses.pausedUntil,
-        operatingUntil: this.#pauses.operatingUntil,
-      });
-      this.expireStale();
-      const report: PollReport = {
-        portal: this.name,
-        ok: false,
-        startedAt,
-        durationMs,
-        requests: sent,
-        strategy,
-        error,
-      };
-      this.lastReport = report;
-      return report;
+      return this.#failed(error, { startedAt, durationMs, requests: sent, strategy });
     }
+  }
+
+  #failed(
+    error: MonitorError,
+    poll: { startedAt: number; durationMs: number; requests: number; strategy?: Strategy },
+  ): PollReport {
+    const { durationMs, requests, strategy } = poll;
+    this.#options.observer.pollFailed(error.reason, {
+      durationSeconds: durationMs / 1000,
+      requests,
+      strategy,
+    });
+    this.#pauses.failed(error, this.#now());
+    logFailure(this.#options.logger, error, {
+      durationMs,
+      requests,
+      pausedUntil: this.#pauses.pausedUntil,
+      operatingUntil: this.#pauses.operatingUntil,
+    });
+    this.expireStale();
+    const report: PollReport = {
+      portal: this.name,
+      ok: false,
+      startedAt: poll.startedAt,
+      durationMs,
+      requests,
+      strategy,
+      error,
+    };
+    this.lastReport = report;
+    return report;
   }
 
   #succeeded(
