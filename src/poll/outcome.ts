@@ -1,6 +1,8 @@
 /** What a poll's outcome says in its report, its metrics and its log line. */
-import type { PlanOutcome } from './plan.js';
 import type { GroupStats, QueueSnapshot, Status } from '../queue/snapshot.js';
+import type { PlanOutcome } from './plan.js';
+import type { QueueRead } from './reader.js';
+import type { PollReport } from './report.js';
 
 /** Rows and oldest row per status of a whole snapshot (a scan's headline). */
 export function headlineOf(snapshot: QueueSnapshot): Record<Status, GroupStats> {
@@ -47,5 +49,28 @@ export function planFields(plan: PlanOutcome, startedAt: number): Record<string,
       : {}),
     ...(plan.reservedByDifference ? { reservedByDifference: true } : {}),
     ...(plan.breakdownTimedOut ? { breakdownTimedOut: true } : {}),
+  };
+}
+
+/** The fields of a successful poll's log line. */
+export function finishedFields(report: PollReport, read: QueueRead): Record<string, unknown> {
+  const { snapshot, plan } = read;
+  return {
+    strategy: report.strategy,
+    // The count strategy needs totals; without them the queue was scanned instead.
+    ...(read.fallback === undefined ? {} : { fallback: read.fallback }),
+    // The portal sent no `total`: the depth is the rows the scan saw, or the plan took
+    // its counts from pages shorter than 50 rows.
+    ...(snapshot.totalMissing === true || plan?.totalsFromPages === true
+      ? { totalMissing: true }
+      : {}),
+    ...(plan?.totalsFromPages === true ? { fallback: 'short pages' } : {}),
+    durationMs: report.durationMs,
+    requests: report.requests,
+    depth: snapshot.depth,
+    ...report.counts,
+    eventNames: snapshot.groups.size,
+    processingSeconds: round6(report.processingSeconds ?? 0),
+    ...(plan === undefined ? {} : planFields(plan, report.startedAt)),
   };
 }

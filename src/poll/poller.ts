@@ -13,11 +13,11 @@ import { EventNameBook } from './eventNames.js';
 import { logFailure, pollError } from './failure.js';
 import { meteredClient } from './metered.js';
 import type { PollObserver } from './observer.js';
-import { countsOf, headlineOf } from './outcome.js';
+import { countsOf, finishedFields, headlineOf } from './outcome.js';
 import { PortalPauses } from './pauses.js';
 import { CountPlanner } from './plan.js';
 import { QueueReader, type QueueRead } from './reader.js';
-import { finishedFields, type PollReport } from './report.js';
+import type { PollReport } from './report.js';
 import type { RequestCount } from './requestCounter.js';
 
 export interface PortalPollerOptions {

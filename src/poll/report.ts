@@ -1,9 +1,7 @@
-/** What one poll of a portal returns (the status page and the CLI read it) and its log line. */
+/** What one poll of a portal returns: the status page and the CLI read it. */
 import type { MonitorError } from '../b24/errors.js';
 import type { GroupStats, QueueSnapshot, Status } from '../queue/snapshot.js';
 import type { Strategy } from '../queue/strategy.js';
-import { planFields, round6 } from './outcome.js';
-import type { QueueRead } from './reader.js';
 
 export interface PollReport {
   readonly portal: string;
@@ -28,27 +26,4 @@ export interface PollReport {
   /** Server time the portal reported for this poll's commands (sum of `processing`). */
   readonly processingSeconds?: number | undefined;
   readonly error?: MonitorError | undefined;
-}
-
-/** The fields of a successful poll's log line. */
-export function finishedFields(report: PollReport, read: QueueRead): Record<string, unknown> {
-  const { snapshot, plan } = read;
-  return {
-    strategy: report.strategy,
-    // The count strategy needs totals; without them the queue was scanned instead.
-    ...(read.fallback === undefined ? {} : { fallback: read.fallback }),
-    // The portal sent no `total`: the depth is the rows the scan saw, or the plan took
-    // its counts from pages shorter than 50 rows.
-    ...(snapshot.totalMissing === true || plan?.totalsFromPages === true
-      ? { totalMissing: true }
-      : {}),
-    ...(plan?.totalsFromPages === true ? { fallback: 'short pages' } : {}),
-    durationMs: report.durationMs,
-    requests: report.requests,
-    depth: snapshot.depth,
-    ...report.counts,
-    eventNames: snapshot.groups.size,
-    processingSeconds: round6(report.processingSeconds ?? 0),
-    ...(plan === undefined ? {} : planFields(plan, report.startedAt)),
-  };
 }
