@@ -60,6 +60,20 @@ export default {
       to: { path: '^src/', pathNot: anyOf([SIM, ...Object.values(ground)]) },
     },
     {
+      name: 'queue-pure',
+      comment: 'the queue model is pure: no package, no Node module (no I/O), nothing of src/',
+      severity: 'error',
+      from: { path: anyOf([FLOORS[0].queue]) },
+      to: { pathNot: anyOf([FLOORS[0].queue]) },
+    },
+    {
+      name: 'not-to-tests',
+      comment: 'the monitor never imports its tests, benches or scripts',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { path: '^(test|bench|scripts)/' },
+    },
+    {
       name: 'no-circular',
       comment: 'an import cycle makes two modules one: neither can be read or tested alone',
       severity: 'error',
