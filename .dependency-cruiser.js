@@ -8,8 +8,9 @@
  */
 const FLOORS = [
   // the queue's model (snapshot, statuses, ages, strategy: pure, no I/O); the process's logger,
-  // secret registry and version; rendezvous ownership of portals
-  { queue: 'queue/', runtime: 'runtime/', shard: 'shard/' },
+  // secret registry and version; rendezvous ownership of portals; PHP's query encoding (the
+  // REST client's and the simulated application's)
+  { queue: 'queue/', runtime: 'runtime/', shard: 'shard/', php: 'php/' },
   { config: 'config/' },
   // the REST client: transport, retries, OAuth, the token file
   { b24: 'b24/' },

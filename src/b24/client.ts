@@ -20,7 +20,7 @@ import {
   NetworkError,
   TimeoutError,
 } from './errors.js';
-import { buildQuery } from './query.js';
+import { buildQuery } from '../php/buildQuery.js';
 import { redact } from './redact.js';
 import { RateLimiter } from './rateLimiter.js';
 import { decideRetry, DEFAULT_RETRY_POLICY } from './retry.js';

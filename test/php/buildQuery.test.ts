@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildQuery, phpUrlencode } from '../../src/b24/query.js';
+import { buildQuery, phpUrlencode } from '../../src/php/buildQuery.js';
 
 /** PHP's parse_str, as far as the portal uses it: split at `&`, then at the first `=`, then decode. */
 function parseStr(query: string): [string, string][] {
