@@ -12,7 +12,7 @@ export { spreadCounts } from './fill.js';
 export type { FillSpec, StatusCounts } from './fill.js';
 export { parseFilter, parseOrder } from './filter.js';
 export type { Condition, OrderKey } from './filter.js';
-export { batchCommand, httpBuildQuery, parseBatchCommand, parseStr } from './phpQuery.js';
+export { batchCommand, parseBatchCommand, parseStr } from './phpQuery.js';
 export { phpArrayJson } from './batch.js';
 export { AUTHORIZATION_CODE_TTL_SEC } from './oauth.js';
 export type { OAuthReply } from './oauth.js';

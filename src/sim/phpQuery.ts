@@ -1,8 +1,10 @@
 /**
  * Request parameters the way PHP sees them. Form bodies, GET queries and the `"method?query"`
  * strings of a batch all go through PHP's `parse_str`, whose quirks a client can trip over;
- * this module reproduces them rather than using URLSearchParams.
+ * this module reproduces them rather than using URLSearchParams. Queries are built with the
+ * REST client's own encoder (php/buildQuery.ts), so what it sends is what this parses.
  */
+import { buildQuery } from '../php/buildQuery.js';
 
 /** A PHP array as decoded from a query: a null-prototype object (no `__proto__` surprises). */
 export interface PhpArray {
@@ -132,38 +134,12 @@ export function parseStr(query: string): PhpArray {
   return target;
 }
 
-/** PHP `urlencode` (RFC 1738: space as `+`, everything but `[A-Za-z0-9._-]` escaped). */
-function phpUrlEncode(text: string): string {
-  return encodeURIComponent(text)
-    .replace(/[!'()*~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
-    .replace(/%20/g, '+');
-}
-
-function buildPairs(value: unknown, prefix: string, out: string[]): void {
-  if (value === null || value === undefined) return;
-  if (typeof value === 'object') {
-    for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
-      buildPairs(child, `${prefix}[${key}]`, out);
-    }
-    return;
-  }
-  const text = typeof value === 'boolean' ? (value ? '1' : '0') : String(value);
-  out.push(`${phpUrlEncode(prefix)}=${phpUrlEncode(text)}`);
-}
-
-/** PHP `http_build_query`: nested keys in bracket notation, keys and values encoded. */
-export function httpBuildQuery(params: Readonly<Record<string, unknown>>): string {
-  const out: string[] = [];
-  for (const [key, value] of Object.entries(params)) buildPairs(value, key, out);
-  return out.join('&');
-}
-
 /** A batch command string `method?query` built the way the official SDKs build it. */
 export function batchCommand(
   method: string,
   params: Readonly<Record<string, unknown>> = {},
 ): string {
-  const query = httpBuildQuery(params);
+  const query = buildQuery(params);
   return query === '' ? method : `${method}?${query}`;
 }
 

@@ -8,7 +8,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
-import { httpBuildQuery } from './phpQuery.js';
+import { buildQuery } from '../php/buildQuery.js';
 import type { SimPortal } from './portal.js';
 import type { Random } from './random.js';
 import { randomHex, randomInt, seededRandom } from './random.js';
@@ -187,7 +187,7 @@ function startConsumer(
   };
 
   const refresh = async (): Promise<void> => {
-    const query = httpBuildQuery({
+    const query = buildQuery({
       grant_type: 'refresh_token',
       client_id: portal.clientId,
       client_secret: portal.clientSecret,

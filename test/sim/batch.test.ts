@@ -1,6 +1,7 @@
 /** `batch`: PHP-encoded commands, the unencoded-key trap, result_* shapes, limits on commands. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { batchCommand, httpBuildQuery } from '../../src/sim/index.js';
+import { buildQuery } from '../../src/php/buildQuery.js';
+import { batchCommand } from '../../src/sim/index.js';
 import type { SimPortal } from '../../src/sim/index.js';
 import type { Harness } from './helpers.js';
 import { batchOf, monitoredPortal, rest, send, startSim } from './helpers.js';
@@ -49,7 +50,7 @@ describe('command encoding', () => {
   });
 
   it('reads commands from a form body (values encoded once more)', async () => {
-    const body = httpBuildQuery({
+    const body = buildQuery({
       auth: token,
       cmd: { errors: batchCommand('event.offline.list', { filter: { '=ERROR': 1 }, start: -1 }) },
     });

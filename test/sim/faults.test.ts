@@ -1,12 +1,12 @@
 /** Faults switched on at run time: latency, errors, resets, hangs, broken bodies, token trouble. */
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildQuery } from '../../src/php/buildQuery.js';
 import {
   DEFAULT_CLIENT_ID,
   DEFAULT_CLIENT_SECRET,
   FORCED_ERRORS,
   WRONG_TYPE_FAULTS,
-  httpBuildQuery,
 } from '../../src/sim/index.js';
 import type { SimPortal, WrongTypeFault } from '../../src/sim/index.js';
 import type { Harness } from './helpers.js';
@@ -320,7 +320,7 @@ describe('tokens', () => {
   });
 
   async function refresh(refreshToken: string) {
-    const query = httpBuildQuery({
+    const query = buildQuery({
       grant_type: 'refresh_token',
       client_id: DEFAULT_CLIENT_ID,
       client_secret: DEFAULT_CLIENT_SECRET,

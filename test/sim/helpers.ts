@@ -4,7 +4,8 @@
  * not hold the process open.
  */
 import { Agent, request } from 'undici';
-import { ManualClock, SimServer, httpBuildQuery } from '../../src/sim/index.js';
+import { buildQuery } from '../../src/php/buildQuery.js';
+import { ManualClock, SimServer } from '../../src/sim/index.js';
 import type { OfflineRowJson, SimPortal, SimServerOptions } from '../../src/sim/index.js';
 
 export interface Harness {
@@ -70,7 +71,7 @@ export async function send(
   params: Record<string, unknown>,
   transport: Transport,
 ): Promise<ApiAnswer> {
-  const query = httpBuildQuery(params);
+  const query = buildQuery(params);
   const response =
     transport === 'get'
       ? await request(query === '' ? url : `${url}?${query}`, { dispatcher: agent })

@@ -1,12 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  batchCommand,
-  httpBuildQuery,
-  parseBatchCommand,
-  parseStr,
-  phpArrayJson,
-} from '../../src/sim/index.js';
+import { buildQuery } from '../../src/php/buildQuery.js';
+import { batchCommand, parseBatchCommand, parseStr, phpArrayJson } from '../../src/sim/index.js';
 
 function plain(value: unknown): unknown {
   return JSON.parse(JSON.stringify(value)) as unknown;
@@ -51,9 +46,10 @@ describe('parseStr (PHP parse_str)', () => {
   });
 });
 
-describe('httpBuildQuery', () => {
+// the REST client's encoder, as the simulated portal's parser reads it
+describe('buildQuery and parseStr', () => {
   it('encodes keys the way http_build_query does', () => {
-    const query = httpBuildQuery({
+    const query = buildQuery({
       filter: { '>ID': 10, '=ERROR': 1 },
       order: { ID: 'ASC' },
       start: -1,
@@ -75,7 +71,7 @@ describe('httpBuildQuery', () => {
 
     fc.assert(
       fc.property(tree, (params) => {
-        const parsed = parseStr(httpBuildQuery(params));
+        const parsed = parseStr(buildQuery(params));
         const expected = Object.fromEntries(
           Object.entries(params).filter(
             ([, value]) => typeof value === 'string' || Object.keys(value).length > 0,
