@@ -24,7 +24,7 @@ export function headlineOf(snapshot: QueueSnapshot): Record<Status, GroupStats> 
   return totals;
 }
 
-export function round6(value: number): number {
+function round6(value: number): number {
   return Math.round(value * 1e6) / 1e6;
 }
 
@@ -37,7 +37,7 @@ export function countsOf(headline: Readonly<Record<Status, GroupStats>>): Record
 }
 
 /** What the count plan did, for the poll's log line. */
-export function planFields(plan: PlanOutcome, startedAt: number): Record<string, unknown> {
+function planFields(plan: PlanOutcome, startedAt: number): Record<string, unknown> {
   return {
     breakdown: plan.refreshed.length === 0 ? 'none' : plan.refreshed.join('+'),
     ...(plan.decision === null ? {} : { breakdownWhy: plan.decision.why }),
