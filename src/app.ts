@@ -8,7 +8,6 @@ import type { Clock } from './b24/clock.js';
 import { createPortalClient, type PortalClient } from './b24/fromConfig.js';
 import type { MonitorConfig } from './config/types.js';
 import { startHttpServer, type MonitorServer } from './http/server.js';
-import type { SecretRegistry } from './runtime/log.js';
 import { createMetrics, type MonitorMetrics } from './metrics/definitions.js';
 import { PortalMetrics } from './metrics/portalMetrics.js';
 import { PortalPoller } from './poll/poller.js';
@@ -16,10 +15,11 @@ import type { PollReport } from './poll/report.js';
 import { RequestCounter } from './poll/requestCounter.js';
 import { startScheduler, type Scheduler } from './poll/scheduler.js';
 import { Semaphore } from './poll/semaphore.js';
+import type { SecretRegistry } from './runtime/log.js';
+import { VERSION } from './runtime/version.js';
 import { registerShardMetrics } from './shard/metrics.js';
 import { owned } from './shard/rendezvous.js';
 import { createTokenStores } from './tokens/fromConfig.js';
-import { VERSION } from './runtime/version.js';
 
 export interface MonitorDeps {
   readonly logger: Logger;
