@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import { Agent, type Dispatcher } from 'undici';
 import type { Clock } from './b24/clock.js';
-import { createPortalClient, type PortalClient } from './b24/fromConfig.js';
+import { createPortalClient, type PortalClient } from './b24/portalClient.js';
 import type { MonitorConfig } from './config/types.js';
 import { startHttpServer, type MonitorServer } from './http/server.js';
 import type { SecretRegistry } from './log.js';
@@ -16,7 +16,7 @@ import { startScheduler, type Scheduler } from './poll/scheduler.js';
 import { Semaphore } from './poll/semaphore.js';
 import { registerShardMetrics } from './shard/metrics.js';
 import { owned } from './shard/rendezvous.js';
-import { createTokenStores } from './tokens/fromConfig.js';
+import { createTokenStores } from './tokens/tokenStores.js';
 import { VERSION } from './version.js';
 
 export interface MonitorDeps {

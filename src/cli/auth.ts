@@ -16,7 +16,7 @@ import {
   type AuthorizedPair,
 } from '../b24/authorizationCode.js';
 import { MonitorError } from '../b24/errors.js';
-import { timeoutsFor } from '../b24/fromConfig.js';
+import { timeoutsFor } from '../b24/portalClient.js';
 import { FileTokenStore } from '../b24/tokenStore.js';
 import { DEFAULT_MAX_BODY_BYTES } from '../b24/transport.js';
 import { parseListen } from '../config/checks.js';
