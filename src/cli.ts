@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import { buildMonitor, startMonitor } from './app.js';
 import { TokenStoreError } from './b24/errors.js';
-import { lockTokenFile, TokenFileLockedError, type TokenFileLock } from './b24/tokenFileSafety.js';
+import { lockTokenFile, TokenFileLockedError, type TokenFileLock } from './b24/tokenFileLock.js';
 import { AUTH_USAGE, runAuth } from './cli/auth.js';
 import { formatTable, toOnceResult } from './cli/report.js';
 import { formatProblems, loadConfig } from './config/load.js';

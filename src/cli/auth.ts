@@ -3,6 +3,7 @@
  * own token pair from an administrator's consent. Prints the portal's consent page, takes the
  * code (pasted, received on --listen, or given), exchanges it at once (a code lives 30 s),
  * writes the token file, and checks the pair with one poll through the monitor's own machinery.
+ * It holds the token file's lock throughout, as a running monitor does: one holder at a time.
  * Exit 0: pair saved and poll succeeded; 1: a failure; 2: bad configuration or usage.
  */
 import { randomBytes } from 'node:crypto';
@@ -17,6 +18,7 @@ import {
 } from '../b24/authorizationCode.js';
 import { MonitorError } from '../b24/errors.js';
 import { timeoutsFor } from '../b24/portalClient.js';
+import { lockTokenFile, TokenFileLockedError, type TokenFileLock } from '../b24/tokenFileLock.js';
 import { FileTokenStore } from '../b24/tokenStore.js';
 import { DEFAULT_MAX_BODY_BYTES } from '../b24/transport.js';
 import { parseListen } from '../config/checks.js';
@@ -41,6 +43,7 @@ address the browser was sent to) pasted on standard input. The code lives 30 sec
   --listen host:port  receive the browser's redirect on this local address (the application's
                       handler URL must point there); gives up after 5 minutes
   --portal NAME       the portal to authorize, when MONITOR_CONFIG lists several
+A monitor running on the token file holds it: stop the monitor first, start it after.
 Then one poll checks the pair. Exit 0: pair saved and poll succeeded, 1: a failure, 2: bad
 configuration or usage.
 `;
@@ -138,6 +141,47 @@ export async function runAuth(argv: readonly string[], io: AuthIo): Promise<numb
     return code;
   };
 
+  // The token file's lock, as a running monitor holds it: a monitor running on the file would
+  // overwrite the new pair with its own at its next refresh. Taken before the consent page, so
+  // that nobody spends a code (it lives 30 s) on a file that cannot be written.
+  let lock: TokenFileLock;
+  try {
+    lock = lockTokenFile(portal.tokenFile);
+  } catch (error) {
+    if (error instanceof TokenFileLockedError) return fail(lockedMessage(portal, error));
+    const message = error instanceof MonitorError ? error.message : 'unexpected error';
+    return fail(
+      `the token pair could not be saved (no code was used). ${message} Then run auth again.`,
+    );
+  }
+  try {
+    return await authorizeHolding(args, portal, loaded.config, io, secrets, say, fail);
+  } finally {
+    lock.release();
+  }
+}
+
+/** Why `auth` stopped: a monitor holds the token file. */
+function lockedMessage(portal: PortalConfig, error: TokenFileLockedError): string {
+  const { host, pid } = error.owner;
+  return (
+    `the token file ${portal.tokenFile} is in use by a running monitor (pid ${pid}` +
+    `${host === undefined ? '' : ` on host ${host}`}), which would overwrite a new pair with ` +
+    `its own. Stop that monitor, run auth again, then start the monitor: it reads the new ` +
+    `pair at start.`
+  );
+}
+
+/** The code, its exchange, the token file and the check poll, with the token file locked. */
+async function authorizeHolding(
+  args: AuthArgs,
+  portal: PortalConfig,
+  config: MonitorConfig,
+  io: AuthIo,
+  secrets: SecretRegistry,
+  say: (text: string) => void,
+  fail: (text: string) => number,
+): Promise<number> {
   const received = await obtainCode(args, portal, io, say);
   if (typeof received === 'number') return received;
   if (received.kind === 'refused') {
@@ -181,7 +225,7 @@ export async function runAuth(argv: readonly string[], io: AuthIo): Promise<numb
     return fail(`the new token pair could not be saved. ${message} Then run auth again.`);
   }
   say(`Token pair saved in ${portal.tokenFile} (mode 0600).`);
-  return checkWithOnePoll(loaded.config, portal, io, secrets, say, fail);
+  return checkWithOnePoll(config, portal, io, secrets, say, fail);
 }
 
 /** The code from --code, the redirect on --listen, or a pasted line; a number is an exit code. */
