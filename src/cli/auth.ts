@@ -8,7 +8,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { parseArgs } from 'node:util';
 import { buildMonitor } from '../app.js';
 import {
   authorizeUrl,
@@ -21,10 +20,10 @@ import { timeoutsFor } from '../b24/portalClient.js';
 import { lockTokenFile, TokenFileLockedError, type TokenFileLock } from '../b24/tokenFileLock.js';
 import { FileTokenStore } from '../b24/fileTokenStore.js';
 import { DEFAULT_MAX_BODY_BYTES } from '../b24/transport.js';
-import { parseListen } from '../config/checks.js';
 import { formatProblems, loadConfig } from '../config/load.js';
 import type { MonitorConfig, PortalConfig } from '../config/types.js';
 import { createLogger, SecretRegistry } from '../log.js';
+import { type AuthArgs, AUTH_USAGE, choosePortal, parseAuthArgs } from './authArgs.js';
 import { explainPollFailure, formatSummary } from './authReport.js';
 import {
   ListenTimeoutError,
@@ -33,20 +32,6 @@ import {
   type Received,
   type RedirectListener,
 } from './authInput.js';
-
-export const AUTH_USAGE = `Usage: b24-offline-monitor auth [--code CODE] [--listen host:port] [--portal NAME]
-
-Gets the monitor its own token pair from an administrator's consent and writes the token file.
-Without options: prints the portal's authorize URL, then waits for the code (or the whole
-address the browser was sent to) pasted on standard input. The code lives 30 seconds.
-  --code CODE         exchange this code (for scripts)
-  --listen host:port  receive the browser's redirect on this local address (the application's
-                      handler URL must point there); gives up after 5 minutes
-  --portal NAME       the portal to authorize, when MONITOR_CONFIG lists several
-A monitor running on the token file holds it: stop the monitor first, start it after.
-Then one poll checks the pair. Exit 0: pair saved and poll succeeded, 1: a failure, 2: bad
-configuration or usage.
-`;
 
 /** How long `--listen` waits for the redirect. */
 const LISTEN_TIMEOUT_MS = 5 * 60_000;
@@ -58,61 +43,6 @@ export interface AuthIo {
   readonly stderr: NodeJS.WritableStream;
   /** @default LISTEN_TIMEOUT_MS */
   readonly listenTimeoutMs?: number;
-}
-
-interface AuthArgs {
-  readonly code?: string | undefined;
-  readonly listen?: { readonly host: string; readonly port: number } | undefined;
-  readonly portal?: string | undefined;
-}
-
-function parseAuthArgs(argv: readonly string[]): AuthArgs | string {
-  let values: { code?: string; listen?: string; portal?: string };
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: {
-        code: { type: 'string' },
-        listen: { type: 'string' },
-        portal: { type: 'string' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    // parseArgs quotes the argument it refuses: it may be a code given without --code
-    const message = error instanceof Error ? error.message : '';
-    const option = /^Unknown option '(--?[A-Za-z][A-Za-z-]*)'/.exec(message)?.[1];
-    if (option !== undefined) return `unknown option ${option}`;
-    if (/argument missing/.test(message)) return 'an option is missing its value';
-    return 'unexpected argument (options only: --code CODE, --listen host:port, --portal NAME)';
-  }
-  if (values.code !== undefined && values.listen !== undefined) {
-    return '--code and --listen exclude each other: the code comes from one place';
-  }
-  if (values.code?.trim() === '') return '--code needs the authorization code';
-  let listen: AuthArgs['listen'];
-  if (values.listen !== undefined) {
-    const parsed = parseListen(values.listen);
-    if (!parsed.ok) return `--listen ${values.listen}: ${parsed.expected}`;
-    listen = parsed.value;
-  }
-  return { code: values.code?.trim(), listen, portal: values.portal };
-}
-
-/** The one portal to authorize, or the usage error. */
-function choosePortal(config: MonitorConfig, wanted: string | undefined): PortalConfig | string {
-  const names = config.portals.map((p) => p.name);
-  if (wanted !== undefined) {
-    return (
-      config.portals.find((p) => p.name === wanted) ??
-      `--portal ${wanted}: no such portal; the configuration has ${names.join(', ')}`
-    );
-  }
-  const [only, ...others] = config.portals;
-  if (only !== undefined && others.length === 0) return only;
-  const shown = names.length > 10 ? `${names.slice(0, 10).join(', ')}, …` : names.join(', ');
-  return `the configuration has ${names.length} portals (${shown}): choose one with --portal NAME`;
 }
 
 export async function runAuth(argv: readonly string[], io: AuthIo): Promise<number> {
