@@ -21,7 +21,7 @@ import {
   openSync,
   readFileSync,
   rmSync,
-  statSync,
+  fstatSync,
   utimesSync,
   writeSync,
 } from 'node:fs';
@@ -84,8 +84,14 @@ function readOwner(path: string): { owner: LockOwner; touchedMs: number } | unde
   let text: string;
   let touchedMs: number;
   try {
-    text = readFileSync(path, 'utf8');
-    touchedMs = statSync(path).mtimeMs;
+    // one open for both: on a network file system, opening revalidates the cached attributes
+    const fd = openSync(path, 'r');
+    try {
+      text = readFileSync(fd, 'utf8');
+      touchedMs = fstatSync(fd).mtimeMs;
+    } finally {
+      closeSync(fd);
+    }
   } catch {
     return undefined;
   }
