@@ -8,9 +8,9 @@ import { mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { LOCK_STALE_MS } from '../../src/b24/lockOwner.js';
 import {
   LOCK_RENEW_MS,
-  LOCK_STALE_MS,
   lockTokenFile,
   TokenFileLockedError,
   type TokenFileLock,
