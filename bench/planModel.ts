@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { Agent } from 'undici';
-import { createPortalClient } from '../src/b24/fromConfig.js';
+import { createPortalClient } from '../src/b24/portalClient.js';
 import type { BatchCommand, RestClient } from '../src/b24/types.js';
 import { loadConfig } from '../src/config/load.js';
 import { createMetrics } from '../src/metrics/definitions.js';

@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import { Agent, type Dispatcher } from 'undici';
 import type { Clock } from './b24/clock.js';
-import { createPortalClient, type PortalClient } from './b24/fromConfig.js';
+import { createPortalClient, type PortalClient } from './b24/portalClient.js';
 import type { MonitorConfig } from './config/types.js';
 import { startHttpServer, type MonitorServer } from './http/server.js';
 import { createMetrics, type MonitorMetrics } from './metrics/definitions.js';
@@ -19,7 +19,7 @@ import type { SecretRegistry } from './runtime/log.js';
 import { VERSION } from './runtime/version.js';
 import { registerShardMetrics } from './shard/metrics.js';
 import { owned } from './shard/rendezvous.js';
-import { createTokenStores } from './tokens/fromConfig.js';
+import { createTokenStores } from './tokens/tokenStores.js';
 
 export interface MonitorDeps {
   readonly logger: Logger;

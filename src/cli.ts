@@ -6,8 +6,9 @@
 import type { Logger } from 'pino';
 import { buildMonitor, startMonitor } from './app.js';
 import { TokenStoreError } from './b24/errors.js';
-import { lockTokenFile, TokenFileLockedError, type TokenFileLock } from './b24/tokenFileSafety.js';
-import { AUTH_USAGE, runAuth } from './cli/auth.js';
+import { lockTokenFile, TokenFileLockedError, type TokenFileLock } from './b24/tokenFileLock.js';
+import { runAuth } from './cli/auth.js';
+import { AUTH_USAGE } from './cli/authArgs.js';
 import { formatTable, toOnceResult } from './cli/report.js';
 import { formatProblems, loadConfig } from './config/load.js';
 import type { MonitorConfig } from './config/types.js';

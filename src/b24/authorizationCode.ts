@@ -7,7 +7,7 @@
 import { ApiError, AuthError, BadResponseError } from './errors.js';
 import { OAuthAnswer, requestGrant, type OAuthClientOptions } from './oauth.js';
 import { redact } from './redact.js';
-import type { FreshTokenPair } from './tokens.js';
+import type { FreshTokenPair } from './refreshExchange.js';
 import { repeatableApiCode, type TransportOptions } from './transport.js';
 
 const AUTHORIZE_LABEL = 'oauth/token (authorization_code)';

@@ -4,40 +4,34 @@
  * - one refresh at a time: concurrent callers share the refresh in flight, and a caller whose
  *   token was already replaced gets the new one without another refresh;
  * - the new pair is written to the token file before anyone uses it; if the write fails the
- *   pair is kept in memory anyway (the old refresh token is already dead), the failure is
- *   logged and exposed as `persistError`, and the write is tried again on the next call;
+ *   pair is kept in memory anyway (the old refresh token is already dead) and the write is
+ *   tried again on the next call (pairWriter.ts);
  * - a refresh in flight is never aborted: an answer lost half-way would lose the pair.
  */
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { type Clock, raceAbort, systemClock } from './clock.js';
-import { AuthError, MonitorError, NetworkError, TokenStoreError } from './errors.js';
-import { type OAuthClientOptions, refreshTokenPair } from './oauth.js';
+import type { TokenStoreError } from './errors.js';
+import { initialPair, type SeedPair } from './initialPair.js';
+import type { OAuthClientOptions } from './oauth.js';
+import { PairWriter } from './pairWriter.js';
 import {
-  STORE_UNREACHABLE,
-  type SharedRefresh,
-  type TokenPair,
-  type TokenStore,
-} from './tokenStore.js';
-import { DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUTS, type Timeouts } from './transport.js';
+  type FreshTokenPair,
+  ObservedExchange,
+  oauthExchange,
+  type RefreshExchange,
+} from './refreshExchange.js';
+import type { SharedRefresh, TokenPair, TokenStore } from './tokenStore.js';
+import type { Timeouts } from './transport.js';
 import type { SecretSink } from '../runtime/secrets.js';
 import type { ClientObserver } from './types.js';
-
-/** A pair fresh from the OAuth server: it always has an access token. */
-export type FreshTokenPair = TokenPair & { readonly accessToken: string };
-
-/** Exchanges a refresh token for a new pair; the default calls the OAuth endpoint. */
-export type RefreshExchange = (refreshToken: string) => Promise<FreshTokenPair>;
 
 export interface TokenManagerOptions {
   /** The `portal` field of log lines. */
   readonly portal: string;
   readonly store: TokenStore;
   /** The pair used when the store has none yet (B24_REFRESH_TOKEN, B24_ACCESS_TOKEN). */
-  readonly seed?: {
-    readonly refreshToken?: string | undefined;
-    readonly accessToken?: string | undefined;
-  };
+  readonly seed?: SeedPair;
   /** The OAuth application; `tokenFile` defaults to `store.path`. */
   readonly oauth: OAuthClientOptions;
   readonly observer: Pick<ClientObserver, 'refresh' | 'tokenPersistFailed'>;
@@ -61,42 +55,32 @@ export class TokenManager {
   readonly portal: string;
   readonly #store: TokenStore;
   readonly #seed: TokenManagerOptions['seed'];
-  readonly #observer: Pick<ClientObserver, 'refresh' | 'tokenPersistFailed'>;
   readonly #logger: Logger;
-  readonly #exchange: RefreshExchange;
+  readonly #writer: PairWriter;
+  readonly #exchange: ObservedExchange;
   readonly #secrets: TokenManagerOptions['secrets'];
   /** The pair in use; undefined until loaded. */
   #pair: TokenPair | undefined;
   #loading: Promise<TokenPair> | undefined;
   #refreshing: Promise<FreshTokenPair> | undefined;
-  /** The newest pair, which the file must hold; moves ahead of `#pair` while it is written. */
-  #latest: TokenPair | undefined;
-  #saved: TokenPair | undefined;
-  /** Writes run one after another, each writing `#latest`: an older pair never lands last. */
-  #writes: Promise<void> = Promise.resolve();
-  #persistError: TokenStoreError | undefined;
   /** The access token of the last pair taken from a shared store without a refresh of ours. */
   #taken: string | undefined;
-  /** The refresh token the OAuth server refused for good, and how. */
-  #refused: { readonly refreshToken: string; readonly error: AuthError } | undefined;
 
   constructor(options: TokenManagerOptions) {
     this.portal = options.portal;
     this.#store = options.store;
     this.#seed = options.seed;
-    this.#observer = options.observer;
     this.#logger = options.logger;
+    this.#writer = new PairWriter(options.store, options.observer, options.logger);
     this.#secrets = options.secrets;
-    const clock = options.clock ?? systemClock;
-    const oauth: OAuthClientOptions = { tokenFile: options.store.path, ...options.oauth };
-    const transport = {
-      dispatcher: options.dispatcher,
-      timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
-      maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
-    };
-    this.#exchange =
+    const exchange =
       options.exchange ??
-      ((refreshToken) => refreshTokenPair(refreshToken, oauth, transport, clock.now()));
+      oauthExchange(
+        { tokenFile: options.store.path, ...options.oauth },
+        options,
+        options.clock ?? systemClock,
+      );
+    this.#exchange = new ObservedExchange(exchange, options.observer, options.logger);
   }
 
   /** Where the pair is kept. */
@@ -106,7 +90,7 @@ export class TokenManager {
 
   /** The last failure to write the token file, until a write succeeds again. */
   get persistError(): TokenStoreError | undefined {
-    return this.#persistError;
+    return this.#writer.persistError;
   }
 
   /**
@@ -136,7 +120,7 @@ export class TokenManager {
    */
   async accessToken(signal?: AbortSignal): Promise<string> {
     const pair = await this.#current(signal);
-    if (this.#persistError !== undefined) await this.#flush();
+    if (this.#writer.persistError !== undefined) await this.#writer.retry();
     if (pair.accessToken !== undefined) return pair.accessToken;
     return this.refresh(undefined, signal);
   }
@@ -171,32 +155,17 @@ export class TokenManager {
   }
 
   async #load(): Promise<TokenPair> {
-    const stored = await this.#store.load();
-    const seedToken = this.#seed?.refreshToken;
-    const pair: TokenPair | undefined =
-      stored ??
-      (seedToken
-        ? { refreshToken: seedToken, accessToken: this.#seed?.accessToken || undefined }
-        : undefined);
-    if (pair === undefined) {
-      throw new AuthError(
-        'NO_REFRESH_TOKEN',
-        `No refresh token: the token file ${this.#store.path} does not exist and ` +
-          `B24_REFRESH_TOKEN is not set. Authorize the application on the portal as an ` +
-          `administrator and give the monitor its refresh token.`,
-      );
-    }
+    const pair = await initialPair(this.#store, this.#seed);
     this.#learn(pair);
     this.#pair = pair;
-    this.#latest = pair;
-    this.#saved = pair;
+    this.#writer.adopt(pair);
     return pair;
   }
 
   /** Waits for a refresh in flight (bounded by its own timeouts) and for the file to hold its pair. */
   async settle(): Promise<void> {
     await this.#refreshing?.catch(() => undefined);
-    await this.#writes;
+    await this.#writer.idle();
   }
 
   #learn(pair: TokenPair): void {
@@ -212,29 +181,15 @@ export class TokenManager {
     );
     if (shared !== undefined) return this.#useShared(shared);
     const next = await this.#exchangeObserved(refreshToken);
-    this.#latest = next;
-    await this.#flush();
+    await this.#writer.write(next);
     this.#pair = next;
     return next;
   }
 
-  /** The OAuth exchange, counted and logged. */
+  /** The exchange, the new pair told to the log scrubber. */
   async #exchangeObserved(refreshToken: string): Promise<FreshTokenPair> {
-    let next: FreshTokenPair;
-    try {
-      next = await this.#exchange(refreshToken);
-      this.#learn(next);
-    } catch (error) {
-      this.#observer.refresh(false);
-      this.#logRefreshFailure(error);
-      // A lapsed subscription does not kill the refresh token: it is sent again next time.
-      if (error instanceof AuthError && error.reason === 'auth') {
-        this.#refused = { refreshToken, error };
-      }
-      throw error;
-    }
-    this.#observer.refresh(true);
-    this.#logger.info({}, 'Access token refreshed');
+    const next = await this.#exchange.run(refreshToken);
+    this.#learn(next);
     return next;
   }
 
@@ -246,12 +201,10 @@ export class TokenManager {
     if (!shared.exchanged) {
       this.#logger.info({}, 'Token pair taken from the shared token store');
     }
-    this.#latest = pair;
     if (shared.saved) {
-      this.#saved = pair;
-      this.#persistError = undefined;
+      this.#writer.savedElsewhere(pair);
     } else {
-      await this.#flush();
+      await this.#writer.write(pair);
     }
     this.#pair = pair;
     return pair;
@@ -262,81 +215,15 @@ export class TokenManager {
    * work); the file is read once more instead, in case an operator put a new token there.
    */
   async #usableRefreshToken(current: TokenPair): Promise<string> {
-    const refused = this.#refused;
-    if (refused === undefined || refused.refreshToken !== current.refreshToken) {
-      return current.refreshToken;
-    }
+    const refusal = this.#exchange.refusalOf(current.refreshToken);
+    if (refusal === undefined) return current.refreshToken;
     const stored = await this.#store.load().catch(() => null);
-    if (stored === null || stored.refreshToken === refused.refreshToken) throw refused.error;
+    if (stored === null || stored.refreshToken === current.refreshToken) throw refusal;
     this.#logger.info({ path: this.path }, 'New refresh token in token file');
     this.#learn(stored);
-    this.#refused = undefined;
+    this.#exchange.forgetRefusal();
     this.#pair = stored;
-    this.#latest = stored;
-    this.#saved = stored;
+    this.#writer.adopt(stored);
     return stored.refreshToken;
   }
-
-  #logRefreshFailure(error: unknown): void {
-    const fields = {
-      code: logCodeOf(error),
-      reason: error instanceof MonitorError ? error.reason : undefined,
-      // Messages of MonitorErrors are built to be safe: no token, no secret, no OAuth URL.
-      error: error instanceof MonitorError ? error.message : 'unexpected error',
-    };
-    if (error instanceof AuthError && error.reason === 'payment') {
-      this.#logger.error(fields, "Token refresh refused: the application's subscription lapsed");
-    } else if (error instanceof AuthError) {
-      this.#logger.error(fields, 'Token refresh refused: the application must be re-authorized');
-    } else {
-      this.#logger.warn(fields, 'Token refresh failed');
-    }
-  }
-
-  /** Writes `#latest` unless the file holds it already. Never throws: see `persistError`. */
-  #flush(): Promise<void> {
-    this.#writes = this.#writes.then(async () => {
-      const pair = this.#latest;
-      if (pair === undefined || pair === this.#saved) return;
-      try {
-        await this.#store.save(pair);
-        this.#saved = pair;
-        if (this.#persistError !== undefined) {
-          this.#logger.info({ path: this.path }, 'Token file written again');
-        }
-        this.#persistError = undefined;
-      } catch (error) {
-        const storeError =
-          error instanceof TokenStoreError
-            ? error
-            : new TokenStoreError(`Token file ${this.path} could not be written`, {
-                cause: error,
-              });
-        const repeated =
-          this.#persistError !== undefined && this.#persistError.fsCode === storeError.fsCode;
-        this.#persistError = storeError;
-        this.#observer.tokenPersistFailed?.();
-        if (!repeated && storeError.fsCode !== STORE_UNREACHABLE) {
-          // The store's message names the file and what to do, and never holds a token.
-          this.#logger.error(
-            {
-              path: this.path,
-              code: storeError.fsCode ?? storeError.code,
-              error: storeError.message,
-            },
-            'Token file could not be written; the new token pair is kept in memory only',
-          );
-        }
-      }
-    });
-    return this.#writes;
-  }
-}
-
-/** The most specific code of an error, for the `code` field of a log line. */
-function logCodeOf(error: unknown): string {
-  if (error instanceof AuthError) return error.apiCode;
-  if (error instanceof NetworkError) return error.netCode;
-  if (error instanceof MonitorError) return 'apiCode' in error ? String(error.apiCode) : error.code;
-  return 'UNKNOWN';
 }

@@ -3,11 +3,11 @@
  * own token pair from an administrator's consent. Prints the portal's consent page, takes the
  * code (pasted, received on --listen, or given), exchanges it at once (a code lives 30 s),
  * writes the token file, and checks the pair with one poll through the monitor's own machinery.
+ * It holds the token file's lock throughout, as a running monitor does: one holder at a time.
  * Exit 0: pair saved and poll succeeded; 1: a failure; 2: bad configuration or usage.
  */
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { parseArgs } from 'node:util';
 import { buildMonitor } from '../app.js';
 import {
   authorizeUrl,
@@ -16,13 +16,14 @@ import {
   type AuthorizedPair,
 } from '../b24/authorizationCode.js';
 import { MonitorError } from '../b24/errors.js';
-import { timeoutsFor } from '../b24/fromConfig.js';
-import { FileTokenStore } from '../b24/tokenStore.js';
+import { timeoutsFor } from '../b24/portalClient.js';
+import { lockTokenFile, TokenFileLockedError, type TokenFileLock } from '../b24/tokenFileLock.js';
+import { FileTokenStore } from '../b24/fileTokenStore.js';
 import { DEFAULT_MAX_BODY_BYTES } from '../b24/transport.js';
-import { parseListen } from '../config/checks.js';
 import { formatProblems, loadConfig } from '../config/load.js';
 import type { MonitorConfig, PortalConfig } from '../config/types.js';
 import { createLogger, SecretRegistry } from '../runtime/log.js';
+import { type AuthArgs, AUTH_USAGE, choosePortal, parseAuthArgs } from './authArgs.js';
 import { explainPollFailure, formatSummary } from './authReport.js';
 import {
   ListenTimeoutError,
@@ -31,19 +32,6 @@ import {
   type Received,
   type RedirectListener,
 } from './authInput.js';
-
-export const AUTH_USAGE = `Usage: b24-offline-monitor auth [--code CODE] [--listen host:port] [--portal NAME]
-
-Gets the monitor its own token pair from an administrator's consent and writes the token file.
-Without options: prints the portal's authorize URL, then waits for the code (or the whole
-address the browser was sent to) pasted on standard input. The code lives 30 seconds.
-  --code CODE         exchange this code (for scripts)
-  --listen host:port  receive the browser's redirect on this local address (the application's
-                      handler URL must point there); gives up after 5 minutes
-  --portal NAME       the portal to authorize, when MONITOR_CONFIG lists several
-Then one poll checks the pair. Exit 0: pair saved and poll succeeded, 1: a failure, 2: bad
-configuration or usage.
-`;
 
 /** How long `--listen` waits for the redirect. */
 const LISTEN_TIMEOUT_MS = 5 * 60_000;
@@ -55,61 +43,6 @@ export interface AuthIo {
   readonly stderr: NodeJS.WritableStream;
   /** @default LISTEN_TIMEOUT_MS */
   readonly listenTimeoutMs?: number;
-}
-
-interface AuthArgs {
-  readonly code?: string | undefined;
-  readonly listen?: { readonly host: string; readonly port: number } | undefined;
-  readonly portal?: string | undefined;
-}
-
-function parseAuthArgs(argv: readonly string[]): AuthArgs | string {
-  let values: { code?: string; listen?: string; portal?: string };
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: {
-        code: { type: 'string' },
-        listen: { type: 'string' },
-        portal: { type: 'string' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    // parseArgs quotes the argument it refuses: it may be a code given without --code
-    const message = error instanceof Error ? error.message : '';
-    const option = /^Unknown option '(--?[A-Za-z][A-Za-z-]*)'/.exec(message)?.[1];
-    if (option !== undefined) return `unknown option ${option}`;
-    if (/argument missing/.test(message)) return 'an option is missing its value';
-    return 'unexpected argument (options only: --code CODE, --listen host:port, --portal NAME)';
-  }
-  if (values.code !== undefined && values.listen !== undefined) {
-    return '--code and --listen exclude each other: the code comes from one place';
-  }
-  if (values.code?.trim() === '') return '--code needs the authorization code';
-  let listen: AuthArgs['listen'];
-  if (values.listen !== undefined) {
-    const parsed = parseListen(values.listen);
-    if (!parsed.ok) return `--listen ${values.listen}: ${parsed.expected}`;
-    listen = parsed.value;
-  }
-  return { code: values.code?.trim(), listen, portal: values.portal };
-}
-
-/** The one portal to authorize, or the usage error. */
-function choosePortal(config: MonitorConfig, wanted: string | undefined): PortalConfig | string {
-  const names = config.portals.map((p) => p.name);
-  if (wanted !== undefined) {
-    return (
-      config.portals.find((p) => p.name === wanted) ??
-      `--portal ${wanted}: no such portal; the configuration has ${names.join(', ')}`
-    );
-  }
-  const [only, ...others] = config.portals;
-  if (only !== undefined && others.length === 0) return only;
-  const shown = names.length > 10 ? `${names.slice(0, 10).join(', ')}, …` : names.join(', ');
-  return `the configuration has ${names.length} portals (${shown}): choose one with --portal NAME`;
 }
 
 export async function runAuth(argv: readonly string[], io: AuthIo): Promise<number> {
@@ -138,6 +71,47 @@ export async function runAuth(argv: readonly string[], io: AuthIo): Promise<numb
     return code;
   };
 
+  // The token file's lock, as a running monitor holds it: a monitor running on the file would
+  // overwrite the new pair with its own at its next refresh. Taken before the consent page, so
+  // that nobody spends a code (it lives 30 s) on a file that cannot be written.
+  let lock: TokenFileLock;
+  try {
+    lock = lockTokenFile(portal.tokenFile);
+  } catch (error) {
+    if (error instanceof TokenFileLockedError) return fail(lockedMessage(portal, error));
+    const message = error instanceof MonitorError ? error.message : 'unexpected error';
+    return fail(
+      `the token pair could not be saved (no code was used). ${message} Then run auth again.`,
+    );
+  }
+  try {
+    return await authorizeHolding(args, portal, loaded.config, io, secrets, say, fail);
+  } finally {
+    lock.release();
+  }
+}
+
+/** Why `auth` stopped: a monitor holds the token file. */
+function lockedMessage(portal: PortalConfig, error: TokenFileLockedError): string {
+  const { host, pid } = error.owner;
+  return (
+    `the token file ${portal.tokenFile} is in use by a running monitor (pid ${pid}` +
+    `${host === undefined ? '' : ` on host ${host}`}), which would overwrite a new pair with ` +
+    `its own. Stop that monitor, run auth again, then start the monitor: it reads the new ` +
+    `pair at start.`
+  );
+}
+
+/** The code, its exchange, the token file and the check poll, with the token file locked. */
+async function authorizeHolding(
+  args: AuthArgs,
+  portal: PortalConfig,
+  config: MonitorConfig,
+  io: AuthIo,
+  secrets: SecretRegistry,
+  say: (text: string) => void,
+  fail: (text: string) => number,
+): Promise<number> {
   const received = await obtainCode(args, portal, io, say);
   if (typeof received === 'number') return received;
   if (received.kind === 'refused') {
@@ -181,7 +155,7 @@ export async function runAuth(argv: readonly string[], io: AuthIo): Promise<numb
     return fail(`the new token pair could not be saved. ${message} Then run auth again.`);
   }
   say(`Token pair saved in ${portal.tokenFile} (mode 0600).`);
-  return checkWithOnePoll(loaded.config, portal, io, secrets, say, fail);
+  return checkWithOnePoll(config, portal, io, secrets, say, fail);
 }
 
 /** The code from --code, the redirect on --listen, or a pasted line; a number is an exit code. */

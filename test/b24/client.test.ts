@@ -16,7 +16,8 @@ import {
   TimeoutError,
 } from '../../src/b24/errors.js';
 import { RateLimiter } from '../../src/b24/rateLimiter.js';
-import { FileTokenStore, type TokenStore } from '../../src/b24/tokenStore.js';
+import { FileTokenStore } from '../../src/b24/fileTokenStore.js';
+import type { TokenStore } from '../../src/b24/tokenStore.js';
 import { TokenManager } from '../../src/b24/tokens.js';
 import type { BatchCommand, ReadOnlyMethod } from '../../src/b24/types.js';
 import {

@@ -10,7 +10,8 @@ import {
   NetworkError,
   TokenStoreError,
 } from '../../src/b24/errors.js';
-import { FileTokenStore, type TokenPair } from '../../src/b24/tokenStore.js';
+import { FileTokenStore } from '../../src/b24/fileTokenStore.js';
+import type { TokenPair } from '../../src/b24/tokenStore.js';
 import { TokenManager, type TokenManagerOptions } from '../../src/b24/tokens.js';
 import {
   ACCESS_TOKEN,

@@ -7,7 +7,7 @@ import { symlink, chmod, chown, mkdtemp, readdir, rm, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileTokenStore } from '../../src/b24/tokenStore.js';
+import { FileTokenStore } from '../../src/b24/fileTokenStore.js';
 import { SimServer, type SimPortal } from '../../src/sim/index.js';
 import { portalEnv } from '../helpers/env.js';
 import { issuedSecrets } from '../helpers/harness.js';

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from 'undici';
-import { createPortalClient } from '../../src/b24/fromConfig.js';
+import { createPortalClient } from '../../src/b24/portalClient.js';
 import type { RestClient } from '../../src/b24/types.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createMetrics } from '../../src/metrics/definitions.js';

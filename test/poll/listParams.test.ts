@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPortalClient } from '../../src/b24/fromConfig.js';
+import { createPortalClient } from '../../src/b24/portalClient.js';
 import type { Params, RestClient } from '../../src/b24/types.js';
 import { loadConfig } from '../../src/config/load.js';
 import { countQueue } from '../../src/poll/count.js';

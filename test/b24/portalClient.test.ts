@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PortalConfig } from '../../src/config/types.js';
-import { createPortalClient, timeoutsFor } from '../../src/b24/fromConfig.js';
+import { createPortalClient, timeoutsFor } from '../../src/b24/portalClient.js';
 import {
   captureLogger,
   CLIENT_ID,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TokenStoreError } from '../../src/b24/errors.js';
-import { FileTokenStore } from '../../src/b24/tokenStore.js';
+import { FileTokenStore } from '../../src/b24/fileTokenStore.js';
 import { errorText, NEW_REFRESH_TOKEN, REFRESH_TOKEN, ACCESS_TOKEN } from './helpers.js';
 
 let dir: string;
