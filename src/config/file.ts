@@ -1,17 +1,48 @@
 /**
- * Reading and parsing the config file named by `MONITOR_CONFIG`. Parser messages are cut
- * down to their first line and stripped of quoted source text: the YAML and JSON parsers
- * quote the offending line, and in a config file that line may hold a secret.
+ * Reading files: the config file named by `MONITOR_CONFIG`, and secret files. Parser
+ * messages are cut down to their first line and stripped of quoted source text: the YAML and
+ * JSON parsers quote the offending line, and in a config file that line may hold a secret.
  */
+import { readFileSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parseDocument } from 'yaml';
 
-import { readText } from './io.js';
-import type { ConfigIo } from './io.js';
 import type { ConfigProblem } from './problems.js';
 import { showValue } from './problems.js';
+import { CONFIG_VARIABLE } from './settings.js';
 
-export const CONFIG_VARIABLE = 'MONITOR_CONFIG';
+/** The only I/O the loader does: reading the files it is told to read, and their mode. */
+export interface ConfigIo {
+  /** Reads a whole file as UTF-8; throws a Node errno error (`ENOENT`, `EACCES`...) otherwise. */
+  readonly readFile: (path: string) => string;
+  readonly statFile: (path: string) => { readonly mode: number };
+}
+
+export const nodeIo: ConfigIo = {
+  readFile: (path) => readFileSync(path, 'utf8'),
+  statFile: (path) => statSync(path),
+};
+
+const READ_ERRORS: Readonly<Record<string, string>> = {
+  ENOENT: 'file not found',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'it is a directory',
+};
+
+/** Reads a file; on failure, says why in words that never include its content. */
+export function readText(
+  io: ConfigIo,
+  path: string,
+): { readonly ok: true; readonly text: string } | { readonly ok: false; readonly reason: string } {
+  try {
+    return { ok: true, text: io.readFile(path) };
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (typeof code !== 'string') return { ok: false, reason: 'cannot read it' };
+    return { ok: false, reason: READ_ERRORS[code] ?? `cannot read it (${code})` };
+  }
+}
 
 /** Parse errors listed at most, from one file: later ones are mostly echoes of the first. */
 const MAX_SYNTAX_PROBLEMS = 5;
@@ -33,7 +64,7 @@ type SyntaxResult =
 /** Reads the file at `path` (absolute) and parses it by extension: `.json`, `.yaml`/`.yml`, else JSON then YAML. */
 export function readConfigFile(io: ConfigIo, path: string, given: string): ParsedConfigFile {
   const problem = (expected: string): ConfigProblem => ({
-    field: CONFIG_VARIABLE,
+    field: CONFIG_VARIABLE.env,
     value: showValue(given),
     expected,
   });
