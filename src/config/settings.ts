@@ -89,7 +89,7 @@ export const PORTAL = {
     env: 'B24_TOKEN_FILE',
     type: v.FilePath,
     help: 'the file that keeps the rotating token pair between restarts',
-    shown: './data/<portal name>.tokens.json',
+    shown: '`./data/<portal name>.tokens.json`',
     own: true,
   },
   schedule: {
@@ -165,7 +165,7 @@ export const TOP = {
   listen: {
     env: 'MONITOR_LISTEN',
     type: v.Listen,
-    help: 'host:port of the HTTP server; loopback unless you choose to expose it',
+    help: '`host:port` of the HTTP server; loopback unless you choose to expose it',
     default: '127.0.0.1:9464',
   },
   logLevel: { env: 'LOG_LEVEL', type: v.Level, help: 'a pino level', default: 'info' },
@@ -192,8 +192,8 @@ export const TOP = {
   tokenStore: {
     env: 'MONITOR_TOKEN_STORE',
     type: v.TokenStore,
-    help: 'file or a redis://[user:password@]host:port/db URL (rediss:// too): where token pairs live',
-    shown: 'file',
+    help: 'where token pairs live: `file`, or `redis://[user:password@]host:port/db` (`rediss://` too)',
+    shown: '`file`',
     viaFile: true,
     url: true,
   },
