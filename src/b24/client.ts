@@ -68,7 +68,7 @@ export interface RestClientOptions {
    * `close()`. A dispatcher passed in keeps its own connect timeout and is not closed.
    */
   readonly dispatcher?: Dispatcher | undefined;
-  /** @default new RateLimiter({ capacity: 10, drainPerSecond: 1, clock }) */
+  /** @default new RateLimiter({ clock }) (the configuration's default rate) */
   readonly limiter?: Limiter | undefined;
   /** @default systemClock (Date.now and timers) */
   readonly clock?: Clock | undefined;
@@ -169,7 +169,7 @@ export function createRestClient(options: RestClientOptions): B24RestClient {
     timeouts,
     maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
   };
-  const limiter = options.limiter ?? new RateLimiter({ capacity: 10, drainPerSecond: 1, clock });
+  const limiter = options.limiter ?? new RateLimiter({ clock });
   const policy = {
     maxRetries: options.maxRetries ?? DEFAULT_RETRY_POLICY.maxRetries,
     drainPerSecond: limiter.drainPerSecond,

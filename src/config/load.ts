@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { closest } from './checks.js';
 import type { ConfigIo } from './file.js';
 import { nodeIo, readConfigFile } from './file.js';
-import { PORTAL_DEFAULTS, buildPortals, planPortals } from './portals.js';
+import { buildPortals, planPortals } from './portals.js';
 import type { FilePortals } from './portals.js';
 import type { ConfigProblem } from './problems.js';
 import { scrub, scrubProblem, showValue } from './problems.js';
@@ -18,9 +18,8 @@ import {
   CONFIG_VARIABLE,
   ENV_VARIABLES,
   PORTAL_SPECS,
-  TOP,
+  TOP_DEFAULTS,
   TOP_SPECS,
-  defaultsOf,
   viaFile,
 } from './settings.js';
 import type { Layer, LoadContext } from './sources.js';
@@ -28,7 +27,7 @@ import { envLayer, envValue, fileLayer, getAt, isMapping, resolvePath, stack } f
 import type { HttpAuthConfig, MonitorConfig } from './types.js';
 
 export { formatProblems } from './problems.js';
-export { PORTAL_DEFAULTS };
+export { PORTAL_DEFAULTS } from './settings.js';
 
 export interface LoadConfigInput {
   /** Usually `process.env`. */
@@ -48,11 +47,6 @@ export interface LoadConfigInput {
 export type LoadConfigResult =
   | { readonly ok: true; readonly config: MonitorConfig; readonly warnings: string[] }
   | { readonly ok: false; readonly problems: ConfigProblem[] };
-
-const TOP_DEFAULTS = defaultsOf(TOP) as Pick<
-  MonitorConfig,
-  'listen' | 'logLevel' | 'maxConcurrentPolls'
->;
 
 export function loadConfig(input: LoadConfigInput): LoadConfigResult {
   const io: ConfigIo = {

@@ -10,12 +10,10 @@ import { resolve } from 'node:path';
 import { fileNameOf } from './checks.js';
 import { REDACTED, showValue } from './problems.js';
 import type { SettingSpec } from './settings.js';
-import { PORTAL, PORTAL_SPECS, defaultsOf, viaFile } from './settings.js';
+import { PORTAL_DEFAULTS, PORTAL_SPECS, viaFile } from './settings.js';
 import type { Entry, Layer, LoadContext } from './sources.js';
 import { getAt, isMapping, resolvePath, stack, what } from './sources.js';
 import type { PortalConfig } from './types.js';
-
-export const PORTAL_DEFAULTS = defaultsOf(PORTAL);
 
 /** The config file's portal sections, as load.ts read them. */
 export interface FilePortals {

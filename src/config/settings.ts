@@ -263,10 +263,14 @@ export type Values<T extends Table> = Defaults<T> & {
   readonly [K in Exclude<keyof T, WithDefault<T>>]?: z.output<T[K]['type']> | undefined;
 };
 
-export function defaultsOf<T extends Table>(table: T): Defaults<T> {
+function defaultsOf<T extends Table>(table: T): Defaults<T> {
   const values: Record<string, unknown> = {};
   for (const [key, setting] of Object.entries(table)) {
     if (setting.default !== undefined) values[key] = setting.type.parse(setting.default);
   }
   return values as Defaults<T>;
 }
+
+/** Where code outside the loader needs a default (an option left out in tests and benches). */
+export const PORTAL_DEFAULTS = defaultsOf(PORTAL);
+export const TOP_DEFAULTS = defaultsOf(TOP);

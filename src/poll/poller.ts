@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { AbortedError, MonitorError, TimeoutError } from '../b24/errors.js';
 import type { RestClient } from '../b24/types.js';
+import { PORTAL_DEFAULTS } from '../config/settings.js';
 import type { PollStrategy } from '../config/types.js';
 import type { PortalMetrics, Strategy } from '../metrics/portalMetrics.js';
 import { adviceFor } from './advice.js';
@@ -38,18 +39,16 @@ export interface PortalPollerOptions {
   readonly metrics: PortalMetrics;
   /** A child logger that already carries `{ portal }`. */
   readonly logger: Logger;
-  /** @default auto */
+  /** Every default below: PORTAL_DEFAULTS. */
   readonly strategy?: PollStrategy;
-  /** Share of wall time the monitor's database time on the portal may take. @default 0.05 */
+  /** Share of wall time the monitor's database time on the portal may take. */
   readonly dbTimeShare?: number;
-  /** Per-request timeout: the count plan sizes its requests to half of it. @default 15000 */
+  /** Per-request timeout: the count plan sizes its requests to half of it. */
   readonly requestTimeoutMs?: number;
-  /** @default 25000 */
   readonly pollTimeoutMs?: number;
-  /** @default 300000 */
   readonly staleAfterMs?: number;
   readonly authConnector?: string | undefined;
-  /** Event names with series of their own; the rest count under `other`. @default 500 */
+  /** Event names with series of their own; the rest count under `other`. */
   readonly maxEventNames?: number | undefined;
   /** A name neither bound nor seen with rows this long is forgotten. @default 1 hour */
   readonly forgetEventNamesAfterMs?: number | undefined;
@@ -102,18 +101,18 @@ export class PortalPoller {
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#eventNames = new EventNameBook({
-      cap: options.maxEventNames ?? 500,
+      cap: options.maxEventNames ?? PORTAL_DEFAULTS.maxEventNames,
       forgetAfterMs: options.forgetEventNamesAfterMs,
     });
     this.#planner = new CountPlanner({
-      share: options.dbTimeShare ?? 0.05,
-      requestTimeoutMs: options.requestTimeoutMs ?? 15_000,
+      share: options.dbTimeShare ?? PORTAL_DEFAULTS.dbTimeShare,
+      requestTimeoutMs: options.requestTimeoutMs ?? PORTAL_DEFAULTS.requestTimeoutMs,
       always: options.strategy === 'count',
     });
   }
 
   get staleAfterMs(): number {
-    return this.#options.staleAfterMs ?? 300_000;
+    return this.#options.staleAfterMs ?? PORTAL_DEFAULTS.staleAfterMs;
   }
 
   /** True when there is no successful poll, or the last one is older than the stale limit. */
@@ -161,7 +160,7 @@ export class PortalPoller {
     metrics.pollStarted();
     if (startedAt < this.#operatingUntil) return this.#skipOperatingLimit(startedAt);
     const requestsBefore = metrics.requestsSent;
-    const timeoutMs = this.#options.pollTimeoutMs ?? 25_000;
+    const timeoutMs = this.#options.pollTimeoutMs ?? PORTAL_DEFAULTS.pollTimeoutMs;
     const deadline = AbortSignal.timeout(timeoutMs);
     const signal = parent === undefined ? deadline : AbortSignal.any([parent, deadline]);
     let strategy: Strategy | undefined;
