@@ -8,11 +8,12 @@
 import { resolve } from 'node:path';
 
 import { fileNameOf } from './checks.js';
+import { readText } from './file.js';
 import { REDACTED, showValue } from './problems.js';
 import type { SettingSpec } from './settings.js';
 import { PORTAL_DEFAULTS, PORTAL_SPECS, viaFile } from './settings.js';
-import type { Entry, Layer, LoadContext } from './sources.js';
-import { getAt, isMapping, resolvePath, stack, what } from './sources.js';
+import type { Layer, LoadContext } from './sources.js';
+import { getAt, resolvePath, stack, what } from './sources.js';
 import type { PortalConfig } from './types.js';
 
 /** The config file's portal sections, as load.ts read them. */
@@ -26,10 +27,9 @@ export interface FilePortals {
 interface Plan {
   /** Lowest precedence first. */
   readonly layers: readonly Layer[];
-  /** `env`: settings are named by their variables; `file`: by `portals[i].<key>`. */
-  readonly naming: 'env' | 'file';
-  readonly index: number;
-  /** How many portals the file lists (0 without a file). */
+  /** Its place in the file's `portals` (settings named `portals[i].key`); none: named by variables. */
+  readonly index?: number;
+  /** How many portals the file lists (0 without a file), and whether there is a file. */
   readonly count: number;
   readonly hasFile: boolean;
 }
@@ -40,52 +40,31 @@ export function planPortals(
   envPortal: Layer,
   file: FilePortals | undefined,
 ): Plan[] {
-  if (file === undefined)
-    return [{ layers: [envPortal], naming: 'env', index: 0, count: 0, hasFile: false }];
-  const { entries } = file;
-  if (entries.length === 0) {
-    // A file of shared settings only; the environment names the one portal.
-    if (envPortal.has('url')) {
-      return [
-        { layers: [file.defaults, envPortal], naming: 'env', index: 0, count: 0, hasFile: true },
-      ];
-    }
-    ctx.problems.push({
-      field: 'portals',
-      expected:
-        'not set — expected at least one portal in the config file, or B24_PORTAL_URL in the environment',
-      file: file.path,
-    });
+  if (file === undefined) return [{ layers: [envPortal], count: 0, hasFile: false }];
+  const count = file.entries.length;
+  if (count === 0) {
+    // A file of shared settings only: the environment names the one portal.
+    if (envPortal.has('url')) return [{ layers: [file.defaults, envPortal], count, hasFile: true }];
+    const expected = `not set — expected at least one portal in the config file, or B24_PORTAL_URL in the environment`;
+    ctx.problems.push({ field: 'portals', expected, file: file.path });
     return [];
   }
-  const shared = new Map<string, Entry>(envPortal);
-  if (entries.length > 1) {
-    for (const [key, entry] of envPortal) {
-      const spec = specOf(key);
-      if (spec.own !== true) continue;
-      shared.delete(key);
-      ctx.problems.push({
-        field: entry.label,
-        value:
-          spec.secret === true
-            ? REDACTED
-            : showValue(env[entry.label], spec.url === true ? 'url' : 'plain'),
-        expected: `not allowed with a config file of ${entries.length} portals: set ${key} in each portal entry`,
-      });
-    }
+  const shared = new Map(envPortal);
+  for (const [key, entry] of count > 1 ? envPortal : []) {
+    const spec = specOf(key);
+    if (spec.own !== true) continue;
+    shared.delete(key);
+    ctx.problems.push({
+      field: entry.label,
+      value:
+        spec.secret === true ? REDACTED : showValue(env[entry.label], spec.url ? 'url' : 'plain'),
+      expected: `not allowed with a config file of ${count} portals: set ${key} in each portal entry`,
+    });
   }
-  return entries.flatMap((entry, index) =>
+  return file.entries.flatMap((entry, index) =>
     entry === undefined
       ? []
-      : [
-          {
-            layers: [file.defaults, entry, shared],
-            naming: 'file',
-            index,
-            count: entries.length,
-            hasFile: true,
-          },
-        ],
+      : [{ layers: [file.defaults, entry, shared], index, count, hasFile: true }],
   );
 }
 
@@ -96,23 +75,23 @@ function specOf(key: string): SettingSpec {
 }
 
 function labelOf(plan: Plan, key: string): string {
-  return plan.naming === 'env' ? specOf(key).env : `portals[${plan.index}].${key}`;
+  return plan.index === undefined ? specOf(key).env : `portals[${plan.index}].${key}`;
 }
 
 /** "not set — expected X: set it here, or there" in the words of the plan's sources. */
-function notSet(plan: Plan, spec: SettingSpec, because = ''): string {
-  const file = viaFile(spec);
-  const variable = file ? `${spec.env} (or ${spec.env}_FILE)` : spec.env;
-  const key = file ? `${spec.key} (or ${spec.key}File)` : spec.key;
+function notSet(plan: Plan, key: string, because = ''): string {
+  const spec = specOf(key);
+  const [variable, name] = viaFile(spec)
+    ? [`${spec.env} (or ${spec.env}_FILE)`, `${key} (or ${key}File)`]
+    : [spec.env, key];
   const own = spec.own === true;
-  const ways: string[] = [];
-  if (plan.naming === 'env') {
-    ways.push(variable);
-    if (plan.hasFile && !own) ways.push(`${key} in defaults of the config file`);
-  } else {
-    ways.push(own ? `${key} in this portal entry` : `${key} in this portal entry or in defaults`);
-    if (plan.count === 1 || !own) ways.push(`${variable} in the environment`);
-  }
+  const ways =
+    plan.index === undefined
+      ? [variable, ...(plan.hasFile && !own ? [`${name} in defaults of the config file`] : [])]
+      : [
+          own ? `${name} in this portal entry` : `${name} in this portal entry or in defaults`,
+          ...(plan.count === 1 || !own ? [`${variable} in the environment`] : []),
+        ];
   return `not set${because} — expected ${what(spec)}: set ${ways.join(', or ')}`;
 }
 
@@ -140,23 +119,19 @@ function buildPortal(
 ): BuiltPortal {
   const merged = stack(plan.layers);
   let complete = true;
+  const missing = (key: string, because?: string) => {
+    ctx.problems.push({ field: labelOf(plan, key), expected: notSet(plan, key, because), file });
+    complete = false;
+  };
   const get = <T>(key: string): T | undefined => {
     const entry = merged.get(key);
     if (entry?.ok === false) complete = false;
     return entry?.ok === true ? (entry.value as T) : undefined;
   };
-  const required = <T>(key: string): T | undefined => {
-    if (!merged.has(key)) {
-      ctx.problems.push({ field: labelOf(plan, key), expected: notSet(plan, specOf(key)), file });
-      complete = false;
-    }
-    return get<T>(key);
-  };
+  for (const key of ['url', 'clientId', 'clientSecret']) if (!merged.has(key)) missing(key);
+  const restUrl = get<string>('url');
 
-  const restUrl = required<string>('url');
-  const clientId = required<string>('clientId');
-  const clientSecret = required<string>('clientSecret');
-
+  // The name defaults to the URL's host, the token file to one named after the portal.
   const givenName = get<string>('name');
   const nameValue =
     givenName ?? (restUrl === undefined || merged.has('name') ? undefined : new URL(restUrl).host);
@@ -164,7 +139,6 @@ function buildPortal(
     nameValue === undefined
       ? undefined
       : { value: nameValue, label: labelOf(plan, 'name'), defaulted: givenName === undefined };
-
   const givenTokenFile = get<string>('tokenFile');
   const tokenFilePath =
     givenTokenFile !== undefined
@@ -177,21 +151,13 @@ function buildPortal(
       ? undefined
       : { value: tokenFilePath, label: labelOf(plan, 'tokenFile') };
 
-  const refreshToken = get<string>('refreshToken');
   if (needRefresh && !merged.has('refreshToken')) {
     // Without a token file (no URL to name it after) there is nothing to fall back on either.
-    const stored = tokenFile === undefined ? '' : storedRefreshToken(ctx, tokenFile.value);
-    if (stored !== undefined) {
-      const because =
-        tokenFile === undefined
-          ? ''
-          : `, and the token file ${tokenFile.value} holds none (${stored})`;
-      ctx.problems.push({
-        field: labelOf(plan, 'refreshToken'),
-        expected: notSet(plan, specOf('refreshToken'), because),
-        file,
-      });
-      complete = false;
+    if (tokenFile === undefined) missing('refreshToken');
+    else {
+      const stored = storedRefreshToken(ctx, tokenFile.value);
+      if (stored !== undefined)
+        missing('refreshToken', `, and the token file ${tokenFile.value} holds none (${stored})`);
     }
   }
 
@@ -199,45 +165,32 @@ function buildPortal(
   for (const { key } of PLAIN) {
     const [head = key, leaf] = key.split('.');
     const value = get(key) ?? (PORTAL_DEFAULTS as Record<string, unknown>)[key];
-    if (leaf === undefined) settings[head] = value;
-    else settings[head] = { ...(settings[head] as object | undefined), [leaf]: value };
+    settings[head] = leaf === undefined ? value : { ...(settings[head] as object), [leaf]: value };
   }
-  if (!complete || name === undefined || tokenFile === undefined) return { name, tokenFile };
-  if (restUrl === undefined || clientId === undefined || clientSecret === undefined)
-    return { name, tokenFile };
-  const config = {
-    ...settings,
-    name: name.value,
+  const given = {
     restUrl,
-    clientId,
-    clientSecret,
-    refreshToken,
-    tokenFile: tokenFile.value,
+    clientId: get('clientId'),
+    clientSecret: get('clientSecret'),
+    refreshToken: get('refreshToken'),
   };
+  if (!complete || name === undefined || tokenFile === undefined) return { name, tokenFile };
+  const config = { ...settings, ...given, name: name.value, tokenFile: tokenFile.value };
   return { name, tokenFile, config: config as PortalConfig };
 }
 
-/** Why the token file holds no refresh token, as the token store will read it; undefined when it does. */
+/** Why the token file holds no refresh token, as the token store reads it; undefined when it does. */
 function storedRefreshToken(ctx: LoadContext, path: string): string | undefined {
-  let text: string;
-  try {
-    text = ctx.io.readFile(path);
-  } catch (error) {
-    const code = isMapping(error) && typeof error['code'] === 'string' ? error['code'] : '';
-    return code === 'ENOENT' ? 'file not found' : `cannot read it${code ? ` (${code})` : ''}`;
-  }
+  const read = readText(ctx.io, path);
+  if (!read.ok) return read.reason;
   let data: unknown;
   try {
-    data = JSON.parse(text);
+    data = JSON.parse(read.text);
   } catch {
     return 'it is not valid JSON';
   }
-  for (const key of ['accessToken', 'refreshToken']) {
-    const value = getAt(data, key);
-    if (typeof value === 'string' && value !== '') ctx.secrets.add(value);
-  }
-  const refreshToken = getAt(data, 'refreshToken');
-  return typeof refreshToken === 'string' && refreshToken !== ''
+  const tokens = ['accessToken', 'refreshToken'].map((key) => getAt(data, key));
+  for (const token of tokens) if (typeof token === 'string' && token !== '') ctx.secrets.add(token);
+  return typeof tokens[1] === 'string' && tokens[1] !== ''
     ? undefined
     : 'it has no refreshToken string';
 }
@@ -251,11 +204,11 @@ export function buildPortals(
 ): PortalConfig[] | undefined {
   const built = plans.map((plan) => buildPortal(ctx, plan, file, needRefresh));
   const unique = (
-    pick: (portal: BuiltPortal) => Named | undefined,
+    items: readonly (Named | undefined)[],
     expected: (first: string, item: Named) => string,
   ) => {
     const seen = new Map<string, string>();
-    for (const item of built.map(pick)) {
+    for (const item of items) {
       if (item === undefined) continue;
       const first = seen.get(item.value);
       if (first === undefined) seen.set(item.value, item.label);
@@ -269,7 +222,7 @@ export function buildPortals(
     }
   };
   unique(
-    (portal) => portal.name,
+    built.map((portal) => portal.name),
     (first, item) =>
       `expected a unique portal name: ${first} is the same${
         item.defaulted === true
@@ -278,7 +231,7 @@ export function buildPortals(
       }`,
   );
   unique(
-    (portal) => portal.tokenFile,
+    built.map((portal) => portal.tokenFile),
     (first) =>
       `expected a token file of its own: ${first} is the same file, and a refresh token works only once`,
   );

@@ -9,12 +9,9 @@
  */
 import type { z } from 'zod';
 
-import * as v from './values.js';
+import * as v from './checks.js';
 
-interface Setting {
-  /** The variable; `<env>_FILE` too when `viaFile`. */
-  readonly env: string;
-  readonly type: z.ZodType;
+interface Options {
   /** One line of help, a noun phrase ("the OAuth token endpoint"): also says what a "not set" problem expects. */
   readonly help: string;
   /** As a user would write it; parsed by `type`. Absent: none, or `shown` says how it is found. */
@@ -31,192 +28,148 @@ interface Setting {
   readonly own?: boolean;
 }
 
+interface Setting extends Options {
+  /** The variable; `<env>_FILE` too when `viaFile`. */
+  readonly env: string;
+  readonly type: z.ZodType;
+}
+
+function def<T extends z.ZodType, const O extends Options>(env: string, type: T, options: O) {
+  return { env, type, ...options };
+}
+
 /** Settings of a portal (in its entry, in `defaults` unless `own`, or from the environment). */
 export const PORTAL = {
-  url: {
-    env: 'B24_PORTAL_URL',
-    type: v.RestUrl,
+  url: def('B24_PORTAL_URL', v.RestUrl, {
     help: "the portal's REST endpoint (`client_endpoint`), e.g. https://example.bitrix24.com/rest/",
     shown: 'required',
     url: true,
     own: true,
-  },
-  name: {
-    env: 'B24_PORTAL_NAME',
-    type: v.PortalName,
+  }),
+  name: def('B24_PORTAL_NAME', v.PortalName, {
     help: 'the value of the `portal` label',
     shown: 'the host of the URL',
     own: true,
-  },
-  clientId: {
-    env: 'B24_CLIENT_ID',
-    type: v.ClientId,
+  }),
+  clientId: def('B24_CLIENT_ID', v.ClientId, {
     help: 'the client_id of the OAuth application that registered the offline handlers',
     shown: 'required',
     viaFile: true,
-  },
-  clientSecret: {
-    env: 'B24_CLIENT_SECRET',
-    type: v.Secret,
+  }),
+  clientSecret: def('B24_CLIENT_SECRET', v.Secret, {
     help: 'the client_secret of that OAuth application',
     shown: 'required',
     secret: true,
-  },
-  refreshToken: {
-    env: 'B24_REFRESH_TOKEN',
-    type: v.Secret,
+  }),
+  refreshToken: def('B24_REFRESH_TOKEN', v.Secret, {
     help: 'a refresh token of an administrator of the portal, used when the token file has none',
     shown: 'required unless the token file has one (`auth` writes it)',
     secret: true,
     own: true,
-  },
-  accessToken: {
-    env: 'B24_ACCESS_TOKEN',
-    type: v.Secret,
+  }),
+  accessToken: def('B24_ACCESS_TOKEN', v.Secret, {
     help: 'an optional first access token',
     shown: 'none',
     secret: true,
     own: true,
-  },
-  oauthUrl: {
-    env: 'B24_OAUTH_URL',
-    type: v.OauthUrl,
+  }),
+  oauthUrl: def('B24_OAUTH_URL', v.OauthUrl, {
     help: 'the OAuth token endpoint',
     default: 'https://oauth.bitrix.info/oauth/token/',
     url: true,
-  },
-  tokenFile: {
-    env: 'B24_TOKEN_FILE',
-    type: v.FilePath,
+  }),
+  tokenFile: def('B24_TOKEN_FILE', v.FilePath, {
     help: 'the file that keeps the rotating token pair between restarts',
     shown: '`./data/<portal name>.tokens.json`',
     own: true,
-  },
-  schedule: {
-    env: 'MONITOR_SCHEDULE',
-    type: v.Schedule,
+  }),
+  schedule: def('MONITOR_SCHEDULE', v.Schedule, {
     help: 'a node-cron expression of the poll (seconds field allowed)',
     default: '*/30 * * * * *',
-  },
-  strategy: {
-    env: 'MONITOR_STRATEGY',
-    type: v.Strategy,
+  }),
+  strategy: def('MONITOR_STRATEGY', v.Strategy, {
     help: 'how the queue is read: scan, count or auto (see How it polls)',
     default: 'auto',
-  },
-  scanMaxRows: {
-    env: 'MONITOR_SCAN_MAX_ROWS',
-    type: v.Rows,
+  }),
+  scanMaxRows: def('MONITOR_SCAN_MAX_ROWS', v.Rows, {
     help: 'a number of rows; no longer used (auto counts at every depth), accepted so old configurations start',
     default: 1000,
-  },
-  maxEventNames: {
-    env: 'MONITOR_MAX_EVENT_NAMES',
-    type: v.Names,
+  }),
+  maxEventNames: def('MONITOR_MAX_EVENT_NAMES', v.Names, {
     help: 'a number of event names of a portal with series of their own; the rest count as `other`',
     default: 500,
-  },
-  dbTimeShare: {
-    env: 'MONITOR_DB_TIME_SHARE',
-    type: v.DbTimeShare,
+  }),
+  dbTimeShare: def('MONITOR_DB_TIME_SHARE', v.DbTimeShare, {
     help: "a share of wall time the monitor's database time on a portal may take, e.g. 0.05",
     default: 0.05,
-  },
-  pollTimeoutMs: {
-    env: 'MONITOR_POLL_TIMEOUT',
-    type: v.Milliseconds,
+  }),
+  pollTimeoutMs: def('MONITOR_POLL_TIMEOUT', v.Milliseconds, {
     help: 'milliseconds: the deadline of one poll',
     default: 25_000,
-  },
-  staleAfterMs: {
-    env: 'MONITOR_STALE_AFTER',
-    type: v.Milliseconds,
+  }),
+  staleAfterMs: def('MONITOR_STALE_AFTER', v.Milliseconds, {
     help: 'milliseconds: queue gauges older than this are removed rather than served',
     default: 300_000,
-  },
-  requestTimeoutMs: {
-    env: 'MONITOR_REQUEST_TIMEOUT',
-    type: v.Milliseconds,
+  }),
+  requestTimeoutMs: def('MONITOR_REQUEST_TIMEOUT', v.Milliseconds, {
     help: 'milliseconds: the timeout of each HTTP request to the portal or the OAuth server',
     default: 15_000,
-  },
-  'rateLimit.capacity': {
-    env: 'MONITOR_RATE_LIMIT_CAPACITY',
-    type: v.Requests,
+  }),
+  'rateLimit.capacity': def('MONITOR_RATE_LIMIT_CAPACITY', v.Requests, {
     help: 'a number of requests the client-side bucket holds (burst; the portal allows 50)',
     default: 10,
-  },
-  'rateLimit.drainPerSecond': {
-    env: 'MONITOR_RATE_LIMIT_PER_SECOND',
-    type: v.PerSecond,
+  }),
+  'rateLimit.drainPerSecond': def('MONITOR_RATE_LIMIT_PER_SECOND', v.PerSecond, {
     help: 'requests per second the bucket drains (the portal allows 2, shared with your app)',
     default: 1,
-  },
-  authConnector: {
-    env: 'B24_AUTH_CONNECTOR',
-    type: v.AuthConnector,
+  }),
+  authConnector: def('B24_AUTH_CONNECTOR', v.AuthConnector, {
     help: 'an `auth_connector` name: watch the rows of this connector',
     shown: 'rows with none',
-  },
+  }),
 } as const satisfies Record<string, Setting>;
 
 /** Settings of the process: top-level keys of the file. */
 export const TOP = {
-  listen: {
-    env: 'MONITOR_LISTEN',
-    type: v.Listen,
+  listen: def('MONITOR_LISTEN', v.Listen, {
     help: '`host:port` of the HTTP server; loopback unless you choose to expose it',
     default: '127.0.0.1:9464',
-  },
-  logLevel: { env: 'LOG_LEVEL', type: v.Level, help: 'a pino level', default: 'info' },
-  maxConcurrentPolls: {
-    env: 'MONITOR_MAX_CONCURRENT_POLLS',
-    type: v.Polls,
+  }),
+  logLevel: def('LOG_LEVEL', v.Level, { help: 'a pino level', default: 'info' }),
+  maxConcurrentPolls: def('MONITOR_MAX_CONCURRENT_POLLS', v.Polls, {
     help: 'a number of polls in flight across all portals',
     default: 8,
-  },
-  shards: {
-    env: 'MONITOR_SHARDS',
-    type: v.Shards,
+  }),
+  shards: def('MONITOR_SHARDS', v.Shards, {
     help: 'a number of shards that share the portals (see Shards)',
     default: 1,
-  },
-  shard: {
-    env: 'MONITOR_SHARD',
-    type: v.Shard,
+  }),
+  shard: def('MONITOR_SHARD', v.Shard, {
     help: "a 0-based shard number of this process, or auto (the host name's trailing number)",
     default: 0,
-  },
+  }),
   // not `secret`: the value `file` must not be scrubbed from every log line; the URL's
   // password is added to the secrets by the loader, and problems show it redacted
-  tokenStore: {
-    env: 'MONITOR_TOKEN_STORE',
-    type: v.TokenStore,
+  tokenStore: def('MONITOR_TOKEN_STORE', v.TokenStore, {
     help: 'where token pairs live: `file`, or `redis://[user:password@]host:port/db` (`rediss://` too)',
     shown: '`file`',
     viaFile: true,
     url: true,
-  },
-  'httpAuth.bearerToken': {
-    env: 'MONITOR_HTTP_BEARER_TOKEN',
-    type: v.Secret,
+  }),
+  'httpAuth.bearerToken': def('MONITOR_HTTP_BEARER_TOKEN', v.Secret, {
     help: 'a bearer token required on `/metrics` and `/`',
     shown: 'open',
     secret: true,
-  },
-  'httpAuth.basic.username': {
-    env: 'MONITOR_HTTP_BASIC_USER',
-    type: v.UserName,
+  }),
+  'httpAuth.basic.username': def('MONITOR_HTTP_BASIC_USER', v.UserName, {
     help: 'a user name of basic authentication on `/metrics` and `/`',
     shown: 'open',
-  },
-  'httpAuth.basic.password': {
-    env: 'MONITOR_HTTP_BASIC_PASSWORD',
-    type: v.Secret,
+  }),
+  'httpAuth.basic.password': def('MONITOR_HTTP_BASIC_PASSWORD', v.Secret, {
     help: 'a password of basic authentication on `/metrics` and `/`',
     shown: 'open',
     secret: true,
-  },
+  }),
 } as const satisfies Record<string, Setting>;
 
 /** The one variable that is not a setting: it names the file of the others. */

@@ -8,14 +8,13 @@ import { isAbsolute, resolve } from 'node:path';
 
 import { z } from 'zod';
 
-import { closest } from './checks.js';
+import { FilePath, closest } from './checks.js';
 import type { ConfigIo } from './file.js';
 import { readText } from './file.js';
 import type { ConfigProblem } from './problems.js';
 import { REDACTED, showValue } from './problems.js';
 import type { SettingSpec } from './settings.js';
 import { MAPPINGS, viaFile } from './settings.js';
-import { FilePath } from './values.js';
 
 export type Entry =
   | { readonly label: string; readonly ok: true; readonly value: unknown }
@@ -51,44 +50,61 @@ export function resolvePath(ctx: LoadContext, path: string): string {
   return isAbsolute(path) ? path : resolve(ctx.cwd, path);
 }
 
-/** The help line as the words of a problem. */
+/** The help line in the words of a problem. */
 export const what = (spec: SettingSpec): string => spec.help.replaceAll('`', '');
 
-const kindOf = (spec: SettingSpec) => (spec.secret ? 'secret' : spec.url ? 'url' : 'plain');
-
-/** A value checked by the setting's type: the value, or the problem's "expected ..." text. */
-function check(spec: SettingSpec, value: unknown, type: z.ZodType = spec.type) {
-  const result = type.safeParse(value);
-  return result.success
-    ? { ok: true as const, value: result.data }
-    : { ok: false as const, expected: result.error.issues[0]?.message ?? 'expected a value' };
+interface Given {
+  /** The value as given (undefined: not given), and the path of its file form. */
+  readonly direct: unknown;
+  readonly path: unknown;
+  /** The names of both forms for the user: `clientSecret`, `portals[0].clientSecretFile`. */
+  readonly label: string;
+  readonly pathLabel: string;
+  readonly file?: string | undefined;
 }
 
-/** The value held by a `<key>File` / `<env>_FILE` path, checked like the value itself. */
-function fromFile(
+function fail(
   ctx: LoadContext,
-  spec: SettingSpec,
-  path: string,
-  label: string,
-  file?: string,
+  given: Given,
+  field: string,
+  expected: string,
+  value: string,
 ): Entry {
-  const read = readText(ctx.io, resolvePath(ctx, path.trim()));
-  let result: ReturnType<typeof check>;
-  if (read.ok) {
+  ctx.problems.push({ field, value, expected, file: given.file });
+  return { label: field, ok: false };
+}
+
+/** One setting from one source: checked by its type, read from its file form. */
+function entryOf(ctx: LoadContext, spec: SettingSpec, given: Given): Entry | undefined {
+  const { direct, path, label, pathLabel } = given;
+  if (direct !== undefined && path !== undefined) {
+    const [key, keyFile] = [label, pathLabel].map((name) => name.split('.').at(-1));
+    const shown = spec.secret === true ? REDACTED : showValue(direct);
+    return fail(ctx, given, label, `set either ${key} or ${keyFile}, not both`, shown);
+  }
+  if (path !== undefined) {
+    const where = FilePath.safeParse(path);
+    const message = where.error?.issues[0]?.message;
+    if (!where.success) return fail(ctx, given, pathLabel, message ?? '', showValue(path));
+    const read = readText(ctx.io, resolvePath(ctx, where.data));
+    if (!read.ok) {
+      const expected = `expected a readable file holding ${what(spec)} (${read.reason})`;
+      return fail(ctx, given, pathLabel, expected, showValue(path));
+    }
     // Docker secrets and `echo` end the value with a newline that is not part of it.
     const value = read.text.replace(/[\r\n]+$/, '');
     if (spec.secret === true && value !== '') ctx.secrets.add(value);
-    result = check(spec, value);
-    if (!result.ok) result = { ok: false, expected: `the file's content: ${result.expected}` };
-  } else {
-    result = {
-      ok: false,
-      expected: `expected a readable file holding ${what(spec)} (${read.reason})`,
-    };
+    const result = spec.type.safeParse(value);
+    if (result.success) return { label: pathLabel, ok: true, value: result.data };
+    const expected = `the file's content: ${result.error.issues[0]?.message ?? ''}`;
+    return fail(ctx, given, pathLabel, expected, showValue(path));
   }
-  if (result.ok) return { label, ok: true, value: result.value };
-  ctx.problems.push({ field: label, value: showValue(path), expected: result.expected, file });
-  return { label, ok: false };
+  if (direct === undefined) return undefined;
+  const result = spec.type.safeParse(direct);
+  if (result.success) return { label, ok: true, value: result.data };
+  const kind = spec.secret === true ? 'secret' : spec.url === true ? 'url' : 'plain';
+  const expected = result.error.issues[0]?.message ?? '';
+  return fail(ctx, given, label, expected, showValue(direct, kind));
 }
 
 interface Section {
@@ -103,7 +119,58 @@ interface Section {
   readonly file: string;
 }
 
-/** A section of the config file (top level, `defaults`, `portals[i]`) as a layer; undefined when not a mapping. */
+/** The keys a level of a section may hold, computed once per table and level. */
+const knownKeys = new WeakMap<readonly SettingSpec[], Map<string, readonly string[]>>();
+function keysOf(specs: readonly SettingSpec[], prefix: string, other: readonly string[]) {
+  const byPrefix = knownKeys.get(specs) ?? new Map<string, readonly string[]>();
+  knownKeys.set(specs, byPrefix);
+  let keys = byPrefix.get(prefix);
+  if (keys === undefined) {
+    const known = new Set<string>();
+    for (const spec of specs.filter((candidate) => candidate.key.startsWith(prefix))) {
+      const [head = '', ...rest] = spec.key.slice(prefix.length).split('.');
+      known.add(head);
+      if (rest.length === 0 && viaFile(spec)) known.add(`${head}File`);
+    }
+    keys = [...known, ...(prefix === '' ? other : [])];
+    byPrefix.set(prefix, keys);
+  }
+  return keys;
+}
+
+/** Unknown keys, and sub-sections that are not mappings (their settings then refused), level by level. */
+function walk(
+  ctx: LoadContext,
+  [data, prefix]: [Mapping, string],
+  specs: readonly SettingSpec[],
+  section: Section,
+  layer: Map<string, Entry>,
+): void {
+  const known = keysOf(specs, prefix, section.otherKeys ?? []);
+  for (const [key, value] of Object.entries(data)) {
+    const path = `${prefix}${key}`;
+    const mapping = MAPPINGS[path];
+    const problem = { field: section.label(path), file: section.file };
+    if (!known.includes(key)) {
+      const hint = closest(key, known);
+      const expected =
+        (prefix === '' ? section.unknownKey?.(key) : undefined) ??
+        (hint === undefined
+          ? `unknown key — expected one of ${known.join(', ')}`
+          : `unknown key — did you mean ${hint}?`);
+      ctx.problems.push({ ...problem, expected }); // no value: it may be a misspelt secret
+    } else if (mapping !== undefined && isMapping(value)) {
+      walk(ctx, [value, `${path}.`], specs, section, layer);
+    } else if (mapping !== undefined) {
+      ctx.problems.push({ ...problem, value: showValue(value), expected: mapping });
+      for (const spec of specs.filter((candidate) => candidate.key.startsWith(`${path}.`))) {
+        layer.set(spec.key, { label: section.label(spec.key), ok: false });
+      }
+    }
+  }
+}
+
+/** A section of the config file (top level, `defaults`, `portals[i]`); undefined when not a mapping. */
 export function fileLayer(
   ctx: LoadContext,
   raw: unknown,
@@ -111,89 +178,26 @@ export function fileLayer(
   section: Section,
 ): Layer | undefined {
   const { label, file } = section;
-  const problem = (path: string, expected: string, value?: string) =>
-    ctx.problems.push({ field: label(path), value, expected, file });
   for (const spec of specs) {
     const value = spec.secret === true ? getAt(raw, spec.key) : undefined;
     if (typeof value === 'string' && value !== '') ctx.secrets.add(value);
   }
   if (!isMapping(raw)) {
-    problem('', section.mapping, showValue(raw));
+    ctx.problems.push({ field: label(''), value: showValue(raw), expected: section.mapping, file });
     return undefined;
   }
   const layer = new Map<string, Entry>();
-  const refuse = (prefix: string) => {
-    for (const spec of specs) {
-      if (spec.key.startsWith(prefix)) layer.set(spec.key, { label: label(spec.key), ok: false });
-    }
-  };
-
-  // Unknown keys and sub-sections that are not mappings, level by level.
-  const walk = (data: Mapping, prefix: string): void => {
-    const known = new Set<string>();
-    for (const spec of specs) {
-      if (!spec.key.startsWith(prefix)) continue;
-      const [head = '', ...rest] = spec.key.slice(prefix.length).split('.');
-      known.add(head);
-      if (rest.length === 0 && viaFile(spec)) known.add(`${head}File`);
-    }
-    if (prefix === '') for (const key of section.otherKeys ?? []) known.add(key);
-    for (const [key, value] of Object.entries(data)) {
-      const path = `${prefix}${key}`;
-      const mapping = MAPPINGS[path];
-      if (!known.has(key)) {
-        const hint = closest(key, [...known]);
-        // No value: an unknown key may be a misspelt secret.
-        problem(
-          path,
-          (prefix === '' ? section.unknownKey?.(key) : undefined) ??
-            (hint === undefined
-              ? `unknown key — expected one of ${[...known].join(', ')}`
-              : `unknown key — did you mean ${hint}?`),
-        );
-      } else if (mapping === undefined) continue;
-      else if (isMapping(value)) walk(value, `${path}.`);
-      else {
-        problem(path, mapping, showValue(value));
-        refuse(`${path}.`);
-      }
-    }
-  };
-  walk(raw, '');
-
+  walk(ctx, [raw, ''], specs, section, layer);
   for (const spec of specs) {
     if (layer.has(spec.key)) continue;
-    const direct = getAt(raw, spec.key);
-    const path = viaFile(spec) ? getAt(raw, `${spec.key}File`) : undefined;
-    const key = spec.key.split('.').at(-1) ?? spec.key;
-    if (direct !== undefined && path !== undefined) {
-      problem(
-        spec.key,
-        `set either ${key} or ${key}File, not both`,
-        spec.secret ? REDACTED : showValue(direct),
-      );
-      layer.set(spec.key, { label: label(spec.key), ok: false });
-    } else if (path !== undefined) {
-      const given = check(spec, path, FilePath);
-      if (given.ok)
-        layer.set(
-          spec.key,
-          fromFile(ctx, spec, given.value as string, label(`${spec.key}File`), file),
-        );
-      else {
-        problem(`${spec.key}File`, given.expected, showValue(path));
-        layer.set(spec.key, { label: label(`${spec.key}File`), ok: false });
-      }
-    } else if (direct !== undefined) {
-      const given = check(spec, direct);
-      if (!given.ok) problem(spec.key, given.expected, showValue(direct, kindOf(spec)));
-      layer.set(
-        spec.key,
-        given.ok
-          ? { label: label(spec.key), ok: true, value: given.value }
-          : { label: label(spec.key), ok: false },
-      );
-    }
+    const entry = entryOf(ctx, spec, {
+      direct: getAt(raw, spec.key),
+      path: viaFile(spec) ? getAt(raw, `${spec.key}File`) : undefined,
+      label: label(spec.key),
+      pathLabel: label(`${spec.key}File`),
+      file,
+    });
+    if (entry !== undefined) layer.set(spec.key, entry);
   }
   return layer;
 }
@@ -207,15 +211,6 @@ export function envValue(
   return value === undefined || value.trim() === '' ? undefined : value;
 }
 
-/** A number is converted only when it looks like one: a wrong value is shown as the text given. */
-function fromEnvText(spec: SettingSpec, text: string): unknown {
-  if (spec.secret === true) return text;
-  const trimmed = text.trim();
-  return spec.type instanceof z.ZodNumber && /^\d+(\.\d+)?$/.test(trimmed)
-    ? Number(trimmed)
-    : trimmed;
-}
-
 /** The variables of `specs` as a layer, checked by the same types as the file's keys. */
 export function envLayer(
   ctx: LoadContext,
@@ -224,36 +219,18 @@ export function envLayer(
 ): Layer {
   const layer = new Map<string, Entry>();
   for (const spec of specs) {
-    const direct = envValue(env, spec.env);
-    const fileVariable = `${spec.env}_FILE`;
-    const path = viaFile(spec) ? envValue(env, fileVariable) : undefined;
-    if (spec.secret === true && direct !== undefined) ctx.secrets.add(direct);
-    if (direct !== undefined && path !== undefined) {
-      ctx.problems.push({
-        field: spec.env,
-        value: spec.secret === true ? REDACTED : showValue(direct),
-        expected: `set either ${spec.env} or ${fileVariable}, not both`,
-      });
-      layer.set(spec.key, { label: spec.env, ok: false });
-    } else if (path !== undefined) {
-      layer.set(spec.key, fromFile(ctx, spec, path, fileVariable));
-    } else if (direct !== undefined) {
-      const value = fromEnvText(spec, direct);
-      const given = check(spec, value);
-      if (!given.ok) {
-        ctx.problems.push({
-          field: spec.env,
-          value: showValue(value, kindOf(spec)),
-          expected: given.expected,
-        });
-      }
-      layer.set(
-        spec.key,
-        given.ok
-          ? { label: spec.env, ok: true, value: given.value }
-          : { label: spec.env, ok: false },
-      );
-    }
+    const text = envValue(env, spec.env);
+    if (spec.secret === true && text !== undefined) ctx.secrets.add(text);
+    // A number is converted only when it looks like one: a wrong value is shown as given.
+    const trimmed = spec.secret === true ? text : text?.trim();
+    const number = spec.type instanceof z.ZodNumber && /^\d+(\.\d+)?$/.test(trimmed ?? '');
+    const entry = entryOf(ctx, spec, {
+      direct: number ? Number(trimmed) : trimmed,
+      path: viaFile(spec) ? envValue(env, `${spec.env}_FILE`) : undefined,
+      label: spec.env,
+      pathLabel: `${spec.env}_FILE`,
+    });
+    if (entry !== undefined) layer.set(spec.key, entry);
   }
   return layer;
 }
