@@ -120,7 +120,7 @@ function withoutNulls(value: unknown): unknown {
 
 function readFileLayers(ctx: LoadContext, path: string, given: string): FileLayers | 'broken' {
   const parsed = readConfigFile(ctx.io, path, given);
-  if (!parsed.ok) {
+  if ('problems' in parsed) {
     ctx.problems.push(...parsed.problems.map((problem) => ({ ...problem, file: path })));
     return 'broken';
   }
