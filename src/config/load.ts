@@ -13,7 +13,6 @@ import type { FilePortals } from './portals.js';
 import type { ConfigProblem } from './problems.js';
 import { scrub, scrubProblem, showValue } from './problems.js';
 import { resolveShard, tokenStoreSecrets } from './scale.js';
-import type { SettingSpec } from './settings.js';
 import {
   CONFIG_VARIABLE,
   ENV_VARIABLES,
@@ -23,7 +22,7 @@ import {
   viaFile,
 } from './settings.js';
 import type { Layer, LoadContext } from './sources.js';
-import { envLayer, envValue, fileLayer, getAt, isMapping, resolvePath, stack } from './sources.js';
+import { envLayer, envValue, fileLayer, isMapping, resolvePath, stack } from './sources.js';
 import type { HttpAuthConfig, MonitorConfig } from './types.js';
 
 export { formatProblems } from './problems.js';
@@ -58,6 +57,7 @@ export function loadConfig(input: LoadConfigInput): LoadConfigResult {
     cwd: input.cwd ?? process.cwd(),
     problems: [],
     secrets: new Set(),
+    inline: [],
   };
   const { env } = input;
 
@@ -103,8 +103,6 @@ interface FileLayers extends Omit<FilePortals, 'entries'> {
   readonly top: Layer;
   /** `invalid`: `portals:` is there but is not a list (already reported). */
   readonly entries: FilePortals['entries'] | 'invalid';
-  /** Where the file holds a secret itself (not a path to one), for the file-mode warning. */
-  readonly inlineSecrets: readonly string[];
 }
 
 /** A copy of file data in which `key: null` (YAML `key:` or `~`) means the key is not set. */
@@ -130,13 +128,6 @@ function readFileLayers(ctx: LoadContext, path: string, given: string): FileLaye
       ([key]) => !key.startsWith('x-'),
     ),
   );
-  const inlineSecrets: string[] = [];
-  const noteSecrets = (raw: unknown, specs: readonly SettingSpec[], prefix: string): void => {
-    for (const spec of specs) {
-      if (spec.secret === true && getAt(raw, spec.key) !== undefined)
-        inlineSecrets.push(`${prefix}${spec.key}`);
-    }
-  };
   const section = (prefix: string) => ({
     label: (key: string) => (key === '' ? prefix : `${prefix}.${key}`),
     mapping: 'expected a mapping of portal settings (url, clientId, ...)',
@@ -149,7 +140,6 @@ function readFileLayers(ctx: LoadContext, path: string, given: string): FileLaye
     otherKeys: ['defaults', 'portals'],
     file: path,
   });
-  noteSecrets(data, TOP_SPECS, '');
 
   const shared = PORTAL_SPECS.filter((spec) => spec.own !== true);
   const own = PORTAL_SPECS.filter((spec) => spec.own === true).flatMap((spec) =>
@@ -164,15 +154,13 @@ function readFileLayers(ctx: LoadContext, path: string, given: string): FileLaye
           unknownKey: (key) =>
             own.includes(key) ? 'only allowed in a portal entry, not in defaults' : undefined,
         });
-  noteSecrets(rawDefaults, shared, 'defaults.');
 
   const rawPortals = data['portals'] ?? [];
   let entries: FileLayers['entries'] = 'invalid';
   if (Array.isArray(rawPortals)) {
-    entries = rawPortals.map((raw: unknown, index) => {
-      noteSecrets(raw, PORTAL_SPECS, `portals[${index}].`);
-      return fileLayer(ctx, raw, PORTAL_SPECS, section(`portals[${index}]`));
-    });
+    entries = rawPortals.map((raw: unknown, index) =>
+      fileLayer(ctx, raw, PORTAL_SPECS, section(`portals[${index}]`)),
+    );
   } else {
     ctx.problems.push({
       field: 'portals',
@@ -181,7 +169,7 @@ function readFileLayers(ctx: LoadContext, path: string, given: string): FileLaye
       file: path,
     });
   }
-  return { path, top: top ?? new Map(), defaults: defaults ?? new Map(), entries, inlineSecrets };
+  return { path, top: top ?? new Map(), defaults: defaults ?? new Map(), entries };
 }
 
 function valueOf<T>(layer: Layer, key: string): T | undefined {
@@ -233,7 +221,7 @@ function buildTop(
 }
 
 function fileModeWarning(ctx: LoadContext, file: FileLayers): string[] {
-  if (file.inlineSecrets.length === 0 || process.platform === 'win32') return [];
+  if (ctx.inline.length === 0 || process.platform === 'win32') return [];
   let mode: number;
   try {
     mode = ctx.io.statFile(file.path).mode;
@@ -241,8 +229,8 @@ function fileModeWarning(ctx: LoadContext, file: FileLayers): string[] {
     return [];
   }
   if ((mode & 0o077) === 0) return [];
-  const shown = file.inlineSecrets.slice(0, 3).join(', ');
-  const more = file.inlineSecrets.length > 3 ? ` and ${file.inlineSecrets.length - 3} more` : '';
+  const shown = ctx.inline.slice(0, 3).join(', ');
+  const more = ctx.inline.length > 3 ? ` and ${ctx.inline.length - 3} more` : '';
   return [
     `Config file ${file.path} holds secrets (${shown}${more}) and is readable by group or others ` +
       `(mode ${(mode & 0o777).toString(8).padStart(4, '0')}): run chmod 600 on it, or give the secrets ` +

@@ -29,6 +29,8 @@ export interface LoadContext {
   readonly problems: ConfigProblem[];
   /** Every secret value seen — valid or not, used or overridden — for redaction. */
   readonly secrets: Set<string>;
+  /** Keys of the file that hold a secret itself (not a path to one), for the file-mode warning. */
+  readonly inline: string[];
 }
 
 type Mapping = Record<string, unknown>;
@@ -180,6 +182,7 @@ export function fileLayer(
   const { label, file } = section;
   for (const spec of specs) {
     const value = spec.secret === true ? getAt(raw, spec.key) : undefined;
+    if (value !== undefined) ctx.inline.push(label(spec.key));
     if (typeof value === 'string' && value !== '') ctx.secrets.add(value);
   }
   if (!isMapping(raw)) {
