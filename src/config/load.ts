@@ -12,18 +12,11 @@ import { buildPortals, planPortals } from './portals.js';
 import type { FilePortals } from './portals.js';
 import type { ConfigProblem } from './problems.js';
 import { scrub, scrubProblem, showValue } from './problems.js';
-import { resolveShard, tokenStoreSecrets } from './scale.js';
-import {
-  CONFIG_VARIABLE,
-  ENV_VARIABLES,
-  PORTAL_SPECS,
-  TOP_DEFAULTS,
-  TOP_SPECS,
-  viaFile,
-} from './settings.js';
+import { buildTop } from './top.js';
+import { CONFIG_VARIABLE, ENV_VARIABLES, PORTAL_SPECS, TOP_SPECS, viaFile } from './settings.js';
 import type { Layer, LoadContext } from './sources.js';
 import { envLayer, envValue, fileLayer, isMapping, resolvePath, stack } from './sources.js';
-import type { HttpAuthConfig, MonitorConfig } from './types.js';
+import type { MonitorConfig } from './types.js';
 
 export { formatProblems } from './problems.js';
 export { PORTAL_DEFAULTS } from './settings.js';
@@ -170,54 +163,6 @@ function readFileLayers(ctx: LoadContext, path: string, given: string): FileLaye
     });
   }
   return { path, top: top ?? new Map(), defaults: defaults ?? new Map(), entries };
-}
-
-function valueOf<T>(layer: Layer, key: string): T | undefined {
-  const entry = layer.get(key);
-  return entry?.ok === true ? (entry.value as T) : undefined;
-}
-
-function buildTop(
-  ctx: LoadContext,
-  merged: Layer,
-  host: string,
-): Omit<MonitorConfig, 'portals' | 'secrets'> {
-  const bearerToken = valueOf<string>(merged, 'httpAuth.bearerToken');
-  const user = merged.get('httpAuth.basic.username');
-  const password = merged.get('httpAuth.basic.password');
-  let basic: HttpAuthConfig['basic'];
-  if (user?.ok === true && password?.ok === true) {
-    basic = { username: user.value as string, password: password.value as string };
-  } else if ((user === undefined) !== (password === undefined)) {
-    const fromEnv = /^[A-Z_]+$/.test((user ?? password)?.label ?? '');
-    const missing = TOP_SPECS.find(
-      (spec) =>
-        spec.key === (user === undefined ? 'httpAuth.basic.username' : 'httpAuth.basic.password'),
-    );
-    if (missing !== undefined) {
-      ctx.problems.push({
-        field: fromEnv ? missing.env : missing.key,
-        expected: `not set — expected ${missing.help.replaceAll('`', '')}: basic authentication needs both a user name and a password`,
-      });
-    }
-  }
-  const sharding = resolveShard(valueOf(merged, 'shards'), valueOf(merged, 'shard'), host, {
-    shards: merged.get('shards')?.label ?? 'shards',
-    shard: merged.get('shard')?.label ?? 'shard',
-  });
-  if ('field' in sharding) ctx.problems.push(sharding);
-  const store = valueOf<string>(merged, 'tokenStore')?.trim();
-  const tokenStore = store === 'file' ? undefined : store;
-  for (const secret of tokenStoreSecrets(tokenStore)) ctx.secrets.add(secret);
-  return {
-    listen: valueOf(merged, 'listen') ?? TOP_DEFAULTS.listen,
-    shards: 'field' in sharding ? 1 : sharding.shards,
-    shard: 'field' in sharding ? 0 : sharding.shard,
-    tokenStore,
-    logLevel: valueOf(merged, 'logLevel') ?? TOP_DEFAULTS.logLevel,
-    maxConcurrentPolls: valueOf(merged, 'maxConcurrentPolls') ?? TOP_DEFAULTS.maxConcurrentPolls,
-    httpAuth: bearerToken === undefined && basic === undefined ? undefined : { bearerToken, basic },
-  };
 }
 
 function fileModeWarning(ctx: LoadContext, file: FileLayers): string[] {
