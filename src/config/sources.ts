@@ -16,7 +16,7 @@ import { REDACTED, showValue } from './problems.js';
 import type { SettingSpec } from './settings.js';
 import { MAPPINGS, viaFile } from './settings.js';
 
-export type Entry =
+type Entry =
   | { readonly label: string; readonly ok: true; readonly value: unknown }
   | { readonly label: string; readonly ok: false };
 
