@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { startMonitor, type RunningMonitor } from './app.js';
 import { formatProblems, loadConfig } from './config/load.js';
+import { TOP } from './config/settings.js';
 import { SecretRegistry } from './runtime/log.js';
 import { DEFAULT_EVENT_NAMES, SimServer, startTraffic } from './sim/index.js';
 
@@ -16,7 +17,7 @@ export interface DemoOptions {
   readonly logger: Logger;
   /** Filled with the demo's secrets, which the logger scrubs. */
   readonly secrets?: SecretRegistry;
-  /** `host:port` of the monitor. @default 127.0.0.1:9464 */
+  /** `host:port` of the monitor. @default the configuration's (MONITOR_LISTEN) */
   readonly listen?: string | undefined;
   /** The environment: its MONITOR_* settings and LOG_LEVEL apply to the demo's monitor. */
   readonly env?: Readonly<Record<string, string | undefined>>;
@@ -75,7 +76,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
   const env: Record<string, string | undefined> = {
     MONITOR_SCHEDULE: '*/10 * * * * *',
     ...monitorSettings(options.env ?? {}),
-    MONITOR_LISTEN: options.listen ?? options.env?.['MONITOR_LISTEN'] ?? '127.0.0.1:9464',
+    MONITOR_LISTEN: options.listen ?? options.env?.['MONITOR_LISTEN'] ?? TOP.listen.default,
     B24_PORTAL_URL: portal.restUrl,
     B24_PORTAL_NAME: 'demo',
     B24_CLIENT_ID: portal.clientId,

@@ -37,7 +37,7 @@ export interface RestClientOptions {
    * `close()`. A dispatcher passed in keeps its own connect timeout and is not closed.
    */
   readonly dispatcher?: Dispatcher | undefined;
-  /** @default new RateLimiter({ capacity: 10, drainPerSecond: 1, clock }) */
+  /** @default new RateLimiter({ clock }) (the configuration's default rate) */
   readonly limiter?: Limiter | undefined;
   /** @default systemClock (Date.now and timers) */
   readonly clock?: Clock | undefined;
@@ -72,7 +72,7 @@ export function createRestClient(options: RestClientOptions): B24RestClient {
   const timeouts: Timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   const ownAgent =
     options.dispatcher === undefined ? new Agent({ connectTimeout: timeouts.connectMs }) : null;
-  const limiter = options.limiter ?? new RateLimiter({ capacity: 10, drainPerSecond: 1, clock });
+  const limiter = options.limiter ?? new RateLimiter({ clock });
   const { observer } = options;
   const resets = new OperatingResets();
   const send = createSend({

@@ -11,7 +11,7 @@ import { repeatableApiCode, exchangeJson, type TransportOptions } from './transp
 import type { TokenPair } from './tokenStore.js';
 
 export interface OAuthClientOptions {
-  /** The token endpoint. @default https://oauth.bitrix.info/oauth/token/ */
+  /** The token endpoint. */
   readonly oauthUrl: string;
   readonly clientId: string;
   readonly clientSecret: string;

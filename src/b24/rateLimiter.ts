@@ -3,12 +3,13 @@
  * holds N requests and drains R per second). Keeping the monitor's bucket well under the
  * portal's leaves room for the application being monitored, which shares the portal's budget.
  */
+import { PORTAL_DEFAULTS } from '../config/settings.js';
 import { type Clock, raceAbort, systemClock } from './clock.js';
 
 export interface RateLimiterOptions {
-  /** Requests the bucket holds: how many may go out back to back. @default 10 */
+  /** Requests the bucket holds: how many may go out back to back. @default PORTAL_DEFAULTS, as the next */
   readonly capacity?: number;
-  /** Requests per second the bucket drains: the sustained rate. @default 1 */
+  /** Requests per second the bucket drains: the sustained rate. */
   readonly drainPerSecond?: number;
   /** @default systemClock */
   readonly clock?: Clock;
@@ -27,8 +28,8 @@ export class RateLimiter {
   #tail: Promise<void> = Promise.resolve();
 
   constructor(options: RateLimiterOptions = {}) {
-    this.capacity = options.capacity ?? 10;
-    this.drainPerSecond = options.drainPerSecond ?? 1;
+    this.capacity = options.capacity ?? PORTAL_DEFAULTS['rateLimit.capacity'];
+    this.drainPerSecond = options.drainPerSecond ?? PORTAL_DEFAULTS['rateLimit.drainPerSecond'];
     if (!(this.capacity >= 1) || !Number.isFinite(this.capacity)) {
       throw new RangeError(`RateLimiter capacity must be a number >= 1, got ${this.capacity}`);
     }

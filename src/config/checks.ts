@@ -1,28 +1,35 @@
 /**
- * Pure checks of single setting values, shared by the zod schemas (config file) and the
- * environment reader. Each returns the normalised value or the text of what was expected,
- * never an exception: the loader collects every problem before it stops.
+ * What each kind of setting value must be, as zod types. Every message is the "expected ..."
+ * text of a problem line; a value of the wrong type gets the same message as a wrong value.
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import { validateDetailed } from 'node-cron';
+import { z } from 'zod';
 
 export type Check<T> =
   { readonly ok: true; readonly value: T } | { readonly ok: false; readonly expected: string };
 
-export const HTTPS_EXPECTED = 'expected an https:// URL (http:// only for loopback hosts)';
+const HTTPS_EXPECTED = 'expected an https:// URL (http:// only for loopback hosts)';
+const LISTEN_EXPECTED =
+  'expected host:port, e.g. 0.0.0.0:9464, 127.0.0.1:9464 or [::1]:9464, with a port from 0 to 65535';
+/** Longest delay `setTimeout` takes; a longer one fires at once. */
+const MAX_TIMER_MS = 2_147_483_647;
+/** Most shards accepted: far beyond any fleet, low enough that a typo is caught. */
+const MAX_SHARDS = 1024;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** 127.0.0.0/8, ::1 and `localhost`: the only hosts a token may reach over plain http. */
 export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1');
-  if (host === 'localhost') return true;
   if (isIPv4(host)) return host.startsWith('127.');
-  return host === '::1' || host === '0:0:0:0:0:0:0:1';
+  return host === 'localhost' || host === '::1' || host === '0:0:0:0:0:0:0:1';
 }
 
 /**
- * An endpoint tokens are sent to. `http://` is refused unless the host is loopback: a
- * refresh token or a client secret sent in clear text to another machine is as good as
- * published, and Bitrix24 cannot revoke a client secret.
+ * An endpoint tokens are sent to. `http://` only to a loopback host: a refresh token or a
+ * client secret sent in clear text to another machine is as good as published, and
+ * Bitrix24 cannot revoke a client secret.
  */
 function checkSecureUrl(raw: string): Check<URL> {
   let url: URL;
@@ -35,10 +42,8 @@ function checkSecureUrl(raw: string): Check<URL> {
     return { ok: false, expected: HTTPS_EXPECTED };
   }
   if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
-    return {
-      ok: false,
-      expected: `${HTTPS_EXPECTED}: tokens never travel in clear text to another machine`,
-    };
+    const expected = `${HTTPS_EXPECTED}: tokens never travel in clear text to another machine`;
+    return { ok: false, expected };
   }
   if (url.username !== '' || url.password !== '') {
     return { ok: false, expected: 'expected a URL without user:password in it' };
@@ -49,29 +54,19 @@ function checkSecureUrl(raw: string): Check<URL> {
   return { ok: true, value: url };
 }
 
-/** `/rest/<user id>/<webhook code>/`: an inbound webhook, whose path is itself a secret. */
-const WEBHOOK_PATH = /\/rest\/\d+\/[^/]+\/?$/;
-
 /** The portal's REST endpoint (`client_endpoint`), normalised to end with `/`. */
 export function checkRestUrl(raw: string): Check<string> {
   const checked = checkSecureUrl(raw);
   if (!checked.ok) return checked;
   const url = checked.value;
-  if (WEBHOOK_PATH.test(url.pathname)) {
-    // Offline events are queued per OAuth application; a webhook cannot read that queue.
-    return {
-      ok: false,
-      expected:
-        "expected the OAuth application's client_endpoint (https://<portal>/rest/), not an inbound webhook URL",
-    };
+  // `/rest/<user id>/<code>/` is an inbound webhook, whose path is itself a secret; offline
+  // events are queued per OAuth application, and a webhook cannot read that queue.
+  if (/\/rest\/\d+\/[^/]+\/?$/.test(url.pathname)) {
+    const expected = `expected the OAuth application's client_endpoint (https://<portal>/rest/), not an inbound webhook URL`;
+    return { ok: false, expected };
   }
   if (!url.pathname.endsWith('/')) url.pathname = `${url.pathname}/`;
   return { ok: true, value: url.href };
-}
-
-export function checkOauthUrl(raw: string): Check<string> {
-  const checked = checkSecureUrl(raw);
-  return checked.ok ? { ok: true, value: checked.value.href } : checked;
 }
 
 const cronCache = new Map<string, Check<string>>();
@@ -79,50 +74,33 @@ const cronCache = new Map<string, Check<string>>();
 /** A node-cron expression (5 fields, or 6 with seconds first). */
 export function checkCron(raw: string): Check<string> {
   const expression = raw.trim();
-  const cached = cronCache.get(expression);
-  if (cached !== undefined) return cached;
+  let result = cronCache.get(expression);
+  if (result !== undefined) return result;
   const detail = validateDetailed(expression);
   const first = detail.errors[0];
-  const result: Check<string> = detail.valid
+  const why = first === undefined ? '' : `; ${first.field}: ${first.message}`;
+  result = detail.valid
     ? { ok: true, value: expression }
     : {
         ok: false,
-        expected: `expected a node-cron expression such as "*/30 * * * * *" (seconds field allowed)${
-          first === undefined ? '' : `; ${first.field}: ${first.message}`
-        }`,
+        expected: `expected a node-cron expression such as "*/30 * * * * *" (seconds field allowed)${why}`,
       };
   cronCache.set(expression, result);
   return result;
 }
 
-export interface ListenAddress {
-  /** As `server.listen` takes it: an IPv6 address without brackets. */
-  readonly host: string;
-  readonly port: number;
-}
-
 const HOSTNAME =
   /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 
-export const LISTEN_EXPECTED =
-  'expected host:port, e.g. 0.0.0.0:9464, 127.0.0.1:9464 or [::1]:9464, with a port from 0 to 65535';
-
-/** `host:port`, `[ipv6]:port`. */
-export function parseListen(raw: string): Check<ListenAddress> {
+/** `host:port`, `[ipv6]:port`; the host as `server.listen` takes it (IPv6 without brackets). */
+export function parseListen(raw: string): Check<{ readonly host: string; readonly port: number }> {
   const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(raw.trim());
-  if (match === null) return { ok: false, expected: LISTEN_EXPECTED };
-  const [, v6, name, portText] = match;
-  const port = Number(portText);
-  if (port > 65_535) return { ok: false, expected: LISTEN_EXPECTED };
-  if (v6 !== undefined) {
-    return isIPv6(v6)
-      ? { ok: true, value: { host: v6, port } }
-      : { ok: false, expected: LISTEN_EXPECTED };
-  }
-  if (name === undefined || !(isIPv4(name) || HOSTNAME.test(name))) {
+  const [, v6, name, port] = match ?? [];
+  const host = v6 ?? name ?? '';
+  const valid = v6 === undefined ? isIPv4(host) || HOSTNAME.test(host) : isIPv6(host);
+  if (match === null || Number(port) > 65_535 || !valid)
     return { ok: false, expected: LISTEN_EXPECTED };
-  }
-  return { ok: true, value: { host: name, port } };
+  return { ok: true, value: { host, port: Number(port) } };
 }
 
 /** A portal name made safe as a file name: `acme.bitrix24.com`, `127.0.0.1_8080`. */
@@ -156,10 +134,121 @@ export function closest(word: string, candidates: readonly string[]): string | u
   let bestDistance = Infinity;
   for (const candidate of candidates) {
     const d = candidate.toLowerCase() === word.toLowerCase() ? 0 : distance(word, candidate);
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
   }
   return bestDistance <= Math.max(2, Math.floor(word.length / 4)) ? best : undefined;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The types of the settings (settings.ts)
+
+/** A string setting with its own check. */
+function checked<T>(check: (raw: string) => Check<T>, typeExpected: string) {
+  return z.string({ error: typeExpected }).transform((raw, ctx) => {
+    const result = check(raw);
+    if (result.ok) return result.value;
+    ctx.addIssue({ code: 'custom', message: result.expected });
+    return z.NEVER;
+  });
+}
+
+function text(expected: string, max = 500) {
+  const error = { error: expected };
+  return z
+    .string(error)
+    .trim()
+    .min(1, error)
+    .max(max, error)
+    .refine((value) => !CONTROL.test(value), error);
+}
+
+function count(expected: string, max = Number.MAX_SAFE_INTEGER) {
+  const error = { error: expected };
+  return z.number(error).int(error).min(1, error).max(max, error);
+}
+
+function share(expected: string, max: number) {
+  const error = { error: expected };
+  return z.number(error).positive(error).max(max, error);
+}
+
+function oneOf<const T extends readonly [string, ...string[]]>(...values: T) {
+  const error = { error: `expected one of ${values.join(', ')}` };
+  return z.string(error).trim().toLowerCase().pipe(z.enum(values, error));
+}
+
+export const Secret = z
+  .string({ error: 'expected a string (quote it in YAML if it looks like a number)' })
+  .min(1, { error: 'expected a non-empty value' })
+  .refine((value) => !CONTROL.test(value), {
+    error: 'expected a single line without control characters',
+  });
+export const FilePath = text('expected a file path');
+export const PortalName = text(
+  'expected a non-empty name without control characters, at most 200 characters',
+  200,
+);
+export const ClientId = text(
+  'expected the client_id of the OAuth application, e.g. app.5f3c1e2a4b6d7.12345678',
+);
+export const RestUrl = checked(checkRestUrl, HTTPS_EXPECTED);
+export const OauthUrl = checked(checkSecureUrl, HTTPS_EXPECTED).transform((url) => url.href);
+export const Schedule = checked(
+  checkCron,
+  'expected a node-cron expression such as "*/30 * * * * *"',
+);
+export const Listen = checked(parseListen, LISTEN_EXPECTED);
+export const Strategy = oneOf('scan', 'count', 'auto');
+export const Level = oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent');
+export const Milliseconds = count(
+  `expected a positive whole number of milliseconds, at most ${MAX_TIMER_MS}`,
+  MAX_TIMER_MS,
+);
+export const Rows = count('expected a positive whole number of rows');
+export const Names = count('expected a positive whole number of event names');
+export const Requests = count('expected a positive whole number of requests');
+export const Polls = count('expected a positive whole number of polls');
+export const DbTimeShare = share('expected a share of wall time between 0 and 1, e.g. 0.05', 1);
+export const PerSecond = share(
+  'expected a positive number of requests per second, at most 1000',
+  1000,
+);
+export const AuthConnector = text('expected a non-empty auth_connector name');
+// RFC 7617: the user-id cannot contain a colon.
+export const UserName = text('expected a non-empty user name without ":"', 200).refine(
+  (value) => !value.includes(':'),
+  { error: 'expected a non-empty user name without ":"' },
+);
+export const Shards = count(
+  `expected a whole number of shards from 1 to ${MAX_SHARDS}`,
+  MAX_SHARDS,
+);
+
+/** A number, digits (the environment gives text), or `auto`. */
+export const Shard = z.union(
+  [
+    z.number().int().min(0),
+    z
+      .string()
+      .trim()
+      .toLowerCase()
+      .regex(/^(auto|\d{1,9})$/)
+      .transform((value) => (value === 'auto' ? ('auto' as const) : Number(value))),
+  ],
+  { error: 'expected a 0-based shard number, or auto (the trailing number of the host name)' },
+);
+
+const TOKEN_STORE_EXPECTED =
+  'expected file, or redis://[user:password@]host:port/db (rediss:// for TLS)';
+
+/** `file`, or a redis:// / rediss:// URL with an optional database number as its path. */
+export const TokenStore = z.string({ error: TOKEN_STORE_EXPECTED }).refine((value) => {
+  const trimmed = value.trim();
+  if (trimmed === 'file') return true;
+  const url = URL.canParse(trimmed) ? new URL(trimmed) : undefined;
+  return (
+    (url?.protocol === 'redis:' || url?.protocol === 'rediss:') &&
+    url.hostname !== '' &&
+    /^\/?(\d{1,2})?$/.test(url.pathname)
+  );
+}, TOKEN_STORE_EXPECTED);

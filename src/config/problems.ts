@@ -58,18 +58,14 @@ export function scrub(text: string, secrets: readonly string[]): string {
 }
 
 export function scrubProblem(problem: ConfigProblem, secrets: readonly string[]): ConfigProblem {
+  const { field, value, expected } = problem;
+  const clean = (text: string) => scrub(text, secrets);
   return {
     ...problem,
-    field: scrub(problem.field, secrets),
-    value: problem.value === undefined ? undefined : scrub(problem.value, secrets),
-    expected: scrub(problem.expected, secrets),
+    field: clean(field),
+    value: value && clean(value),
+    expected: clean(expected),
   };
-}
-
-/** One line per problem: `field: value — expected ...`. */
-function formatProblem(problem: ConfigProblem): string {
-  const value = problem.value === undefined ? '' : `${problem.value} — `;
-  return `${problem.field}: ${value}${problem.expected}`;
 }
 
 /** The message the CLI prints before it exits with code 2: every problem, one per line. */
@@ -77,6 +73,10 @@ export function formatProblems(problems: readonly ConfigProblem[]): string {
   const files = [...new Set(problems.flatMap((p) => (p.file === undefined ? [] : [p.file])))];
   const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
   const where = files.length === 0 ? '' : `; config file ${files.join(', ')}`;
-  const lines = problems.map((problem) => `  - ${formatProblem(problem)}`);
+  // `field: value — expected ...`
+  const lines = problems.map(
+    ({ field, value, expected }) =>
+      `  - ${field}: ${value === undefined ? '' : `${value} — `}${expected}`,
+  );
   return [`Invalid configuration (${count}${where}):`, ...lines].join('\n');
 }

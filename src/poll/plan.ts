@@ -32,6 +32,7 @@
  * the unit above counts.
  */
 import { TimeoutError } from '../b24/errors.js';
+import { PORTAL_DEFAULTS } from '../config/settings.js';
 import type { BatchCommand, CallAnswer } from '../b24/types.js';
 import { DatabaseBudget, type BreakdownDecision } from './budget.js';
 import {
@@ -74,9 +75,9 @@ import {
 } from '../queue/snapshot.js';
 
 export interface PlanOptions {
-  /** Share of wall time the monitor's database time may take. @default 0.05 */
+  /** Share of wall time the monitor's database time may take. @default PORTAL_DEFAULTS.dbTimeShare */
   readonly share?: number;
-  /** A request is planned to answer within half of it. @default 15000 */
+  /** A request is planned to answer within half of it. @default PORTAL_DEFAULTS.requestTimeoutMs */
   readonly requestTimeoutMs?: number;
   /** Refresh the breakdowns on every poll (strategy `count`). @default false */
   readonly always?: boolean;
@@ -157,10 +158,10 @@ export class CountPlanner {
 
   constructor(options: PlanOptions = {}) {
     this.#budget = new DatabaseBudget({
-      share: options.share ?? 0.05,
+      share: options.share ?? PORTAL_DEFAULTS.dbTimeShare,
       ...(options.maxAgeMs === undefined ? {} : { maxAgeMs: options.maxAgeMs }),
     });
-    this.#timeoutSeconds = (options.requestTimeoutMs ?? 15_000) / 1000;
+    this.#timeoutSeconds = (options.requestTimeoutMs ?? PORTAL_DEFAULTS.requestTimeoutMs) / 1000;
     this.#capSeconds = this.#timeoutSeconds / 2;
     this.#always = options.always ?? false;
   }

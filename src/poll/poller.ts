@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { MonitorError } from '../b24/errors.js';
 import type { RestClient } from '../b24/types.js';
+import { PORTAL_DEFAULTS } from '../config/settings.js';
 import type { PollStrategy } from '../config/types.js';
 import { countsByStatus } from '../queue/snapshot.js';
 import type { Strategy } from '../queue/strategy.js';
@@ -29,18 +30,16 @@ export interface PortalPollerOptions {
   readonly requests: RequestCount;
   /** A child logger that already carries `{ portal }`. */
   readonly logger: Logger;
-  /** @default auto */
+  /** Every default below: PORTAL_DEFAULTS. */
   readonly strategy?: PollStrategy;
-  /** Share of wall time the monitor's database time on the portal may take. @default 0.05 */
+  /** Share of wall time the monitor's database time on the portal may take. */
   readonly dbTimeShare?: number;
-  /** Per-request timeout: the count plan sizes its requests to half of it. @default 15000 */
+  /** Per-request timeout: the count plan sizes its requests to half of it. */
   readonly requestTimeoutMs?: number;
-  /** @default 25000 */
   readonly pollTimeoutMs?: number;
-  /** @default 300000 */
   readonly staleAfterMs?: number;
   readonly authConnector?: string | undefined;
-  /** Event names with series of their own; the rest count under `other`. @default 500 */
+  /** Event names with series of their own; the rest count under `other`. */
   readonly maxEventNames?: number | undefined;
   /** A name neither bound nor seen with rows this long is forgotten. @default 1 hour */
   readonly forgetEventNamesAfterMs?: number | undefined;
@@ -64,19 +63,19 @@ export class PortalPoller {
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#eventNames = new EventNameBook({
-      cap: options.maxEventNames ?? 500,
+      cap: options.maxEventNames ?? PORTAL_DEFAULTS.maxEventNames,
       forgetAfterMs: options.forgetEventNamesAfterMs,
     });
     const planner = new CountPlanner({
-      share: options.dbTimeShare ?? 0.05,
-      requestTimeoutMs: options.requestTimeoutMs ?? 15_000,
+      share: options.dbTimeShare ?? PORTAL_DEFAULTS.dbTimeShare,
+      requestTimeoutMs: options.requestTimeoutMs ?? PORTAL_DEFAULTS.requestTimeoutMs,
       always: options.strategy === 'count',
     });
     this.#reader = new QueueReader(options.strategy ?? 'auto', planner, this.#now);
   }
 
   get staleAfterMs(): number {
-    return this.#options.staleAfterMs ?? 300_000;
+    return this.#options.staleAfterMs ?? PORTAL_DEFAULTS.staleAfterMs;
   }
 
   /** True when there is no successful poll, or the last one is older than the stale limit. */
@@ -125,7 +124,7 @@ export class PortalPoller {
     observer.pollStarted();
     if (holding === 'operating_limit') return this.#skipOperatingLimit(startedAt);
     const requestsBefore = requests.sent;
-    const timeoutMs = this.#options.pollTimeoutMs ?? 25_000;
+    const timeoutMs = this.#options.pollTimeoutMs ?? PORTAL_DEFAULTS.pollTimeoutMs;
     const deadline = AbortSignal.timeout(timeoutMs);
     const signal = parent === undefined ? deadline : AbortSignal.any([parent, deadline]);
     let strategy: Strategy | undefined;

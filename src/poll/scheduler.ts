@@ -5,6 +5,7 @@
  */
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
+import { TOP_DEFAULTS } from '../config/settings.js';
 import type { PortalPoller } from './poller.js';
 import { Semaphore } from './semaphore.js';
 
@@ -16,7 +17,7 @@ interface ScheduledPortal {
 export interface SchedulerOptions {
   readonly portals: readonly ScheduledPortal[];
   readonly logger: Logger;
-  /** @default 8 */
+  /** @default TOP_DEFAULTS.maxConcurrentPolls */
   readonly maxConcurrentPolls?: number;
   /** Aborts polls in flight on stop. */
   readonly signal: AbortSignal;
@@ -59,7 +60,7 @@ function cronLogger(logger: Logger) {
 
 export function startScheduler(options: SchedulerOptions): Scheduler {
   const { logger, signal } = options;
-  const semaphore = new Semaphore(options.maxConcurrentPolls ?? 8);
+  const semaphore = new Semaphore(options.maxConcurrentPolls ?? TOP_DEFAULTS.maxConcurrentPolls);
   const tasks: ScheduledTask[] = [];
   const timers = new Set<NodeJS.Timeout>();
   const inFlight = new Set<Promise<unknown>>();

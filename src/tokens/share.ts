@@ -19,6 +19,7 @@
  */
 import { hostname } from 'node:os';
 import { refreshTokenPair, type OAuthClientOptions } from '../b24/oauth.js';
+import { PORTAL_DEFAULTS } from '../config/settings.js';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUTS } from '../b24/transport.js';
 import { RedisConnection } from './redisConnection.js';
 import {
@@ -44,7 +45,7 @@ export interface SharedTokenStoreOptions {
     | {
         readonly clientId: string;
         readonly clientSecret: string;
-        /** @default https://oauth.bitrix.info/oauth/token/ */
+        /** @default the monitor's (PORTAL_DEFAULTS.oauthUrl) */
         readonly oauthUrl?: string | undefined;
       }
     | undefined;
@@ -95,7 +96,7 @@ export function openSharedTokenStore(options: SharedTokenStoreOptions): SharedTo
     options.oauth === undefined
       ? undefined
       : {
-          oauthUrl: options.oauth.oauthUrl ?? 'https://oauth.bitrix.info/oauth/token/',
+          oauthUrl: options.oauth.oauthUrl ?? PORTAL_DEFAULTS.oauthUrl,
           clientId: options.oauth.clientId,
           clientSecret: options.oauth.clientSecret,
         };

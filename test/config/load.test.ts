@@ -4,9 +4,8 @@ import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { stringify } from 'yaml';
 
-import { ENV_VARIABLES, PORTAL_FIELDS, TOP_FIELDS } from '../../src/config/fields.js';
 import { PORTAL_DEFAULTS, formatProblems, loadConfig } from '../../src/config/load.js';
-import { PortalFile } from '../../src/config/schema.js';
+import { ENV_VARIABLES, PORTAL_SPECS, TOP_SPECS, viaFile } from '../../src/config/settings.js';
 import {
   ALL_SECRETS,
   BASE_ENV,
@@ -425,7 +424,7 @@ describe('precedence', () => {
     expect(config.secrets).toContain('file-client-secret');
   });
 
-  it('lets the environment stand in for defaults with several portals; a portal keeps its own value', async () => {
+  it('lets the environment override every portal of a file of several, entries and defaults alike', async () => {
     const cwd = await workDir({
       'monitor.yaml': stringify({
         defaults: {
@@ -453,7 +452,7 @@ describe('precedence', () => {
 
     expect(config.portals.map((portal) => [portal.clientSecret, portal.schedule])).toEqual([
       [SECRETS.clientSecret, '*/20 * * * * *'],
-      [SECRETS.clientSecret, '*/5 * * * * *'],
+      [SECRETS.clientSecret, '*/20 * * * * *'],
     ]);
   });
 
@@ -646,28 +645,14 @@ describe('the example file', () => {
   });
 
   it('explains every setting and names its variable', () => {
-    const keys = [
-      ...Object.keys(PortalFile.shape),
-      'capacity',
-      'drainPerSecond',
-      'listen',
-      'logLevel',
-    ];
-    const otherKeys = [
-      'maxConcurrentPolls',
-      'httpAuth',
-      'bearerToken',
-      'bearerTokenFile',
-      'basic',
-      'username',
-      'password',
-      'passwordFile',
-      'defaults',
-      'portals',
-    ];
+    const keys = [...PORTAL_SPECS, ...TOP_SPECS].flatMap((spec) => {
+      const key = spec.key.split('.').at(-1) ?? spec.key;
+      return viaFile(spec) ? [key, `${key}File`] : [key];
+    });
+    const otherKeys = ['rateLimit', 'httpAuth', 'basic', 'defaults', 'portals'];
 
     for (const key of [...keys, ...otherKeys]) expect(example).toMatch(new RegExp(`\\b${key}:`));
     for (const variable of ENV_VARIABLES) expect(example).toContain(variable);
-    expect([...PORTAL_FIELDS, ...TOP_FIELDS].length).toBeGreaterThan(20);
+    expect(keys.length).toBeGreaterThan(25);
   });
 });

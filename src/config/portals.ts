@@ -1,0 +1,240 @@
+/**
+ * The portals: which layers each one is merged from, and the checks that need the merged
+ * settings (required ones, the refresh token in the token file, unique names and token files).
+ * Precedence is one order everywhere: environment > portal entry > `defaults` > default.
+ * With several portals the variables of one portal (`B24_PORTAL_URL`, tokens, name, token
+ * file) are refused: they could not say which portal they are for.
+ */
+import { resolve } from 'node:path';
+
+import { fileNameOf } from './checks.js';
+import { readText } from './file.js';
+import { REDACTED, showValue } from './problems.js';
+import type { SettingSpec } from './settings.js';
+import { PORTAL_DEFAULTS, PORTAL_SPECS, viaFile } from './settings.js';
+import type { Layer, LoadContext } from './sources.js';
+import { getAt, resolvePath, stack, what } from './sources.js';
+import type { PortalConfig } from './types.js';
+
+/** The config file's portal sections, as load.ts read them. */
+export interface FilePortals {
+  readonly path: string;
+  readonly defaults: Layer;
+  /** An entry that is not even a mapping is undefined in the list. */
+  readonly entries: readonly (Layer | undefined)[];
+}
+
+interface Plan {
+  /** Lowest precedence first. */
+  readonly layers: readonly Layer[];
+  /** Its place in the file's `portals` (settings named `portals[i].key`); none: named by variables. */
+  readonly index?: number;
+  /** How many portals the file lists (0 without a file), and whether there is a file. */
+  readonly count: number;
+  readonly hasFile: boolean;
+}
+
+export function planPortals(
+  ctx: LoadContext,
+  env: Readonly<Record<string, string | undefined>>,
+  envPortal: Layer,
+  file: FilePortals | undefined,
+): Plan[] {
+  if (file === undefined) return [{ layers: [envPortal], count: 0, hasFile: false }];
+  const count = file.entries.length;
+  if (count === 0) {
+    // A file of shared settings only: the environment names the one portal.
+    if (envPortal.has('url')) return [{ layers: [file.defaults, envPortal], count, hasFile: true }];
+    const expected = `not set — expected at least one portal in the config file, or B24_PORTAL_URL in the environment`;
+    ctx.problems.push({ field: 'portals', expected, file: file.path });
+    return [];
+  }
+  const shared = new Map(envPortal);
+  for (const [key, entry] of count > 1 ? envPortal : []) {
+    const spec = specOf(key);
+    if (spec.own !== true) continue;
+    shared.delete(key);
+    ctx.problems.push({
+      field: entry.label,
+      value:
+        spec.secret === true ? REDACTED : showValue(env[entry.label], spec.url ? 'url' : 'plain'),
+      expected: `not allowed with a config file of ${count} portals: set ${key} in each portal entry`,
+    });
+  }
+  return file.entries.flatMap((entry, index) =>
+    entry === undefined
+      ? []
+      : [{ layers: [file.defaults, entry, shared], index, count, hasFile: true }],
+  );
+}
+
+function specOf(key: string): SettingSpec {
+  const spec = PORTAL_SPECS.find((candidate) => candidate.key === key);
+  if (spec === undefined) throw new Error(`no setting ${key}`);
+  return spec;
+}
+
+function labelOf(plan: Plan, key: string): string {
+  return plan.index === undefined ? specOf(key).env : `portals[${plan.index}].${key}`;
+}
+
+/** "not set — expected X: set it here, or there" in the words of the plan's sources. */
+function notSet(plan: Plan, key: string, because = ''): string {
+  const spec = specOf(key);
+  const [variable, name] = viaFile(spec)
+    ? [`${spec.env} (or ${spec.env}_FILE)`, `${key} (or ${key}File)`]
+    : [spec.env, key];
+  const own = spec.own === true;
+  const ways =
+    plan.index === undefined
+      ? [variable, ...(plan.hasFile && !own ? [`${name} in defaults of the config file`] : [])]
+      : [
+          own ? `${name} in this portal entry` : `${name} in this portal entry or in defaults`,
+          ...(plan.count === 1 || !own ? [`${variable} in the environment`] : []),
+        ];
+  return `not set${because} — expected ${what(spec)}: set ${ways.join(', or ')}`;
+}
+
+interface Named {
+  readonly value: string;
+  readonly label: string;
+  readonly defaulted?: boolean;
+}
+
+interface BuiltPortal {
+  readonly config?: PortalConfig | undefined;
+  readonly name?: Named | undefined;
+  readonly tokenFile?: Named | undefined;
+}
+
+/** The settings taken as they are (or defaulted), nested as PortalConfig holds them. */
+const SPECIAL = ['url', 'name', 'clientId', 'clientSecret', 'refreshToken', 'tokenFile'];
+const PLAIN = PORTAL_SPECS.filter((spec) => !SPECIAL.includes(spec.key));
+
+function buildPortal(
+  ctx: LoadContext,
+  plan: Plan,
+  file: string | undefined,
+  needRefresh: boolean,
+): BuiltPortal {
+  const merged = stack(plan.layers);
+  let complete = true;
+  const missing = (key: string, because?: string) => {
+    ctx.problems.push({ field: labelOf(plan, key), expected: notSet(plan, key, because), file });
+    complete = false;
+  };
+  const get = <T>(key: string): T | undefined => {
+    const entry = merged.get(key);
+    if (entry?.ok === false) complete = false;
+    return entry?.ok === true ? (entry.value as T) : undefined;
+  };
+  for (const key of ['url', 'clientId', 'clientSecret']) if (!merged.has(key)) missing(key);
+  const restUrl = get<string>('url');
+
+  // The name defaults to the URL's host, the token file to one named after the portal.
+  const givenName = get<string>('name');
+  const nameValue =
+    givenName ?? (restUrl === undefined || merged.has('name') ? undefined : new URL(restUrl).host);
+  const name =
+    nameValue === undefined
+      ? undefined
+      : { value: nameValue, label: labelOf(plan, 'name'), defaulted: givenName === undefined };
+  const givenTokenFile = get<string>('tokenFile');
+  const tokenFilePath =
+    givenTokenFile !== undefined
+      ? resolvePath(ctx, givenTokenFile)
+      : name === undefined || merged.has('tokenFile')
+        ? undefined
+        : resolve(ctx.cwd, 'data', `${fileNameOf(name.value)}.tokens.json`);
+  const tokenFile =
+    tokenFilePath === undefined
+      ? undefined
+      : { value: tokenFilePath, label: labelOf(plan, 'tokenFile') };
+
+  if (needRefresh && !merged.has('refreshToken')) {
+    // Without a token file (no URL to name it after) there is nothing to fall back on either.
+    if (tokenFile === undefined) missing('refreshToken');
+    else {
+      const stored = storedRefreshToken(ctx, tokenFile.value);
+      if (stored !== undefined)
+        missing('refreshToken', `, and the token file ${tokenFile.value} holds none (${stored})`);
+    }
+  }
+
+  const settings: Record<string, unknown> = {};
+  for (const { key } of PLAIN) {
+    const [head = key, leaf] = key.split('.');
+    const value = get(key) ?? (PORTAL_DEFAULTS as Record<string, unknown>)[key];
+    settings[head] = leaf === undefined ? value : { ...(settings[head] as object), [leaf]: value };
+  }
+  const given = {
+    restUrl,
+    clientId: get('clientId'),
+    clientSecret: get('clientSecret'),
+    refreshToken: get('refreshToken'),
+  };
+  if (!complete || name === undefined || tokenFile === undefined) return { name, tokenFile };
+  const config = { ...settings, ...given, name: name.value, tokenFile: tokenFile.value };
+  return { name, tokenFile, config: config as PortalConfig };
+}
+
+/** Why the token file holds no refresh token, as the token store reads it; undefined when it does. */
+function storedRefreshToken(ctx: LoadContext, path: string): string | undefined {
+  const read = readText(ctx.io, path);
+  if (!read.ok) return read.reason;
+  let data: unknown;
+  try {
+    data = JSON.parse(read.text);
+  } catch {
+    return 'it is not valid JSON';
+  }
+  const tokens = ['accessToken', 'refreshToken'].map((key) => getAt(data, key));
+  for (const token of tokens) if (typeof token === 'string' && token !== '') ctx.secrets.add(token);
+  return typeof tokens[1] === 'string' && tokens[1] !== ''
+    ? undefined
+    : 'it has no refreshToken string';
+}
+
+/** Every portal, or undefined when one is incomplete; names and token files must be unique. */
+export function buildPortals(
+  ctx: LoadContext,
+  plans: readonly Plan[],
+  file: string | undefined,
+  needRefresh: boolean,
+): PortalConfig[] | undefined {
+  const built = plans.map((plan) => buildPortal(ctx, plan, file, needRefresh));
+  const unique = (
+    items: readonly (Named | undefined)[],
+    expected: (first: string, item: Named) => string,
+  ) => {
+    const seen = new Map<string, string>();
+    for (const item of items) {
+      if (item === undefined) continue;
+      const first = seen.get(item.value);
+      if (first === undefined) seen.set(item.value, item.label);
+      else
+        ctx.problems.push({
+          field: item.label,
+          value: showValue(item.value),
+          expected: expected(first, item),
+          file,
+        });
+    }
+  };
+  unique(
+    built.map((portal) => portal.name),
+    (first, item) =>
+      `expected a unique portal name: ${first} is the same${
+        item.defaulted === true
+          ? ' (the name defaults to the host of the URL: set name to tell them apart)'
+          : ''
+      }`,
+  );
+  unique(
+    built.map((portal) => portal.tokenFile),
+    (first) =>
+      `expected a token file of its own: ${first} is the same file, and a refresh token works only once`,
+  );
+  const portals = built.flatMap((portal) => (portal.config === undefined ? [] : [portal.config]));
+  return portals.length === built.length && portals.length > 0 ? portals : undefined;
+}

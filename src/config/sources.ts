@@ -1,0 +1,246 @@
+/**
+ * One source of settings — a section of the config file, or the environment — read into a
+ * layer: setting key → value (or "given but invalid"), each tagged with the name the user
+ * knows it by. A value that was given but is wrong stays in its layer as invalid, so that
+ * the loader neither reports it again as missing nor falls back to a lower layer's value.
+ */
+import { isAbsolute, resolve } from 'node:path';
+
+import { z } from 'zod';
+
+import { FilePath, closest } from './checks.js';
+import type { ConfigIo } from './file.js';
+import { readText } from './file.js';
+import type { ConfigProblem } from './problems.js';
+import { REDACTED, showValue } from './problems.js';
+import type { SettingSpec } from './settings.js';
+import { MAPPINGS, viaFile } from './settings.js';
+
+type Entry =
+  | { readonly label: string; readonly ok: true; readonly value: unknown }
+  | { readonly label: string; readonly ok: false };
+
+export type Layer = ReadonlyMap<string, Entry>;
+
+/** What every step of the loader shares: where files are, and what it has found so far. */
+export interface LoadContext {
+  readonly io: ConfigIo;
+  readonly cwd: string;
+  readonly problems: ConfigProblem[];
+  /** Every secret value seen — valid or not, used or overridden — for redaction. */
+  readonly secrets: Set<string>;
+  /** Keys of the file that hold a secret itself (not a path to one), for the file-mode warning. */
+  readonly inline: string[];
+}
+
+type Mapping = Record<string, unknown>;
+
+export function isMapping(value: unknown): value is Mapping {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function getAt(value: unknown, path: string): unknown {
+  let current = value;
+  for (const key of path.split('.')) {
+    if (!isMapping(current) || !Object.hasOwn(current, key)) return undefined;
+    current = current[key];
+  }
+  return current;
+}
+
+export function resolvePath(ctx: LoadContext, path: string): string {
+  return isAbsolute(path) ? path : resolve(ctx.cwd, path);
+}
+
+/** The help line in the words of a problem. */
+export const what = (spec: SettingSpec): string => spec.help.replaceAll('`', '');
+
+interface Given {
+  /** The value as given (undefined: not given), and the path of its file form. */
+  readonly direct: unknown;
+  readonly path: unknown;
+  /** The names of both forms for the user: `clientSecret`, `portals[0].clientSecretFile`. */
+  readonly label: string;
+  readonly pathLabel: string;
+  readonly file?: string | undefined;
+}
+
+function fail(
+  ctx: LoadContext,
+  given: Given,
+  field: string,
+  expected: string,
+  value: string,
+): Entry {
+  ctx.problems.push({ field, value, expected, file: given.file });
+  return { label: field, ok: false };
+}
+
+/** One setting from one source: checked by its type, read from its file form. */
+function entryOf(ctx: LoadContext, spec: SettingSpec, given: Given): Entry | undefined {
+  const { direct, path, label, pathLabel } = given;
+  if (direct !== undefined && path !== undefined) {
+    const [key, keyFile] = [label, pathLabel].map((name) => name.split('.').at(-1));
+    const shown = spec.secret === true ? REDACTED : showValue(direct);
+    return fail(ctx, given, label, `set either ${key} or ${keyFile}, not both`, shown);
+  }
+  if (path !== undefined) {
+    const where = FilePath.safeParse(path);
+    const message = where.error?.issues[0]?.message;
+    if (!where.success) return fail(ctx, given, pathLabel, message ?? '', showValue(path));
+    const read = readText(ctx.io, resolvePath(ctx, where.data));
+    if (!read.ok) {
+      const expected = `expected a readable file holding ${what(spec)} (${read.reason})`;
+      return fail(ctx, given, pathLabel, expected, showValue(path));
+    }
+    // Docker secrets and `echo` end the value with a newline that is not part of it.
+    const value = read.text.replace(/[\r\n]+$/, '');
+    if (spec.secret === true && value !== '') ctx.secrets.add(value);
+    const result = spec.type.safeParse(value);
+    if (result.success) return { label: pathLabel, ok: true, value: result.data };
+    const expected = `the file's content: ${result.error.issues[0]?.message ?? ''}`;
+    return fail(ctx, given, pathLabel, expected, showValue(path));
+  }
+  if (direct === undefined) return undefined;
+  const result = spec.type.safeParse(direct);
+  if (result.success) return { label, ok: true, value: result.data };
+  const kind = spec.secret === true ? 'secret' : spec.url === true ? 'url' : 'plain';
+  const expected = result.error.issues[0]?.message ?? '';
+  return fail(ctx, given, label, expected, showValue(direct, kind));
+}
+
+interface Section {
+  /** The name of a key for the user, from its dotted path ('' = the section itself). */
+  readonly label: (path: string) => string;
+  /** What the section must be when it is not a mapping. */
+  readonly mapping: string;
+  /** Overrides the "unknown key" text of a key of the section itself. */
+  readonly unknownKey?: ((key: string) => string | undefined) | undefined;
+  /** Keys read elsewhere (`defaults`, `portals`). */
+  readonly otherKeys?: readonly string[];
+  readonly file: string;
+}
+
+/** The keys a level of a section may hold, computed once per table and level. */
+const knownKeys = new WeakMap<readonly SettingSpec[], Map<string, readonly string[]>>();
+function keysOf(specs: readonly SettingSpec[], prefix: string, other: readonly string[]) {
+  const byPrefix = knownKeys.get(specs) ?? new Map<string, readonly string[]>();
+  knownKeys.set(specs, byPrefix);
+  let keys = byPrefix.get(prefix);
+  if (keys === undefined) {
+    const known = new Set<string>();
+    for (const spec of specs.filter((candidate) => candidate.key.startsWith(prefix))) {
+      const [head = '', ...rest] = spec.key.slice(prefix.length).split('.');
+      known.add(head);
+      if (rest.length === 0 && viaFile(spec)) known.add(`${head}File`);
+    }
+    keys = [...known, ...(prefix === '' ? other : [])];
+    byPrefix.set(prefix, keys);
+  }
+  return keys;
+}
+
+/** Unknown keys, and sub-sections that are not mappings (their settings then refused), level by level. */
+function walk(
+  ctx: LoadContext,
+  [data, prefix]: [Mapping, string],
+  specs: readonly SettingSpec[],
+  section: Section,
+  layer: Map<string, Entry>,
+): void {
+  const known = keysOf(specs, prefix, section.otherKeys ?? []);
+  for (const [key, value] of Object.entries(data)) {
+    const path = `${prefix}${key}`;
+    const mapping = MAPPINGS[path];
+    const problem = { field: section.label(path), file: section.file };
+    if (!known.includes(key)) {
+      const hint = closest(key, known);
+      const expected =
+        (prefix === '' ? section.unknownKey?.(key) : undefined) ??
+        (hint === undefined
+          ? `unknown key — expected one of ${known.join(', ')}`
+          : `unknown key — did you mean ${hint}?`);
+      ctx.problems.push({ ...problem, expected }); // no value: it may be a misspelt secret
+    } else if (mapping !== undefined && isMapping(value)) {
+      walk(ctx, [value, `${path}.`], specs, section, layer);
+    } else if (mapping !== undefined) {
+      ctx.problems.push({ ...problem, value: showValue(value), expected: mapping });
+      for (const spec of specs.filter((candidate) => candidate.key.startsWith(`${path}.`))) {
+        layer.set(spec.key, { label: section.label(spec.key), ok: false });
+      }
+    }
+  }
+}
+
+/** A section of the config file (top level, `defaults`, `portals[i]`); undefined when not a mapping. */
+export function fileLayer(
+  ctx: LoadContext,
+  raw: unknown,
+  specs: readonly SettingSpec[],
+  section: Section,
+): Layer | undefined {
+  const { label, file } = section;
+  for (const spec of specs) {
+    const value = spec.secret === true ? getAt(raw, spec.key) : undefined;
+    if (value !== undefined) ctx.inline.push(label(spec.key));
+    if (typeof value === 'string' && value !== '') ctx.secrets.add(value);
+  }
+  if (!isMapping(raw)) {
+    ctx.problems.push({ field: label(''), value: showValue(raw), expected: section.mapping, file });
+    return undefined;
+  }
+  const layer = new Map<string, Entry>();
+  walk(ctx, [raw, ''], specs, section, layer);
+  for (const spec of specs) {
+    if (layer.has(spec.key)) continue;
+    const entry = entryOf(ctx, spec, {
+      direct: getAt(raw, spec.key),
+      path: viaFile(spec) ? getAt(raw, `${spec.key}File`) : undefined,
+      label: label(spec.key),
+      pathLabel: label(`${spec.key}File`),
+      file,
+    });
+    if (entry !== undefined) layer.set(spec.key, entry);
+  }
+  return layer;
+}
+
+/** Environment values: unset when absent or blank (`FOO=` from an unset compose variable). */
+export function envValue(
+  env: Readonly<Record<string, string | undefined>>,
+  name: string,
+): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+/** The variables of `specs` as a layer, checked by the same types as the file's keys. */
+export function envLayer(
+  ctx: LoadContext,
+  env: Readonly<Record<string, string | undefined>>,
+  specs: readonly SettingSpec[],
+): Layer {
+  const layer = new Map<string, Entry>();
+  for (const spec of specs) {
+    const text = envValue(env, spec.env);
+    if (spec.secret === true && text !== undefined) ctx.secrets.add(text);
+    // A number is converted only when it looks like one: a wrong value is shown as given.
+    const trimmed = spec.secret === true ? text : text?.trim();
+    const number = spec.type instanceof z.ZodNumber && /^\d+(\.\d+)?$/.test(trimmed ?? '');
+    const entry = entryOf(ctx, spec, {
+      direct: number ? Number(trimmed) : trimmed,
+      path: viaFile(spec) ? envValue(env, `${spec.env}_FILE`) : undefined,
+      label: spec.env,
+      pathLabel: `${spec.env}_FILE`,
+    });
+    if (entry !== undefined) layer.set(spec.key, entry);
+  }
+  return layer;
+}
+
+/** Layers from lowest to highest precedence, merged setting by setting. */
+export function stack(layers: readonly Layer[]): Layer {
+  const merged = new Map<string, Entry>();
+  for (const layer of layers) for (const [key, entry] of layer) merged.set(key, entry);
+  return merged;
+}
