@@ -79,6 +79,8 @@ export interface PollReport {
   readonly breakdownAt?: number | undefined;
   /** Server time the portal reported for this poll's commands (sum of `processing`). */
   readonly processingSeconds?: number | undefined;
+  /** Breakdowns the count plan refreshed in this poll (none: a headline poll). */
+  readonly refreshed?: PlanOutcome['refreshed'] | undefined;
   readonly error?: MonitorError | undefined;
 }
 
@@ -204,6 +206,7 @@ export class PortalPoller {
         headline,
         ...(breakdownAt === null ? {} : { breakdownAt }),
         processingSeconds,
+        ...(plan === undefined ? {} : { refreshed: plan.refreshed }),
       };
       metrics.pollSucceeded(result.snapshot, {
         durationSeconds: report.durationMs / 1000,
