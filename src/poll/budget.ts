@@ -91,9 +91,11 @@ export class DatabaseBudget {
     }
     if (always) return { run: true, why: 'always' };
     if (lastMs === null) return { run: true, why: 'first' };
-    // Refresh at the last poll before the breakdown would pass its max age at the next one.
+    // Refresh at the last poll before the breakdown would reach its max age at the next one:
+    // the next poll's answer comes some seconds after its start, and the breakdowns a scrape
+    // sees until then are the old ones.
     const interval = this.#intervalMs || 30_000;
-    if (nowMs - lastMs + interval > this.maxAgeMs) return { run: true, why: 'max_age' };
+    if (nowMs - lastMs + interval >= this.maxAgeMs) return { run: true, why: 'max_age' };
     if (this.#credit >= estimate) return { run: true, why: 'budget' };
     return { run: false, why: 'budget' };
   }

@@ -143,7 +143,7 @@ export class CountPlanner {
   readonly #timeoutSeconds: number;
   readonly #always: boolean;
   readonly #names = new NameBook();
-  #size: QueueSize = { rows: 0, unreserved: 0, reserved: 0 };
+  #size: QueueSize = { rows: 0, reserved: 0 };
   #groups: Map<string, StatusStats> | null = null;
   #groupsAt: number | null = null;
   #ages: OlderThan | null = null;
@@ -350,7 +350,7 @@ export class CountPlanner {
     allowance: number,
     capSeconds: number,
   ): Choice {
-    const est = (p: Planned) => this.#speed.estimate(rowsExamined(p.cost, h.size));
+    const est = (p: Planned) => this.#speed.estimate(rowsExamined(p, h.size));
     const fits = (planned: readonly Planned[]) => {
       const packer = new Packer(requestsLeft, capSeconds);
       const cost = planned.reduce((sum, p) => sum + est(p), 0);
@@ -424,7 +424,7 @@ export class CountPlanner {
   }
 
   #rows(planned: readonly Planned[], size: QueueSize): number {
-    return planned.reduce((sum, p) => sum + rowsExamined(p.cost, size), 0);
+    return planned.reduce((sum, p) => sum + rowsExamined(p, size), 0);
   }
 
   #pack(
@@ -435,7 +435,7 @@ export class CountPlanner {
   ): Planned[][] {
     return pack(
       planned,
-      (p) => this.#speed.estimate(rowsExamined(p.cost, size)),
+      (p) => this.#speed.estimate(rowsExamined(p, size)),
       limit,
       capSeconds,
     );
