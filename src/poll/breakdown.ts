@@ -176,12 +176,38 @@ export function statusesToCount(h: Headline): Status[] {
   });
 }
 
-export function nameCommands(h: Headline, names: readonly string[]): Planned[] {
+/** Per status, the one name whose rows are that status's total minus the other names'. */
+export type ByDifference = ReadonlyMap<Status, string>;
+
+/**
+ * Names that need no command because the numbers imply them: with every name of the queue
+ * counted one by one (the caller knows no other name has rows), a status's last name is its
+ * total minus the others. The name chosen is one the status's page of oldest rows holds, so
+ * its oldest row is known too: the first of its rows there (any row past the page is newer).
+ */
+export function differenceNames(h: Headline, names: readonly string[]): ByDifference {
+  const chosen = new Map<Status, string>();
+  const counted = new Set(names);
+  for (const status of statusesToCount(h)) {
+    const view = h.statuses[status];
+    if (!view.trusted) continue;
+    const name = view.rows.find((row) => counted.has(row.name))?.name;
+    if (name !== undefined) chosen.set(status, name);
+  }
+  return chosen;
+}
+
+export function nameCommands(
+  h: Headline,
+  names: readonly string[],
+  byDifference: ByDifference = new Map(),
+): Planned[] {
   const planned: Planned[] = [];
   const statuses = statusesToCount(h);
   for (const name of names) {
     const byName = { '=EVENT_NAME': name };
     for (const status of statuses) {
+      if (byDifference.get(status) === name) continue;
       if (status === 'reserved' && h.reservedByDifference) {
         planned.push({
           key: `n:all:${name}`,
@@ -213,12 +239,19 @@ export function readNames(
   h: Headline,
   names: readonly string[],
   answers: Answers,
+  byDifference: ByDifference = new Map(),
 ): Map<string, StatusStats> {
   const groups = new Map<string, StatusStats>();
   const counted = new Set(names);
   const statOf = (name: string, status: Status): { count: number; oldest: number | null } => {
     const view = h.statuses[status];
     if (view.total === 0) return { count: 0, oldest: null };
+    if (byDifference.get(status) === name) {
+      let others = 0;
+      for (const other of names) if (other !== name) others += statOf(other, status).count;
+      const oldest = view.rows.find((row) => row.name === name)?.ts ?? null;
+      return { count: Math.max(0, view.total - others), oldest };
+    }
     const page = pageOf(h, view);
     if (page !== null) {
       const rows = page.filter((r) => r.status === status && r.name === name);

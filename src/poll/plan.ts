@@ -36,6 +36,7 @@ import type { BatchCommand, CallAnswer } from '../b24/types.js';
 import { DatabaseBudget, type BreakdownDecision } from './budget.js';
 import {
   ageCommands,
+  differenceNames,
   gapCommands,
   shortfall,
   nameCommands,
@@ -44,6 +45,7 @@ import {
   readAges,
   readNames,
   statusesToCount,
+  type ByDifference,
   type OlderThan,
 } from './breakdown.js';
 import { runCommands } from './commands.js';
@@ -112,6 +114,13 @@ export interface PlanOutcome {
 }
 
 const MAX_REQUESTS = 2;
+/**
+ * A status's last name is counted by difference only while the last count of every name one
+ * by one, this recent, left no row to any other name: rows come only for bound events, and
+ * the bindings are read on every poll, so a name no one knows would have to be bound and
+ * unbound between two polls; the hourly count one by one finds it even then.
+ */
+const RECOUNT_NAMES_MS = 60 * 60_000;
 
 interface Choice {
   readonly planned: readonly Planned[];
@@ -120,6 +129,8 @@ interface Choice {
   /** Names counted one by one (every known name when `namesIncluded` and none is left out). */
   readonly names: readonly string[];
   readonly namesIncluded: boolean;
+  /** Names the numbers imply (one per status at most), with no command of their own. */
+  readonly byDifference: ByDifference;
   /** The most seconds one request of it should take. */
   readonly capSeconds: number;
 }
@@ -150,6 +161,8 @@ export class CountPlanner {
   #agesAt: number | null = null;
   /** Statuses with rows of unknown names at the last full count of names. */
   #missing: Status[] = [];
+  /** When every name was last counted one by one with no row left to another name. */
+  #namesExactAt: number | null = null;
   /** The `>PROCESS_ID ""` filter contradicted the depth page: reserved by difference until it agrees again. */
   #byDifference = false;
   /** The last poll's estimate of a whole breakdown, seconds. */
@@ -218,7 +231,8 @@ export class CountPlanner {
     }
     const ranked = this.#names.ranked();
     const ages = ageCommands(input, h);
-    const allNames = nameCommands(h, ranked);
+    const implied = this.#implied(h, ranked, now);
+    const allNames = nameCommands(h, ranked, implied);
     this.#lastEstimate = this.#estimate([...ages, ...allNames], h.size);
     const decision = this.#budget.decide(now, this.#lastAt(), this.#lastEstimate, this.#always);
 
@@ -236,11 +250,27 @@ export class CountPlanner {
         decision.why === 'budget'
           ? Math.max(this.#budget.credit, this.#budget.breakdownAllowance(headSeconds))
           : Infinity;
-      let choice = this.#choose(h, ages, ranked, requestsLeft, allowance, this.#capSeconds);
+      let choice = this.#choose(
+        h,
+        ages,
+        ranked,
+        implied,
+        requestsLeft,
+        allowance,
+        this.#capSeconds,
+      );
       if (choice.planned.length === 0 && decision.why !== 'budget' && requestsLeft > 0) {
         // Nothing fits half the timeout and the breakdown is about to be too old: a server
         // this slow gets a request of up to 90 % of the timeout rather than no refresh at all.
-        choice = this.#choose(h, ages, ranked, requestsLeft, allowance, this.#timeoutSeconds * 0.9);
+        choice = this.#choose(
+          h,
+          ages,
+          ranked,
+          implied,
+          requestsLeft,
+          allowance,
+          this.#timeoutSeconds * 0.9,
+        );
       }
       counted = [...choice.names];
       const packs = this.#pack(
@@ -280,13 +310,17 @@ export class CountPlanner {
         refreshed.push('ages');
       }
       if (choice.namesIncluded && answered('n:')) {
-        this.#groups = readNames(h, counted, answers);
+        this.#groups = readNames(h, counted, answers, choice.byDifference);
         for (const key of Object.keys(answers)) {
           if (!key.startsWith('n:gap:')) continue;
           for (const row of pageRows(answers[key] as CallAnswer)) this.#names.add(row.name);
         }
         // With every known name counted, rows under `other` are of names no one knows yet.
         this.#missing = counted.length >= ranked.length ? shortfall(this.#groups) : [];
+        if (counted.length >= ranked.length && choice.byDifference.size === 0) {
+          // counted one by one: the last names may be taken by difference until the next hour
+          this.#namesExactAt = this.#missing.length === 0 ? now : null;
+        }
         this.#groupsAt = now;
         refreshed.push('names');
         this.#names.remember(this.#groups, counted, [...bound, ...input.knownEventNames], now);
@@ -346,6 +380,7 @@ export class CountPlanner {
     h: Headline,
     ages: readonly Planned[],
     ranked: readonly string[],
+    implied: ByDifference,
     requestsLeft: number,
     allowance: number,
     capSeconds: number,
@@ -361,12 +396,14 @@ export class CountPlanner {
     const missing = this.#missing;
     const discover =
       missing.length === 0 ? [] : gapCommands(ranked, missing.length === 1 ? missing[0]! : null);
-    const allNames = [...(freeNames ? [] : nameCommands(h, ranked)), ...discover];
+    const byDifference = discover.length === 0 ? implied : new Map<Status, string>();
+    const allNames = [...(freeNames ? [] : nameCommands(h, ranked, byDifference)), ...discover];
     const whole = (withAges: boolean, withNames: boolean): Choice => ({
       planned: [...(withAges ? ages : []), ...(withNames ? allNames : [])],
       ages: withAges,
       names: withNames ? [...ranked] : [],
       namesIncluded: withNames,
+      byDifference: withNames ? byDifference : new Map(),
       capSeconds,
     });
     if (fits([...ages, ...allNames])) return whole(true, true);
@@ -408,8 +445,17 @@ export class CountPlanner {
       ages: withAges,
       names,
       namesIncluded: names.length > 0,
+      // some names left to `other`: no name is implied
+      byDifference: new Map(),
       capSeconds,
     };
+  }
+
+  /** The names implied by difference in this poll (none unless the last full count allows it). */
+  #implied(h: Headline, ranked: readonly string[], now: number): ByDifference {
+    const recent = this.#namesExactAt !== null && now - this.#namesExactAt < RECOUNT_NAMES_MS;
+    if (!recent || this.#missing.length > 0) return new Map();
+    return differenceNames(h, ranked);
   }
 
   /** When the older of the two breakdowns was refreshed (null: not both yet). */
@@ -433,12 +479,7 @@ export class CountPlanner {
     limit: number,
     capSeconds: number,
   ): Planned[][] {
-    return pack(
-      planned,
-      (p) => this.#speed.estimate(rowsExamined(p, size)),
-      limit,
-      capSeconds,
-    );
+    return pack(planned, (p) => this.#speed.estimate(rowsExamined(p, size)), limit, capSeconds);
   }
 
   /** A request of the headline: its failure fails the poll, but the next one plans smaller. */
