@@ -1,24 +1,30 @@
 /**
  * The count plan: the headline on every poll, the breakdowns when the database budget allows
  * and before they are 5 minutes old, each request sized to answer well within the request
- * timeout. Costs, in units of one `COUNT(*)` over the application's queue of N rows (U of
- * them unreserved, R reserved; see cost.ts for why):
+ * timeout. Costs, in units of one `COUNT(*)` over the application's queue of N rows (R of
+ * them reserved; see cost.ts for what EXPLAIN shows):
  *
  * | tier      | commands                                                     | cost                     |
  * | --------- | ------------------------------------------------------------ | ------------------------ |
  * | headline  | depth (oldest 50 rows), error, reserved (oldest 50 each) + `event.get`; queued = depth − error − reserved | 2 + R/N |
- * |           | + queued (oldest 50) only when the depth page holds no queued row (next request) | + U/N |
+ * |           | + queued (oldest 50) only when the depth page holds no queued row (next request) | + 1 |
  * |           | + the newest 50 rows only when this poll may refresh the ages | + 1 |
- * | ages      | `<TIMESTAMP_X` per status and age, only where the headline's pages leave it open | ≤ U/N or R/N each, 0–21 commands |
- * | names     | per counted name, per status with rows beyond its page: queued and error U/N, reserved R/N | ≤ 2 + R/N per name |
+ * | ages      | per status and age only where the headline's pages leave it open, counted from the side of the cutoff with fewer rows (`<` or `>=TIMESTAMP_X`) | a narrow side: its rows (`TIMESTAMP_X` index); else 1 (R/N reserved) |
+ * | names     | per counted name, per status with rows beyond its page: queued and error 1, reserved R/N; a status's last name by difference when allowed | ≤ 2 + R/N per name |
  *
  * Measured on MariaDB 10.11 with EXPLAIN at 1M rows: the depth count reads only the
  * `(APP_ID, CONNECTOR_ID)` index; the error count, with no index on ERROR, is one pass over
- * the table (`type=ALL`), the one pass the headline needs (the old queued count was a
- * second); the reserved count is a range of `(PROCESS_ID)`; every page ordered by
- * TIMESTAMP_X walks the `(TIMESTAMP_X)` index and stops after 50 matching rows, filters or
- * not (no filesort). So the headline costs about 2 units, 3 in the polls that ask the newest
- * page, 3 + U/N when the queue's oldest 50 rows hold no queued row.
+ * the table (`type=ALL`), and so is every `=PROCESS_ID ""` count (queued, error, by name):
+ * `IS NULL OR = ''` matches most rows; the reserved count is a range of `(PROCESS_ID)`; a
+ * narrow `TIMESTAMP_X` range (2.5 % of the rows) is read through its index, a wide one (10 %)
+ * is not; every page ordered by TIMESTAMP_X walks the `(TIMESTAMP_X)` index and stops after
+ * 50 matching rows (no filesort). So the headline costs about 2 units, 3 in the polls that
+ * ask the newest page or the oldest queued rows.
+ *
+ * What the numbers imply is not asked: a status's total is the headline's, so with every name
+ * of the queue counted one by one, its last name is the total minus the others (allowed for
+ * an hour after a count one by one left no row to any other name: RECOUNT_NAMES_MS); an age
+ * whose cutoff most rows are older than is the total minus the rows not older.
  *
  * Request 1 is the headline; request 2 (rarely 3, when a slow server split the headline) the
  * breakdown. Names beyond what the requests and the budget hold are not counted one by one:
@@ -26,10 +32,6 @@
  * When every name was counted and `other` still holds rows (names only the queue knows), the
  * next names refresh adds one command per gap between the known names (≤ 1 unit each) to
  * find them.
- *
- * Order by TIMESTAMP_X: a page of the oldest (newest) 50 rows walks the `TIMESTAMP_X` index
- * and stops early (EXPLAIN above); at worst it would sort the rows its filter matched, which
- * the unit above counts.
  */
 import { TimeoutError } from '../b24/errors.js';
 import type { BatchCommand, CallAnswer } from '../b24/types.js';
