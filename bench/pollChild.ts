@@ -70,6 +70,7 @@ export async function runPollJob(
           ? {}
           : { processingSeconds: report.processingSeconds }),
         ...(report.refreshed === undefined ? {} : { refreshed: report.refreshed }),
+        ...(report.breakdownTimedOut === true ? { breakdownTimedOut: true } : {}),
         startedAtS: report.startedAt / 1000,
         ...(report.breakdownAt === undefined ? {} : { breakdownAt: report.breakdownAt }),
       });

@@ -51,6 +51,8 @@ export interface PollRun {
   readonly processingSeconds?: number;
   /** Breakdowns refreshed in the poll (count plan). */
   readonly refreshed?: readonly string[];
+  /** A breakdown request of the poll timed out. */
+  readonly breakdownTimedOut?: boolean;
   /** The poll's start by the monitor's clock, Unix seconds. */
   readonly startedAtS?: number;
   /** When the breakdowns were last refreshed as of the poll's end, Unix seconds (monitor's clock). */

@@ -13,6 +13,8 @@ export interface SteadyFigures {
   readonly polls: number;
   readonly failed: number;
   readonly errors: readonly string[];
+  /** Polls whose breakdown request timed out (the poll itself stayed up). */
+  readonly breakdownTimeouts: number;
   /** The sum of `processing` of the polls that refreshed no breakdown, seconds: median, max. */
   readonly headlineMedianS: number;
   readonly headlineMaxS: number;
@@ -29,6 +31,14 @@ export interface SteadyFigures {
   readonly maxRequests: number;
   /** Longest poll, real seconds. */
   readonly maxWallS: number;
+  /** Each poll: DB seconds, breakdowns refreshed, requests, real seconds, breakdown timed out. */
+  readonly byPoll: readonly {
+    readonly s: number;
+    readonly refreshed: string;
+    readonly requests: number;
+    readonly wallS: number;
+    readonly timedOut: boolean;
+  }[];
 }
 
 function median(values: readonly number[]): number {
@@ -64,6 +74,7 @@ export function steadyFigures(runs: readonly PollRun[], intervalMs: number): Ste
     polls: runs.length,
     failed: runs.length - ok.length,
     errors: [...new Set(runs.flatMap((run) => (run.error === undefined ? [] : [run.error])))],
+    breakdownTimeouts: runs.filter((run) => run.breakdownTimedOut === true).length,
     headlineMedianS: round(median(headline.map(seconds)), 3),
     headlineMaxS: round(max(headline.map(seconds)), 3),
     breakdownPolls: breakdown.length,
@@ -75,6 +86,13 @@ export function steadyFigures(runs: readonly PollRun[], intervalMs: number): Ste
     maxBreakdownAgeS: round(maxAge, 1),
     maxRequests: max(runs.map((run) => run.requests)),
     maxWallS: round(max(runs.map((run) => run.wallMs)) / 1000, 2),
+    byPoll: runs.map((run) => ({
+      s: round(seconds(run), 3),
+      refreshed: run.refreshed?.join('+') ?? '',
+      requests: run.requests,
+      wallS: round(run.wallMs / 1000, 2),
+      timedOut: run.breakdownTimedOut === true,
+    })),
   };
 }
 
@@ -106,6 +124,7 @@ export function steadyTable(cases: readonly CaseResult[]): string {
           String(s.maxRequests),
           secs(s.maxWallS),
           s.failed === 0 ? '0' : `${s.failed}: ${s.errors.join('; ').slice(0, 80)}`,
+          String(s.breakdownTimeouts),
         ],
       ];
     }),
@@ -124,6 +143,7 @@ export function steadyTable(cases: readonly CaseResult[]): string {
       'max HTTP req/poll',
       'max wall/poll',
       'failed',
+      'breakdown timeouts',
     ],
     rows,
     [
@@ -139,6 +159,7 @@ export function steadyTable(cases: readonly CaseResult[]): string {
       'right',
       'right',
       'left',
+      'right',
     ],
   );
 }
@@ -152,4 +173,6 @@ export const STEADY_NOTES = [
   "first 5 simulated minutes (a fresh process's first breakdowns). max breakdown age: the",
   'oldest the by-name and by-age figures got before a newer poll replaced them. The rows stay',
   "as filled while the monitor's clock moves on, so they age by the simulated minutes too.",
+  'breakdown timeouts: polls whose breakdown request outlasted the request timeout (15 s): the',
+  'poll stayed up with the older breakdowns. The JSON holds every poll (steady.byPoll).',
 ];

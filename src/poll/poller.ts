@@ -81,6 +81,8 @@ export interface PollReport {
   readonly processingSeconds?: number | undefined;
   /** Breakdowns the count plan refreshed in this poll (none: a headline poll). */
   readonly refreshed?: PlanOutcome['refreshed'] | undefined;
+  /** A breakdown request timed out (the poll kept the older breakdowns). */
+  readonly breakdownTimedOut?: boolean | undefined;
   readonly error?: MonitorError | undefined;
 }
 
@@ -206,7 +208,9 @@ export class PortalPoller {
         headline,
         ...(breakdownAt === null ? {} : { breakdownAt }),
         processingSeconds,
-        ...(plan === undefined ? {} : { refreshed: plan.refreshed }),
+        ...(plan === undefined
+          ? {}
+          : { refreshed: plan.refreshed, breakdownTimedOut: plan.breakdownTimedOut }),
       };
       metrics.pollSucceeded(result.snapshot, {
         durationSeconds: report.durationMs / 1000,
