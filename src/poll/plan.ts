@@ -260,6 +260,8 @@ export class CountPlanner {
         requestsLeft,
         allowance,
         this.#capSeconds,
+        now,
+        decision.why === 'max_age',
       );
       if (choice.planned.length === 0 && decision.why !== 'budget' && requestsLeft > 0) {
         // Nothing fits half the timeout and the breakdown is about to be too old: a server
@@ -272,6 +274,8 @@ export class CountPlanner {
           requestsLeft,
           allowance,
           this.#timeoutSeconds * 0.9,
+          now,
+          decision.why === 'max_age',
         );
       }
       counted = [...choice.names];
@@ -386,6 +390,8 @@ export class CountPlanner {
     requestsLeft: number,
     allowance: number,
     capSeconds: number,
+    now: number,
+    forced: boolean,
   ): Choice {
     const est = (p: Planned) => this.#speed.estimate(rowsExamined(p, h.size));
     const fits = (planned: readonly Planned[]) => {
@@ -433,14 +439,17 @@ export class CountPlanner {
         commands.push(...mine);
       }
     };
+    // In a refresh forced by the max age, the newer section follows only when it is due
+    // too: counting it again now would spend what the next refresh spends anyway.
+    const due = (at: number | null) => !forced || at === null || this.#budget.due(now, at);
     let withAges: boolean;
     if ((this.#groupsAt ?? -1) <= (this.#agesAt ?? -1)) {
       takeNames();
-      withAges = takeAges();
+      withAges = due(this.#agesAt) && takeAges();
     } else {
       withAges = takeAges();
       if (withAges) spent += agesCost;
-      takeNames();
+      if (due(this.#groupsAt)) takeNames();
     }
     return {
       planned: [...(withAges ? ages : []), ...commands],
