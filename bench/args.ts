@@ -23,11 +23,19 @@ export interface BenchArgs {
   readonly sqlPlans: readonly string[] | null;
   /** Polls per monitor plan and queue in the SQL bench. @default 3 (full: 4) */
   readonly sqlPolls: number | null;
+  /**
+   * The SQL bench's simulated schedule, seconds: polls run back to back while the monitor's
+   * clock moves this much between them (steady state of the budget). @default null (real clock)
+   */
+  readonly sqlInterval: number | null;
+  /** Simulated minutes of the schedule (polls = minutes × 60 / interval). @default 15 */
+  readonly sqlMinutes: number;
 }
 
 export const USAGE = `Usage: npm run bench -- [--quick] [--out FILE] [--sizes 1000,10000] [--no-sdk] [--no-fleet]
        npm run bench -- --scrape-only [--out FILE]
        npm run bench -- --sql [--sql-full] [--sql-plans count,scan,sdk] [--sql-polls N] [--sizes …]
+       npm run bench -- --sql --sql-interval 30 [--sql-minutes 15] [--sql-plans auto] [--sizes …]
 
   --quick          only 1k and 10k rows, fewer portals and a shorter run of the 1,000 portals
   --out FILE       where the JSON results go (default bench-results/bench.json)
@@ -43,6 +51,10 @@ export const USAGE = `Usage: npm run bench -- [--quick] [--out FILE] [--sizes 10
   --sql-plans LIST with --sql: plans to measure: monitor strategies (any MONITOR_STRATEGY
                    value) and sdk (default count,scan,sdk)
   --sql-polls N    with --sql: polls per monitor plan and queue (default 3)
+  --sql-interval S with --sql: steady state on a simulated S-second schedule: the polls run back
+                   to back, the monitor's clock moves S seconds from one to the next (budget and
+                   the breakdowns' 5-minute promise as on that schedule); plans default to auto
+  --sql-minutes M  with --sql-interval: simulated minutes per plan and queue (default 15)
 `;
 
 export class UsageError extends Error {}
@@ -59,6 +71,8 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
   let sqlFull = false;
   let sqlPlans: string[] | null = null;
   let sqlPolls: number | null = null;
+  let sqlInterval: number | null = null;
+  let sqlMinutes = 15;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = (): string => {
@@ -110,6 +124,14 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         if (!Number.isInteger(sqlPolls) || sqlPolls < 1)
           throw new UsageError('--sql-polls expects a positive whole number');
         break;
+      case '--sql-interval':
+        sqlInterval = Number(value());
+        if (!(sqlInterval > 0)) throw new UsageError('--sql-interval expects positive seconds');
+        break;
+      case '--sql-minutes':
+        sqlMinutes = Number(value());
+        if (!(sqlMinutes > 0)) throw new UsageError('--sql-minutes expects positive minutes');
+        break;
       default:
         throw new UsageError(`Unknown option: ${arg}`);
     }
@@ -131,5 +153,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     sqlFull,
     sqlPlans,
     sqlPolls,
+    sqlInterval,
+    sqlMinutes,
   };
 }

@@ -5,6 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { buildMonitor } from '../src/app.js';
+import { sleep, type Clock } from '../src/b24/clock.js';
 import { formatProblems, loadConfig } from '../src/config/load.js';
 import { createLogger } from '../src/runtime/log.js';
 import type { ChildMessage, PollJob, PollResult, PollRun } from './protocol.js';
@@ -37,11 +38,20 @@ export async function runPollJob(
   });
   if (!loaded.ok) throw new Error(formatProblems(loaded.problems));
   const logger = createLogger({ level: 'warn', destination: process.stderr });
-  const monitor = buildMonitor(loaded.config, { logger });
+  // The simulated schedule: poll i starts at start + i × interval on the monitor's clock,
+  // which runs in real time within a poll (its deadlines and timeouts stay real).
+  let offsetMs = 0;
+  const clock: Clock = { now: () => Date.now() + offsetMs, sleep };
+  const simStart = Date.now();
+  const monitor = buildMonitor(loaded.config, {
+    logger,
+    ...(job.intervalMs === undefined ? {} : { clock }),
+  });
   const baselineRssMb = Math.round(process.memoryUsage.rss() / 104_857.6) / 10;
   const runs: PollRun[] = [];
   try {
     for (let i = 0; i < job.runs; i++) {
+      if (job.intervalMs !== undefined) offsetMs = simStart + i * job.intervalMs - Date.now();
       await send({ kind: 'poll-mark', phase: 'start', run: i });
       const started = performance.now();
       const [report] = await monitor.pollOnce();
@@ -56,6 +66,13 @@ export async function runPollJob(
         strategy: report.strategy,
         snapshot: report.snapshot === undefined ? null : toJson(report.snapshot),
         ...(report.error === undefined ? {} : { error: report.error.message }),
+        ...(report.processingSeconds === undefined
+          ? {}
+          : { processingSeconds: report.processingSeconds }),
+        ...(report.refreshed === undefined ? {} : { refreshed: report.refreshed }),
+        ...(report.breakdownTimedOut === true ? { breakdownTimedOut: true } : {}),
+        startedAtS: report.startedAt / 1000,
+        ...(report.breakdownAt === undefined ? {} : { breakdownAt: report.breakdownAt }),
       });
     }
   } finally {

@@ -28,6 +28,12 @@ export interface PollJob {
   readonly tokenFile: string;
   /** More settings for the config loader, winning over the child's own. */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * A simulated schedule: the polls still run back to back, but the monitor's clock moves
+   * this many ms from one poll's start to the next (the budget and the breakdowns' age
+   * behave as on that schedule). Absent: the real clock.
+   */
+  readonly intervalMs?: number;
 }
 
 export interface PollRun {
@@ -41,6 +47,16 @@ export interface PollRun {
   readonly strategy: string | undefined;
   readonly snapshot: SnapshotJson | null;
   readonly error?: string;
+  /** The sum of the poll's `processing` as the monitor read it, seconds. */
+  readonly processingSeconds?: number;
+  /** Breakdowns refreshed in the poll (count plan). */
+  readonly refreshed?: readonly string[];
+  /** A breakdown request of the poll timed out. */
+  readonly breakdownTimedOut?: boolean;
+  /** The poll's start by the monitor's clock, Unix seconds. */
+  readonly startedAtS?: number;
+  /** When the breakdowns were last refreshed as of the poll's end, Unix seconds (monitor's clock). */
+  readonly breakdownAt?: number;
 }
 
 /** Sent just before and just after each poll, so the parent can time its own side of it. */

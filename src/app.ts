@@ -26,7 +26,10 @@ export interface MonitorDeps {
   readonly secrets?: SecretRegistry | undefined;
   /** Shared by every portal's REST and OAuth requests. @default a keep-alive Agent */
   readonly dispatcher?: Dispatcher | undefined;
-  /** Time and waits of the REST clients (retry backoff, rate limiting). @default the system clock */
+  /**
+   * Time and waits of the REST clients (retry backoff, rate limiting) and the pollers' time
+   * (the database budget, the breakdowns' age). @default the system clock
+   */
   readonly clock?: Clock | undefined;
 }
 
@@ -64,6 +67,7 @@ export function buildMonitor(fullConfig: MonitorConfig, deps: MonitorDeps): Moni
   const stores = createTokenStores(config.tokenStore, deps.logger, metrics.registry);
   const dispatcher = deps.dispatcher ?? new Agent({ keepAliveTimeout: 30_000 });
   const clients: PortalClient[] = [];
+  const clock = deps.clock;
   const pollers = config.portals.map((portal) => {
     const logger = deps.logger.child({ portal: portal.name });
     const portalMetrics = new PortalMetrics(metrics, portal.name);
@@ -90,6 +94,8 @@ export function buildMonitor(fullConfig: MonitorConfig, deps: MonitorDeps): Moni
       pollTimeoutMs: portal.pollTimeoutMs,
       staleAfterMs: portal.staleAfterMs,
       authConnector: portal.authConnector,
+      // the budget and the breakdowns' 5-minute promise read the same clock as the clients
+      ...(clock === undefined ? {} : { now: () => clock.now() }),
     });
   });
   return {

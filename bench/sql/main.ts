@@ -19,16 +19,20 @@ import type { HttpsProxy } from '../tls.js';
 import { DEFAULT_SQL_PLANS, sqlPlan } from './plans.js';
 import { SQL_NOTES, sqlTable } from './report.js';
 import { measureCase, startBenchDb } from './run.js';
+import { STEADY_NOTES, steadyTable } from './steady.js';
 import type { CaseResult, Estimates, QueueCase, SqlBenchContext } from './run.js';
 
 const SHAPES: readonly QueueShape[] = ['healthy', 'stuck'];
 
-/** Sizes × 8 and 16 names × both shapes; 16 names at 1M rows only in the full matrix. */
-function sqlCases(sizes: readonly number[], full: boolean): QueueCase[] {
+/**
+ * Sizes × 8 and 16 names × both shapes; 16 names at 1M rows only in the full matrix, and on a
+ * simulated schedule (minutes of polls per queue) 8 names only unless full.
+ */
+function sqlCases(sizes: readonly number[], full: boolean, steady: boolean): QueueCase[] {
   const cases: QueueCase[] = [];
   for (const rows of sizes) {
     for (const names of [8, 16]) {
-      if (names === 16 && rows >= 1_000_000 && !full) continue;
+      if (names === 16 && (rows >= 1_000_000 || steady) && !full) continue;
       for (const shape of SHAPES) cases.push({ rows, names, shape });
     }
   }
@@ -48,6 +52,14 @@ function command(args: BenchArgs): string {
   const parts = ['npm run bench --', args.sqlFull ? '--sql-full' : '--sql'];
   if (args.sqlPlans !== null) parts.push('--sql-plans', args.sqlPlans.join(','));
   if (args.sqlPolls !== null) parts.push('--sql-polls', String(args.sqlPolls));
+  if (args.sqlInterval !== null) {
+    parts.push(
+      '--sql-interval',
+      String(args.sqlInterval),
+      '--sql-minutes',
+      String(args.sqlMinutes),
+    );
+  }
   parts.push('--sizes', args.sizes.join(','));
   if (!args.sdk) parts.push('--no-sdk');
   return parts.join(' ');
@@ -63,8 +75,15 @@ export async function runSqlBench(
   }
   const started = performance.now();
   const loadAtStart = loadavg()[0] ?? 0;
-  const polls = args.sqlPolls ?? (args.sqlFull ? 4 : 3);
-  const names = (args.sqlPlans ?? DEFAULT_SQL_PLANS).filter((name) => args.sdk || name !== 'sdk');
+  const steady = args.sqlInterval !== null;
+  const polls =
+    args.sqlInterval !== null
+      ? Math.max(2, Math.round((args.sqlMinutes * 60) / args.sqlInterval))
+      : (args.sqlPolls ?? (args.sqlFull ? 4 : 3));
+  // on a simulated schedule the budgeted plan is the one whose cadence is measured
+  const names = (args.sqlPlans ?? (steady ? ['auto'] : DEFAULT_SQL_PLANS)).filter(
+    (name) => args.sdk || name !== 'sdk',
+  );
   const plans = names.map((name) => sqlPlan(name, polls));
   log('starting MariaDB');
   const db = await startBenchDb();
@@ -86,11 +105,12 @@ export async function runSqlBench(
       // the SDK's keyset list at 100k rows takes minutes: only in the full matrix
       budgetS: args.sqlFull ? 900 : 60,
       listingsOnEveryQueue: args.sqlFull,
+      intervalMs: args.sqlInterval === null ? null : args.sqlInterval * 1000,
       log,
     };
     const estimates: Estimates = new Map();
     let appId = 0;
-    for (const spec of sqlCases(args.sizes, args.sqlFull)) {
+    for (const spec of sqlCases(args.sizes, args.sqlFull, steady)) {
       cases.push(await measureCase(ctx, spec, plans, ++appId, estimates));
     }
   } finally {
@@ -108,9 +128,7 @@ export async function runSqlBench(
     // other work on the machine slows every query down: say how busy it was
     `Load average (1 min): ${loadAtStart.toFixed(2)} at the start, ${(loadavg()[0] ?? 0).toFixed(2)} at the end`,
     '',
-    sqlTable(cases),
-    '',
-    ...SQL_NOTES,
+    ...(steady ? [steadyTable(cases), '', ...STEADY_NOTES] : [sqlTable(cases), '', ...SQL_NOTES]),
     '',
     `Bench runtime: ${runtimeS} s`,
   ];

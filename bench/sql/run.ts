@@ -14,10 +14,11 @@ import type { SimPortal, SimServer } from '../../src/sim/index.js';
 import { addSqlPortal, fillSqlQueue, startMariaDb, TABLE } from '../../src/sim/sql/index.js';
 import type { MariaDb, QueueShape, SqlQueue, SqlWork } from '../../src/sim/sql/index.js';
 import { runChild } from '../children.js';
-import type { PollMark, PortalAccess } from '../protocol.js';
+import type { PollMark, PollRun, PortalAccess } from '../protocol.js';
 import { EVENT_NAMES_16, EVENT_NAMES_8, formatRows } from '../queueShape.js';
 import { median, round } from '../stats.js';
 import type { SqlPlan } from './plans.js';
+import { steadyFigures, type SteadyFigures } from './steady.js';
 
 /** The schedule the share of wall time is computed for. */
 export const SCHEDULE_S = 30;
@@ -50,6 +51,8 @@ export interface PlanResult {
   readonly sharePercent: number;
   /** The last snapshot's depth equals the queue's rows (null: no snapshot). */
   readonly depthOk: boolean | null;
+  /** On a simulated schedule (`--sql-interval`): the steady state's figures. */
+  readonly steady?: SteadyFigures;
 }
 
 export interface CaseResult extends QueueCase {
@@ -70,6 +73,8 @@ export interface SqlBenchContext {
   readonly budgetS: number;
   /** Run listings (scan, SDK) on queues of more than 8 names too; their work ignores names. */
   readonly listingsOnEveryQueue: boolean;
+  /** The monitor's clock moves this much from one poll to the next (null: the real clock). */
+  readonly intervalMs: number | null;
   readonly log: (line: string) => void;
 }
 
@@ -118,6 +123,7 @@ interface RunFigures {
   readonly dbSecondsByPoll: readonly number[];
   readonly wallMs: readonly number[];
   readonly depths: readonly number[];
+  readonly runs: readonly PollRun[];
 }
 
 async function runMonitor(
@@ -142,6 +148,7 @@ async function runMonitor(
       tokenFile: join(ctx.tmp, `${holder}.tokens.json`),
       // a real portal's poll must fit the defaults: no longer deadline than a user gets
       env: { MONITOR_POLL_TIMEOUT: String(PORTAL_DEFAULTS.pollTimeoutMs) },
+      ...(ctx.intervalMs === null ? {} : { intervalMs: ctx.intervalMs }),
     },
     'poll',
     { onMark },
@@ -156,6 +163,7 @@ async function runMonitor(
     dbSecondsByPoll: byPoll,
     wallMs: result.runs.map((run) => run.wallMs),
     depths: result.runs.flatMap((run) => (run.snapshot === null ? [] : [run.snapshot.depth])),
+    runs: result.runs,
   };
 }
 
@@ -185,6 +193,7 @@ async function runSdk(
     dbSecondsByPoll: [],
     wallMs: result.runs.map((run) => run.wallMs),
     depths: result.runs.map((run) => run.rows),
+    runs: [],
   };
 }
 
@@ -220,6 +229,9 @@ async function measurePlan(
     wallMsMedian: round(median(later), 1),
     sharePercent: round((seconds / SCHEDULE_S) * 100, 2),
     depthOk: figures.depths.length === 0 ? null : figures.depths.at(-1) === rows,
+    ...(ctx.intervalMs === null || figures.runs.length === 0
+      ? {}
+      : { steady: steadyFigures(figures.runs, ctx.intervalMs) }),
   };
 }
 

@@ -18,6 +18,7 @@ import {
   type Row,
   type StatusView,
 } from './headline.js';
+import { BadResponseError } from '../b24/errors.js';
 import type { CallAnswer } from '../b24/types.js';
 import { PAGE_SIZE, type ScanInput } from './offlineList.js';
 import {
@@ -66,20 +67,54 @@ function impliedOlderThan(h: Headline, status: Status, cutoff: number): number |
   return null;
 }
 
+/**
+ * The share of the queue's rows older than `cutoff`, as if spread evenly between the queue's
+ * oldest row and its newest (the headline's pages; the poll's time when the newest were not
+ * asked): it decides from which side of the cutoff an age is counted.
+ */
+function olderShare(h: Headline, takenAt: number, cutoff: number): number {
+  const oldest = h.oldestRows[0]?.ts ?? null;
+  const newest = h.newest[0]?.ts ?? takenAt;
+  if (oldest === null || newest <= oldest) return cutoff > newest ? 1 : 0;
+  return Math.min(1, Math.max(0, (cutoff - oldest) / (newest - oldest)));
+}
+
+/**
+ * One age command: rows older than the cutoff, or, when most rows are older, the rows not
+ * older (`>=TIMESTAMP_X`, key suffix `:newer`; older = total − newer). Either way the
+ * `TIMESTAMP_X` index reads only the smaller side when it is narrow (cost.ts); a count of
+ * queued or error rows without it reads the whole table.
+ */
+function ageCommand(
+  key: string,
+  filter: Readonly<Record<string, unknown>>,
+  cutoff: number,
+  share: number,
+  depth: number,
+  cost: Planned['cost'],
+): Planned {
+  const newer = share > 0.5;
+  const bound = newer
+    ? { '>=TIMESTAMP_X': isoSeconds(cutoff) }
+    : { '<TIMESTAMP_X': isoSeconds(cutoff) };
+  return {
+    key: newer ? `${key}:newer` : key,
+    command: listCommand({ ...bound, ...filter }, BY_TIME),
+    cost,
+    rangeRows: Math.round(Math.min(share, 1 - share) * depth),
+  };
+}
+
 export function ageCommands(input: ScanInput, h: Headline): Planned[] {
   const planned: Planned[] = [];
   for (const age of AGE_THRESHOLDS) {
     const cutoff = input.takenAt - age;
-    const older = { '<TIMESTAMP_X': isoSeconds(cutoff) };
+    const share = olderShare(h, input.takenAt, cutoff);
     const unknown = STATUSES.filter((s) => impliedOlderThan(h, s, cutoff) === null);
     const direct = new Set<Status>(unknown);
     if (h.reservedByDifference && direct.delete('reserved')) {
       // reserved = all − queued − error, each older than the cutoff
-      planned.push({
-        key: `age:all:${age}`,
-        command: listCommand(older, BY_TIME),
-        cost: 'all',
-      });
+      planned.push(ageCommand(`age:all:${age}`, {}, cutoff, share, h.depth, 'all'));
       direct.add('queued');
       direct.add('error');
       for (const s of ['queued', 'error'] as const) {
@@ -87,14 +122,27 @@ export function ageCommands(input: ScanInput, h: Headline): Planned[] {
       }
     }
     for (const status of direct) {
-      planned.push({
-        key: `age:${status}:${age}`,
-        command: listCommand({ ...older, ...STATUS_FILTER[status] }, BY_TIME),
-        cost: STATUS_COST[status],
-      });
+      planned.push(
+        ageCommand(
+          `age:${status}:${age}`,
+          STATUS_FILTER[status],
+          cutoff,
+          share,
+          h.depth,
+          STATUS_COST[status],
+        ),
+      );
     }
   }
   return planned;
+}
+
+/** Rows older than the cutoff from an age command's answer, whichever side it counted. */
+function olderFrom(answers: Answers, key: string, total: number): number | null {
+  if (key in answers) return totalOf(answers[key], key);
+  const newer = `${key}:newer`;
+  if (newer in answers) return Math.max(0, total - totalOf(answers[newer], newer));
+  return null;
 }
 
 export function readAges(takenAt: number, h: Headline, answers: Answers): OlderThan {
@@ -108,9 +156,10 @@ export function readAges(takenAt: number, h: Headline, answers: Answers): OlderT
     const of = (status: Status): number => {
       const implied = impliedOlderThan(h, status, cutoff);
       if (implied !== null) return implied;
-      const key = `age:${status}:${age}`;
-      if (key in answers) return totalOf(answers[key], key);
-      const all = totalOf(answers[`age:all:${age}`], `age:all:${age}`);
+      const asked = olderFrom(answers, `age:${status}:${age}`, h.statuses[status].total);
+      if (asked !== null) return asked;
+      const all = olderFrom(answers, `age:all:${age}`, h.depth);
+      if (all === null) throw new BadResponseError('batch', `no answer for command age:all:${age}`);
       return Math.max(0, all - of('queued') - of('error'));
     };
     for (const status of STATUSES) result[status][age] = of(status);
@@ -127,12 +176,38 @@ export function statusesToCount(h: Headline): Status[] {
   });
 }
 
-export function nameCommands(h: Headline, names: readonly string[]): Planned[] {
+/** Per status, the one name whose rows are that status's total minus the other names'. */
+export type ByDifference = ReadonlyMap<Status, string>;
+
+/**
+ * Names that need no command because the numbers imply them: with every name of the queue
+ * counted one by one (the caller knows no other name has rows), a status's last name is its
+ * total minus the others. The name chosen is one the status's page of oldest rows holds, so
+ * its oldest row is known too: the first of its rows there (any row past the page is newer).
+ */
+export function differenceNames(h: Headline, names: readonly string[]): ByDifference {
+  const chosen = new Map<Status, string>();
+  const counted = new Set(names);
+  for (const status of statusesToCount(h)) {
+    const view = h.statuses[status];
+    if (!view.trusted) continue;
+    const name = view.rows.find((row) => counted.has(row.name))?.name;
+    if (name !== undefined) chosen.set(status, name);
+  }
+  return chosen;
+}
+
+export function nameCommands(
+  h: Headline,
+  names: readonly string[],
+  byDifference: ByDifference = new Map(),
+): Planned[] {
   const planned: Planned[] = [];
   const statuses = statusesToCount(h);
   for (const name of names) {
     const byName = { '=EVENT_NAME': name };
     for (const status of statuses) {
+      if (byDifference.get(status) === name) continue;
       if (status === 'reserved' && h.reservedByDifference) {
         planned.push({
           key: `n:all:${name}`,
@@ -164,12 +239,19 @@ export function readNames(
   h: Headline,
   names: readonly string[],
   answers: Answers,
+  byDifference: ByDifference = new Map(),
 ): Map<string, StatusStats> {
   const groups = new Map<string, StatusStats>();
   const counted = new Set(names);
   const statOf = (name: string, status: Status): { count: number; oldest: number | null } => {
     const view = h.statuses[status];
     if (view.total === 0) return { count: 0, oldest: null };
+    if (byDifference.get(status) === name) {
+      let others = 0;
+      for (const other of names) if (other !== name) others += statOf(other, status).count;
+      const oldest = view.rows.find((row) => row.name === name)?.ts ?? null;
+      return { count: Math.max(0, view.total - others), oldest };
+    }
     const page = pageOf(h, view);
     if (page !== null) {
       const rows = page.filter((r) => r.status === status && r.name === name);

@@ -77,6 +77,18 @@ export class DatabaseBudget {
   }
 
   /**
+   * Whether a breakdown refreshed at `lastMs` must be refreshed in the poll starting at
+   * `nowMs`: the next poll starts an interval later and answers some seconds after that (the
+   * breakdowns a scrape sees until then are the old ones), and schedules jitter by some
+   * milliseconds, so the refresh runs once waiting one more interval and a half would pass
+   * the max age.
+   */
+  due(nowMs: number, lastMs: number): boolean {
+    const interval = this.#intervalMs || 30_000;
+    return nowMs - lastMs + 1.5 * interval > this.maxAgeMs;
+  }
+
+  /**
    * Whether a breakdown whose last refresh was at `lastMs` (null: never) and that would cost
    * about `estimate` seconds runs in the poll starting at `nowMs`.
    */
@@ -91,9 +103,7 @@ export class DatabaseBudget {
     }
     if (always) return { run: true, why: 'always' };
     if (lastMs === null) return { run: true, why: 'first' };
-    // Refresh at the last poll before the breakdown would pass its max age at the next one.
-    const interval = this.#intervalMs || 30_000;
-    if (nowMs - lastMs + interval > this.maxAgeMs) return { run: true, why: 'max_age' };
+    if (this.due(nowMs, lastMs)) return { run: true, why: 'max_age' };
     if (this.#credit >= estimate) return { run: true, why: 'budget' };
     return { run: false, why: 'budget' };
   }

@@ -3,48 +3,58 @@
  * server's speed learnt from the `processing` time it reports. Every `event.offline.list`
  * command runs a `COUNT(*)` of the rows its filter matches plus a 50-row page; the table
  * (`b_rest_event_offline`) has indexes on `(APP_ID, CONNECTOR_ID)`, `(PROCESS_ID)` and
- * `(TIMESTAMP_X)`, none on `EVENT_NAME` or `ERROR`. So, with N rows in the application's
- * queue, U of them unreserved (queued + error) and R reserved:
+ * `(TIMESTAMP_X)`, none on `EVENT_NAME` or `ERROR`. With N rows in the application's queue and
+ * R of them reserved, what EXPLAIN shows on MariaDB 10.11 at 1M rows:
  *
- * | filter                                   | rows examined (best index)          |
- * | ---------------------------------------- | ----------------------------------- |
- * | none                                     | N (`APP_ID, CONNECTOR_ID`)          |
- * | `=PROCESS_ID ""` (+ `ERROR`, `EVENT_NAME`) | U (MariaDB 10.11 reads the table: N) |
- * | `>PROCESS_ID ""` (+ `EVENT_NAME`)          | R (`PROCESS_ID`)                    |
- * | the above + `<TIMESTAMP_X t`               | at most the same, fewer when few rows are older than t (`TIMESTAMP_X`) |
- * | `EVENT_NAME` or `ERROR` alone              | N (no index)                        |
+ * | filter                                      | plan (EXPLAIN)                          | rows examined |
+ * | ------------------------------------------- | --------------------------------------- | ------------- |
+ * | none                                        | `ref_or_null` on `(APP_ID, CONNECTOR_ID)`, index only | N |
+ * | `=PROCESS_ID ""` (+ `ERROR`, `EVENT_NAME`)  | `ALL`: `IS NULL OR = ''` matches most rows, the table is read | N |
+ * | `EVENT_NAME` or `ERROR` alone               | `ALL` (no index)                        | N             |
+ * | `>PROCESS_ID ""` (+ `EVENT_NAME`)           | `range` on `(PROCESS_ID)`               | R             |
+ * | any of the above + a `TIMESTAMP_X` bound holding a small share of the rows | `range` on `(TIMESTAMP_X)` | the rows in the range |
+ * | a `TIMESTAMP_X` bound holding more (≥ 10 % at 1M rows) | `ALL`, as without it         | N (R for `>PROCESS_ID ""`) |
  *
- * (EXPLAIN at 1M rows, 5 % reserved: `=PROCESS_ID ""` is `type=ALL`, one pass over the table,
- * rather than U lookups through the `PROCESS_ID` index; the model keeps U, 95 % of N there.)
- * One unit below is one `COUNT(*)` over the whole queue (N rows); on MariaDB at 1M rows that
- * is 170–390 ms. The plan never knows the real figure in advance: it learns seconds per row
- * from the answers (`result_time[…].processing`) and plans the next poll with it.
+ * So a count of queued or error rows costs a pass over the table however few rows it
+ * matches, unless a narrow time range bounds it: the plan asks an age from the side of the
+ * cutoff with fewer rows (breakdown.ts). One unit below is one `COUNT(*)` over the whole
+ * queue (N rows): on MariaDB at 1M rows 170–390 ms on an idle machine. The plan never knows
+ * the real figure in advance: it learns seconds per row from the answers
+ * (`result_time[…].processing`) and plans the next poll with it.
  */
 
 /** What the portal's answers said the queue holds: the headline of the poll. */
 export interface QueueSize {
   /** All rows. */
   readonly rows: number;
-  /** Rows with an empty PROCESS_ID (queued + error). */
-  readonly unreserved: number;
   readonly reserved: number;
 }
 
 /** Which index a command's filter can use: what decides its cost. */
-export type CostClass = 'all' | 'unreserved' | 'reserved' | 'none';
+export type CostClass = 'all' | 'reserved' | 'none';
 
-/** Rows the database examines for one command of `cls`. A floor of 50: a page is never free. */
-export function rowsExamined(cls: CostClass, size: QueueSize): number {
-  switch (cls) {
-    case 'all':
-      return Math.max(50, size.rows);
-    case 'unreserved':
-      return Math.max(50, size.unreserved);
-    case 'reserved':
-      return Math.max(50, size.reserved);
-    case 'none':
-      return 0;
-  }
+/**
+ * A `TIMESTAMP_X` range holding at most this share of the queue is read through its index;
+ * a wider one is read as if unbounded (MariaDB chose `ALL` at 10 % and `range` at 2.5 % at 1M).
+ */
+const RANGE_SHARE = 0.05;
+
+/** A command's cost: its class, and the rows of its `TIMESTAMP_X` range when it has one. */
+export interface Costed {
+  readonly cost: CostClass;
+  /** Estimated rows of the queue in the command's `TIMESTAMP_X` range. */
+  readonly rangeRows?: number;
+}
+
+/** Rows the database examines for one command. A floor of 50: a page is never free. */
+export function rowsExamined(command: Costed, size: QueueSize): number {
+  const byClass =
+    command.cost === 'all' ? size.rows : command.cost === 'reserved' ? size.reserved : 0;
+  if (command.cost === 'none') return 0;
+  const range = command.rangeRows;
+  const bounded =
+    range !== undefined && range <= RANGE_SHARE * size.rows ? Math.min(byClass, range) : byClass;
+  return Math.max(50, bounded);
 }
 
 /**

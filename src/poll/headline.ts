@@ -27,8 +27,8 @@ export const STATUS_FILTER: Readonly<Record<Status, Params>> = {
   reserved: RESERVED,
 };
 export const STATUS_COST: Readonly<Record<Status, CostClass>> = {
-  queued: 'unreserved',
-  error: 'unreserved',
+  queued: 'all',
+  error: 'all',
   reserved: 'reserved',
 };
 
@@ -37,6 +37,8 @@ export interface Planned {
   readonly key: string;
   readonly command: BatchCommand;
   readonly cost: CostClass;
+  /** Estimated rows of the queue in the command's `TIMESTAMP_X` range (an age command). */
+  readonly rangeRows?: number;
 }
 
 /** `<TIMESTAMP_X` values: ISO 8601 in UTC, which the portal converts to its own zone. */
@@ -146,7 +148,7 @@ export function newestCommand(): Planned {
 
 /** The queued rows' oldest rows, when the depth page held no queued row (one more pass). */
 export function queuedCommand(): Planned {
-  return { key: 'h:queued', command: listCommand(QUEUED, BY_TIME), cost: 'unreserved' };
+  return { key: 'h:queued', command: listCommand(QUEUED, BY_TIME), cost: 'all' };
 }
 
 /**
@@ -283,7 +285,7 @@ export function readHeadline(
         : [],
     newestComplete: queueComplete,
     reservedByDifference: differ,
-    size: { rows: depth, unreserved: queued + failed, reserved },
+    size: { rows: depth, reserved },
     totalsFromPages,
   };
 }

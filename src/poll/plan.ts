@@ -1,24 +1,30 @@
 /**
  * The count plan: the headline on every poll, the breakdowns when the database budget allows
  * and before they are 5 minutes old, each request sized to answer well within the request
- * timeout. Costs, in units of one `COUNT(*)` over the application's queue of N rows (U of
- * them unreserved, R reserved; see cost.ts for why):
+ * timeout. Costs, in units of one `COUNT(*)` over the application's queue of N rows (R of
+ * them reserved; see cost.ts for what EXPLAIN shows):
  *
  * | tier      | commands                                                     | cost                     |
  * | --------- | ------------------------------------------------------------ | ------------------------ |
  * | headline  | depth (oldest 50 rows), error, reserved (oldest 50 each) + `event.get`; queued = depth − error − reserved | 2 + R/N |
- * |           | + queued (oldest 50) only when the depth page holds no queued row (next request) | + U/N |
+ * |           | + queued (oldest 50) only when the depth page holds no queued row (next request) | + 1 |
  * |           | + the newest 50 rows only when this poll may refresh the ages | + 1 |
- * | ages      | `<TIMESTAMP_X` per status and age, only where the headline's pages leave it open | ≤ U/N or R/N each, 0–21 commands |
- * | names     | per counted name, per status with rows beyond its page: queued and error U/N, reserved R/N | ≤ 2 + R/N per name |
+ * | ages      | per status and age only where the headline's pages leave it open, counted from the side of the cutoff with fewer rows (`<` or `>=TIMESTAMP_X`) | a narrow side: its rows (`TIMESTAMP_X` index); else 1 (R/N reserved) |
+ * | names     | per counted name, per status with rows beyond its page: queued and error 1, reserved R/N; a status's last name by difference when allowed | ≤ 2 + R/N per name |
  *
  * Measured on MariaDB 10.11 with EXPLAIN at 1M rows: the depth count reads only the
  * `(APP_ID, CONNECTOR_ID)` index; the error count, with no index on ERROR, is one pass over
- * the table (`type=ALL`), the one pass the headline needs (the old queued count was a
- * second); the reserved count is a range of `(PROCESS_ID)`; every page ordered by
- * TIMESTAMP_X walks the `(TIMESTAMP_X)` index and stops after 50 matching rows, filters or
- * not (no filesort). So the headline costs about 2 units, 3 in the polls that ask the newest
- * page, 3 + U/N when the queue's oldest 50 rows hold no queued row.
+ * the table (`type=ALL`), and so is every `=PROCESS_ID ""` count (queued, error, by name):
+ * `IS NULL OR = ''` matches most rows; the reserved count is a range of `(PROCESS_ID)`; a
+ * narrow `TIMESTAMP_X` range (2.5 % of the rows) is read through its index, a wide one (10 %)
+ * is not; every page ordered by TIMESTAMP_X walks the `(TIMESTAMP_X)` index and stops after
+ * 50 matching rows (no filesort). So the headline costs about 2 units, 3 in the polls that
+ * ask the newest page or the oldest queued rows.
+ *
+ * What the numbers imply is not asked: a status's total is the headline's, so with every name
+ * of the queue counted one by one, its last name is the total minus the others (allowed for
+ * an hour after a count one by one left no row to any other name: RECOUNT_NAMES_MS); an age
+ * whose cutoff most rows are older than is the total minus the rows not older.
  *
  * Request 1 is the headline; request 2 (rarely 3, when a slow server split the headline) the
  * breakdown. Names beyond what the requests and the budget hold are not counted one by one:
@@ -26,10 +32,6 @@
  * When every name was counted and `other` still holds rows (names only the queue knows), the
  * next names refresh adds one command per gap between the known names (≤ 1 unit each) to
  * find them.
- *
- * Order by TIMESTAMP_X: a page of the oldest (newest) 50 rows walks the `TIMESTAMP_X` index
- * and stops early (EXPLAIN above); at worst it would sort the rows its filter matched, which
- * the unit above counts.
  */
 import { TimeoutError } from '../b24/errors.js';
 import { PORTAL_DEFAULTS } from '../config/settings.js';
@@ -37,6 +39,7 @@ import type { BatchCommand, CallAnswer } from '../b24/types.js';
 import { DatabaseBudget, type BreakdownDecision } from './budget.js';
 import {
   ageCommands,
+  differenceNames,
   gapCommands,
   shortfall,
   nameCommands,
@@ -45,6 +48,7 @@ import {
   readAges,
   readNames,
   statusesToCount,
+  type ByDifference,
   type OlderThan,
 } from './breakdown.js';
 import { runCommands } from './runBatch.js';
@@ -113,6 +117,13 @@ export interface PlanOutcome {
 }
 
 const MAX_REQUESTS = 2;
+/**
+ * A status's last name is counted by difference only while the last count of every name one
+ * by one, this recent, left no row to any other name: rows come only for bound events, and
+ * the bindings are read on every poll, so a name no one knows would have to be bound and
+ * unbound between two polls; the hourly count one by one finds it even then.
+ */
+const RECOUNT_NAMES_MS = 60 * 60_000;
 
 interface Choice {
   readonly planned: readonly Planned[];
@@ -121,6 +132,8 @@ interface Choice {
   /** Names counted one by one (every known name when `namesIncluded` and none is left out). */
   readonly names: readonly string[];
   readonly namesIncluded: boolean;
+  /** Names the numbers imply (one per status at most), with no command of their own. */
+  readonly byDifference: ByDifference;
   /** The most seconds one request of it should take. */
   readonly capSeconds: number;
 }
@@ -144,13 +157,15 @@ export class CountPlanner {
   readonly #timeoutSeconds: number;
   readonly #always: boolean;
   readonly #names = new NameBook();
-  #size: QueueSize = { rows: 0, unreserved: 0, reserved: 0 };
+  #size: QueueSize = { rows: 0, reserved: 0 };
   #groups: Map<string, StatusStats> | null = null;
   #groupsAt: number | null = null;
   #ages: OlderThan | null = null;
   #agesAt: number | null = null;
   /** Statuses with rows of unknown names at the last full count of names. */
   #missing: Status[] = [];
+  /** When every name was last counted one by one with no row left to another name. */
+  #namesExactAt: number | null = null;
   /** The `>PROCESS_ID ""` filter contradicted the depth page: reserved by difference until it agrees again. */
   #byDifference = false;
   /** The last poll's estimate of a whole breakdown, seconds. */
@@ -219,7 +234,8 @@ export class CountPlanner {
     }
     const ranked = this.#names.ranked();
     const ages = ageCommands(input, h);
-    const allNames = nameCommands(h, ranked);
+    const implied = this.#implied(h, ranked, now);
+    const allNames = nameCommands(h, ranked, implied);
     this.#lastEstimate = this.#estimate([...ages, ...allNames], h.size);
     const decision = this.#budget.decide(now, this.#lastAt(), this.#lastEstimate, this.#always);
 
@@ -237,11 +253,31 @@ export class CountPlanner {
         decision.why === 'budget'
           ? Math.max(this.#budget.credit, this.#budget.breakdownAllowance(headSeconds))
           : Infinity;
-      let choice = this.#choose(h, ages, ranked, requestsLeft, allowance, this.#capSeconds);
+      let choice = this.#choose(
+        h,
+        ages,
+        ranked,
+        implied,
+        requestsLeft,
+        allowance,
+        this.#capSeconds,
+        now,
+        decision.why === 'max_age',
+      );
       if (choice.planned.length === 0 && decision.why !== 'budget' && requestsLeft > 0) {
         // Nothing fits half the timeout and the breakdown is about to be too old: a server
         // this slow gets a request of up to 90 % of the timeout rather than no refresh at all.
-        choice = this.#choose(h, ages, ranked, requestsLeft, allowance, this.#timeoutSeconds * 0.9);
+        choice = this.#choose(
+          h,
+          ages,
+          ranked,
+          implied,
+          requestsLeft,
+          allowance,
+          this.#timeoutSeconds * 0.9,
+          now,
+          decision.why === 'max_age',
+        );
       }
       counted = [...choice.names];
       const packs = this.#pack(
@@ -281,13 +317,17 @@ export class CountPlanner {
         refreshed.push('ages');
       }
       if (choice.namesIncluded && answered('n:')) {
-        this.#groups = readNames(h, counted, answers);
+        this.#groups = readNames(h, counted, answers, choice.byDifference);
         for (const key of Object.keys(answers)) {
           if (!key.startsWith('n:gap:')) continue;
           for (const row of pageRows(answers[key] as CallAnswer)) this.#names.add(row.name);
         }
         // With every known name counted, rows under `other` are of names no one knows yet.
         this.#missing = counted.length >= ranked.length ? shortfall(this.#groups) : [];
+        if (counted.length >= ranked.length && choice.byDifference.size === 0) {
+          // counted one by one: the last names may be taken by difference until the next hour
+          this.#namesExactAt = this.#missing.length === 0 ? now : null;
+        }
         this.#groupsAt = now;
         refreshed.push('names');
         this.#names.remember(this.#groups, counted, [...bound, ...input.knownEventNames], now);
@@ -347,11 +387,14 @@ export class CountPlanner {
     h: Headline,
     ages: readonly Planned[],
     ranked: readonly string[],
+    implied: ByDifference,
     requestsLeft: number,
     allowance: number,
     capSeconds: number,
+    now: number,
+    forced: boolean,
   ): Choice {
-    const est = (p: Planned) => this.#speed.estimate(rowsExamined(p.cost, h.size));
+    const est = (p: Planned) => this.#speed.estimate(rowsExamined(p, h.size));
     const fits = (planned: readonly Planned[]) => {
       const packer = new Packer(requestsLeft, capSeconds);
       const cost = planned.reduce((sum, p) => sum + est(p), 0);
@@ -362,12 +405,14 @@ export class CountPlanner {
     const missing = this.#missing;
     const discover =
       missing.length === 0 ? [] : gapCommands(ranked, missing.length === 1 ? missing[0]! : null);
-    const allNames = [...(freeNames ? [] : nameCommands(h, ranked)), ...discover];
+    const byDifference = discover.length === 0 ? implied : new Map<Status, string>();
+    const allNames = [...(freeNames ? [] : nameCommands(h, ranked, byDifference)), ...discover];
     const whole = (withAges: boolean, withNames: boolean): Choice => ({
       planned: [...(withAges ? ages : []), ...(withNames ? allNames : [])],
       ages: withAges,
       names: withNames ? [...ranked] : [],
       namesIncluded: withNames,
+      byDifference: withNames ? byDifference : new Map(),
       capSeconds,
     });
     if (fits([...ages, ...allNames])) return whole(true, true);
@@ -395,22 +440,34 @@ export class CountPlanner {
         commands.push(...mine);
       }
     };
+    // In a refresh forced by the max age, the newer section follows only when it is due
+    // too: counting it again now would spend what the next refresh spends anyway.
+    const due = (at: number | null) => !forced || at === null || this.#budget.due(now, at);
     let withAges: boolean;
     if ((this.#groupsAt ?? -1) <= (this.#agesAt ?? -1)) {
       takeNames();
-      withAges = takeAges();
+      withAges = due(this.#agesAt) && takeAges();
     } else {
       withAges = takeAges();
       if (withAges) spent += agesCost;
-      takeNames();
+      if (due(this.#groupsAt)) takeNames();
     }
     return {
       planned: [...(withAges ? ages : []), ...commands],
       ages: withAges,
       names,
       namesIncluded: names.length > 0,
+      // some names left to `other`: no name is implied
+      byDifference: new Map(),
       capSeconds,
     };
+  }
+
+  /** The names implied by difference in this poll (none unless the last full count allows it). */
+  #implied(h: Headline, ranked: readonly string[], now: number): ByDifference {
+    const recent = this.#namesExactAt !== null && now - this.#namesExactAt < RECOUNT_NAMES_MS;
+    if (!recent || this.#missing.length > 0) return new Map();
+    return differenceNames(h, ranked);
   }
 
   /** When the older of the two breakdowns was refreshed (null: not both yet). */
@@ -425,7 +482,7 @@ export class CountPlanner {
   }
 
   #rows(planned: readonly Planned[], size: QueueSize): number {
-    return planned.reduce((sum, p) => sum + rowsExamined(p.cost, size), 0);
+    return planned.reduce((sum, p) => sum + rowsExamined(p, size), 0);
   }
 
   #pack(
@@ -434,12 +491,7 @@ export class CountPlanner {
     limit: number,
     capSeconds: number,
   ): Planned[][] {
-    return pack(
-      planned,
-      (p) => this.#speed.estimate(rowsExamined(p.cost, size)),
-      limit,
-      capSeconds,
-    );
+    return pack(planned, (p) => this.#speed.estimate(rowsExamined(p, size)), limit, capSeconds);
   }
 
   /** A request of the headline: its failure fails the poll, but the next one plans smaller. */

@@ -226,6 +226,9 @@ export class PortalPoller {
       headline,
       ...(breakdownAt === null ? {} : { breakdownAt }),
       processingSeconds: poll.processingSeconds,
+      ...(plan === undefined
+        ? {}
+        : { refreshed: plan.refreshed, breakdownTimedOut: plan.breakdownTimedOut }),
     };
     this.#options.observer.pollSucceeded(read.snapshot, {
       durationSeconds: report.durationMs / 1000,

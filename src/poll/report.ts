@@ -2,6 +2,7 @@
 import type { MonitorError } from '../b24/errors.js';
 import type { GroupStats, QueueSnapshot, Status } from '../queue/snapshot.js';
 import type { Strategy } from '../queue/strategy.js';
+import type { PlanOutcome } from './plan.js';
 
 export interface PollReport {
   readonly portal: string;
@@ -25,5 +26,9 @@ export interface PollReport {
   readonly breakdownAt?: number | undefined;
   /** Server time the portal reported for this poll's commands (sum of `processing`). */
   readonly processingSeconds?: number | undefined;
+  /** Breakdowns the count plan refreshed in this poll (none: a headline poll). */
+  readonly refreshed?: PlanOutcome['refreshed'] | undefined;
+  /** A breakdown request timed out (the poll kept the older breakdowns). */
+  readonly breakdownTimedOut?: boolean | undefined;
   readonly error?: MonitorError | undefined;
 }

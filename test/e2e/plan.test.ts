@@ -167,6 +167,25 @@ describe('the count plan asks only what the numbers leave open', () => {
     expect([...cutoffs]).toEqual([isoSeconds(takenAt - 604_800)]);
   });
 
+  it('counts an age from the side of its cutoff with fewer rows, and still equals the truth', async () => {
+    const shape = SHAPES['a stuck 20,000 rows, two to nine days old'] as Shape;
+    const p = await start({ portal: { events: names8 } });
+    const now = Date.now();
+    // rows from 8 days to 1 hour old: most are older than 6 hours and than a day
+    p.portal.fill({ counts: shape.counts, newestMs: now - 3_600_000, oldestMs: now - 8 * DAY });
+
+    const report = await pollOk(p);
+
+    const takenAt = report.snapshot!.takenAt;
+    expect(report.snapshot!.olderThan).toEqual(p.portal.truth(takenAt).olderThan);
+    const sides = (key: string) =>
+      new Set(p.listFilters().flatMap((f) => (key in f ? [f[key]] : [])));
+    expect([...sides('>=TIMESTAMP_X')].sort()).toEqual(
+      [isoSeconds(takenAt - 86_400), isoSeconds(takenAt - 21_600)].sort(),
+    );
+    expect([...sides('<TIMESTAMP_X')]).toEqual([isoSeconds(takenAt - 604_800)]);
+  });
+
   it('asks no per-name command for a status without rows, nor for one its page holds', async () => {
     const p = await start({ portal: { events: ['ONA', 'ONB', 'ONC'] } });
     p.portal.fill({
@@ -206,6 +225,47 @@ describe('the count plan asks only what the numbers leave open', () => {
     const last = reports[2]!;
     expect(plain(last.snapshot!)).toEqual(plain(p.portal.truth(last.snapshot!.takenAt)));
     for (const report of reports) expect(report.requests).toBeLessThanOrEqual(2);
+  });
+
+  it('counts the last name of a status by difference once a count one by one left no row to another name', async () => {
+    const clock = new ManualClock(Date.now());
+    const p = await start({
+      clock,
+      env: { MONITOR_STRATEGY: 'count' },
+      portal: { events: ['ONA', 'ONB', 'ONC'] },
+    });
+    const now = clock.now();
+    p.portal.fill({
+      counts: {
+        ONA: { queued: 300, error: 80, reserved: 60 },
+        ONB: { queued: 200, error: 70, reserved: 55 },
+        ONC: { queued: 100, error: 60 },
+      },
+      oldestMs: now - 3 * DAY,
+      newestMs: now - DAY,
+    });
+    const byName = (filters: readonly Record<string, unknown>[], status: Status) =>
+      filters
+        .filter((f) => '=EVENT_NAME' in f)
+        .filter((f) =>
+          status === 'reserved'
+            ? '>PROCESS_ID' in f
+            : f['=PROCESS_ID'] === '' && f['=ERROR'] === (status === 'error' ? '1' : '0'),
+        ).length;
+
+    const first = await pollOk(p);
+    const firstFilters = p.listFilters();
+    clock.advance(30_000);
+    const second = await pollOk(p);
+    const secondFilters = p.listFilters().slice(firstFilters.length);
+
+    for (const report of [first, second]) {
+      expect(plain(report.snapshot!)).toEqual(plain(p.portal.truth(report.snapshot!.takenAt)));
+    }
+    for (const status of STATUSES) {
+      expect(byName(firstFilters, status)).toBe(3);
+      expect(byName(secondFilters, status)).toBe(2);
+    }
   });
 
   it.each(['auto', 'count', 'scan'])(

@@ -60,13 +60,18 @@ describeWithMariaDb('a poll of the SQL-backed portal', () => {
       });
       await copyQueue(harness.portal.queue(), queue);
 
-      const [report] = await harness.monitor.pollOnce();
+      // count: the later polls find the unbound name, count every name one by one, then
+      // take each status's last name by difference; every poll must equal the truth
+      const polls = strategy === 'count' ? 4 : 1;
+      for (let i = 0; i < polls; i++) {
+        const [report] = await harness.monitor.pollOnce();
 
-      expect(report?.error).toBeUndefined();
-      expect(report?.ok).toBe(true);
-      const snapshot = report?.snapshot;
-      expect(snapshot?.depth).toBe(280);
-      expect(snapshot).toEqual(harness.portal.truth(snapshot?.takenAt ?? 0));
+        expect(report?.error).toBeUndefined();
+        expect(report?.ok).toBe(true);
+        const snapshot = report?.snapshot;
+        expect(snapshot?.depth).toBe(280);
+        expect(snapshot).toEqual(harness.portal.truth(snapshot?.takenAt ?? 0));
+      }
       expect(queue.work.lists).toBeGreaterThan(0);
     },
   );

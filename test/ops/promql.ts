@@ -30,6 +30,9 @@ const EXTRA_METRICS = [
   'b24_offline_poll_strategy',
   // labels: portal. Rotated token pairs that could not be written to the token file.
   'b24_offline_token_file_write_failures_total',
+  // labels: portal, status. The headline of every poll (the alerts read these).
+  'b24_offline_status_events',
+  'b24_offline_status_oldest_timestamp_seconds',
 ] as const;
 
 /** Every name the monitor exports. */
