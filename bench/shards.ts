@@ -32,6 +32,10 @@ const SECONDS = flag('seconds', 120);
 const INTERVAL_S = flag('interval', 15);
 const EXTRA = flag('extra', 100);
 const PAUSE_MS = flag('pause', 1000);
+/** `--cpu-prof DIR`: shard 0 runs with node --cpu-prof, the profile written there at its exit. */
+const PROFILE_DIR = ((i) => (i === -1 ? undefined : process.argv[i + 1]))(
+  process.argv.indexOf('--cpu-prof'),
+);
 const WARMUP_S = flag('warmup', 35);
 const SCHEDULE = '*/30 * * * * *';
 
@@ -61,6 +65,15 @@ function rssMb(pid: number): { rss: number; peak: number } {
   const kb = (key: string): number =>
     Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
   return { rss: round(kb('VmRSS') / 1024), peak: round(kb('VmHWM') / 1024) };
+}
+
+/** Polls a shard has started (the sum of b24_offline_polls_total), read from its /metrics. */
+async function pollsOf(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  let polls = 0;
+  for (const match of text.matchAll(/^b24_offline_polls_total\{[^}]*\} (\S+)$/gm))
+    polls += Number(match[1]);
+  return polls;
 }
 
 interface ShardProcess {
@@ -139,7 +152,10 @@ async function main(): Promise<void> {
     const shards: ShardProcess[] = [];
     for (let shard = 0; shard < SHARDS; shard++) {
       const port = await freePort();
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start'], {
+      const profile = PROFILE_DIR !== undefined && shard === 0;
+      const args = ['--import', 'tsx', 'src/cli.ts', 'start'];
+      if (profile) args.unshift('--cpu-prof', '--cpu-prof-dir', PROFILE_DIR);
+      const child = spawn(process.execPath, args, {
         env: {
           PATH: process.env['PATH'] ?? '',
           MONITOR_CONFIG: configFile,
@@ -196,11 +212,15 @@ async function main(): Promise<void> {
       return messages.shift()!;
     };
     const loadBefore = loadavg();
+    const pollsStart = await Promise.all(shards.map((s) => pollsOf(s.url)));
     const cpuStart = shards.map((s) => cpuSeconds(s.child.pid!));
     const started = performance.now();
     await nextMessage(); // cadence-done
     const elapsed = (performance.now() - started) / 1000;
     const cpu = shards.map((s, i) => (cpuSeconds(s.child.pid!) - cpuStart[i]!) / elapsed);
+    const pollsPerMinute = (await Promise.all(shards.map((s) => pollsOf(s.url)))).map(
+      (polls, i) => ((polls - pollsStart[i]!) / elapsed) * 60,
+    );
     const loadAfter = loadavg();
     const samples = (await nextMessage()).samples!;
 
@@ -216,9 +236,9 @@ async function main(): Promise<void> {
       `\n## ${PORTALS} portals over ${SHARDS} shards (schedule ${SCHEDULE}, ${round(elapsed)} s measured)\n`,
     );
     console.log(
-      '| shard | portals | CPU (cores) | RSS MB (peak) | /metrics bytes (gzip) | series | cadence scrapes p50 / max ms (n) | all scrapes p50 / p99 ms (n) |',
+      '| shard | portals | CPU (cores) | RSS MB (peak) | /metrics bytes (gzip) | series | polls/min | cadence scrapes p50 / max ms (n) | all scrapes p50 / p99 ms (n) |',
     );
-    console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+    console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const shard of shards) {
       const text = await (await fetch(`${shard.url}/metrics`)).text();
       const owned = /^b24_offline_shard_portals (\d+)$/m.exec(text)?.[1] ?? '?';
@@ -226,7 +246,7 @@ async function main(): Promise<void> {
       const s = samples[shard.shard]!;
       const all = [...s.cadenceMs, ...s.extraMs];
       console.log(
-        `| ${shard.shard} | ${owned} | ${round(cpu[shard.shard]!, 3)} | ${memory.rss} (${memory.peak}) | ${s.plainBytes} (${s.gzipBytes}) | ${s.series} | ` +
+        `| ${shard.shard} | ${owned} | ${round(cpu[shard.shard]!, 3)} | ${memory.rss} (${memory.peak}) | ${s.plainBytes} (${s.gzipBytes}) | ${s.series} | ${Math.round(pollsPerMinute[shard.shard]!)} | ` +
           `${round(quantile(s.cadenceMs, 0.5), 1)} / ${round(Math.max(...s.cadenceMs), 1)} (${s.cadenceMs.length}) | ` +
           `${round(quantile(all, 0.5), 1)} / ${round(quantile(all, 0.99), 1)} (${all.length}) |`,
       );
