@@ -23,7 +23,7 @@
  */
 import { Registry } from 'prom-client';
 import type { MonitorMetrics } from './definitions.js';
-import { MutationTracker, type Bucket } from './tracker.js';
+import { trackerOf, type Bucket, type MutationTracker } from './tracker.js';
 
 const TEXT_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
 const OPENMETRICS_CONTENT_TYPE = Registry.OPENMETRICS_CONTENT_TYPE;
@@ -83,7 +83,7 @@ export class MetricsRenderer {
 
   constructor(metrics: MonitorMetrics) {
     this.#metrics = metrics;
-    this.tracker = new MutationTracker(metrics.registry);
+    this.tracker = trackerOf(metrics.registry);
   }
 
   contentType(openMetrics: boolean): string {

@@ -140,3 +140,12 @@ export class MutationTracker {
     if (method !== 'remove') bucket.keys.add(seriesKey(labels));
   }
 }
+
+/** One tracker per registry, however many renderers (each would wrap the mutators again). */
+const trackers = new WeakMap<Registry, MutationTracker>();
+
+export function trackerOf(registry: Registry): MutationTracker {
+  let tracker = trackers.get(registry);
+  if (tracker === undefined) trackers.set(registry, (tracker = new MutationTracker(registry)));
+  return tracker;
+}
