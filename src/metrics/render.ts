@@ -81,9 +81,46 @@ export class MetricsRenderer {
   /** Portal buckets formatted since the renderer was made; for tests and the bench. */
   bucketsRendered = 0;
 
+  /** Buckets changed since the last flush, with their metric. */
+  readonly #pending = new Map<Bucket, object>();
+  #flushScheduled = false;
+  /** Formats asked for at least once: only those are formatted ahead of a scrape. */
+  readonly #formatsUsed = [false, false];
+
   constructor(metrics: MonitorMetrics) {
     this.#metrics = metrics;
     this.tracker = trackerOf(metrics.registry);
+    this.tracker.listen((metric, bucket) => this.#changed(metric, bucket));
+  }
+
+  /**
+   * Formats changed buckets soon after the change (once the poll's synchronous updates are
+   * in), so that the work is spread over the polls and a scrape mostly joins kept bytes.
+   */
+  #changed(metric: object, bucket: Bucket): void {
+    if (!this.#formatsUsed[0] && !this.#formatsUsed[1]) return;
+    this.#pending.set(bucket, metric);
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => this.#flush()).unref();
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    for (const [bucket, metric] of this.#pending) {
+      const series = (metric as unknown as { hashMap?: Record<string, Sample> }).hashMap ?? {};
+      for (const format of [0, 1] as const) {
+        if (!this.#formatsUsed[format] || bucket.renderedVersion[format] === bucket.version)
+          continue;
+        bucket.rendered[format] = this.#format(
+          bucket,
+          series,
+          this.#header(metric, format).sampleName,
+        );
+        bucket.renderedVersion[format] = bucket.version;
+      }
+    }
+    this.#pending.clear();
   }
 
   contentType(openMetrics: boolean): string {
@@ -102,6 +139,7 @@ export class MetricsRenderer {
    */
   async body(openMetrics: boolean): Promise<Buffer> {
     const format = openMetrics ? 1 : 0;
+    this.#formatsUsed[format] = true;
     const pieces: Buffer[] = [];
     let first = true;
     for (const metric of this.#metrics.registry.getMetricsAsArray()) {

@@ -72,6 +72,7 @@ export class MutationTracker {
   readonly #families = new WeakMap<object, Family>();
   /** Bumped by every mutation of any watched metric. */
   generation = 0;
+  readonly #listeners: ((metric: object, bucket: Bucket) => void)[] = [];
 
   constructor(registry: Registry) {
     this.#registry = registry;
@@ -97,6 +98,11 @@ export class MutationTracker {
       }
     }
     return metrics.length;
+  }
+
+  /** Told of every mutation of a series of a bucket (not of resets: those rebuild the family). */
+  listen(listener: (metric: object, bucket: Bucket) => void): void {
+    this.#listeners.push(listener);
   }
 
   /** The buckets of a watched metric, rebuilt from prom-client's series when stale. */
@@ -138,6 +144,7 @@ export class MutationTracker {
     const bucket = this.#bucket(family, portalOf(labels));
     bucket.version++;
     if (method !== 'remove') bucket.keys.add(seriesKey(labels));
+    for (const listener of this.#listeners) listener(metric, bucket);
   }
 }
 

@@ -192,6 +192,27 @@ describe('MetricsRenderer', () => {
     expect(onePortal).toBeLessThan(full / 3 + 1);
   });
 
+  it('formats a changed portal soon after the change, so the next scrape only joins', async () => {
+    const { metrics, portals } = populated();
+    const renderer = new MetricsRenderer(metrics);
+    await renderer.render(true);
+    const full = renderer.bucketsRendered;
+
+    poll(portals.get('a.bitrix24.com')!, ['ONCRMLEADADD', 'ONTASKADD'], 4);
+    await new Promise((resolve) => setImmediate(resolve));
+    const ahead = renderer.bucketsRendered - full;
+    const open = await renderer.render(true);
+    const atScrape = renderer.bucketsRendered - full - ahead;
+
+    expect(ahead).toBeGreaterThan(5);
+    // only the format asked for so far is formatted ahead; the scrape formats nothing more
+    expect(atScrape).toBe(0);
+    expect(families(open)).toEqual(families(await openMetricsOf(metrics)));
+    expect(open).toContain(
+      'b24_offline_rest_operating_seconds{portal="a.bitrix24.com",method="event.offline.list"} 5.5',
+    );
+  });
+
   it('writes an exposition promtool accepts', async (ctx) => {
     const promtool = needTool(ctx, PROMTOOL);
     const { metrics } = populated();
