@@ -1,20 +1,25 @@
 /**
- * `npm run bench:shards [-- --portals 10000 --shards 4 --seconds 120]`: many simulated portals
- * over N shard processes (the real CLI, one config, one Redis from Debian's redis-server).
- * Prints per shard: CPU (share of one core, averaged over the measured window), RSS, the
- * `/metrics` size and the scrape latency (p50/p99 of sequential scrapes while polling), and the
- * refreshes per minute through Redis when every access token expires at once (refusals counted
- * by the simulated OAuth server). The simulated portals run in this process.
+ * `npm run bench:shards [-- --portals 10000 --shards 4 --seconds 120 --interval 15 --extra 100]`:
+ * many simulated portals over N shard processes (the real CLI, one config, one Redis from
+ * Debian's redis-server). Prints per shard: CPU (share of one core, averaged over a window in
+ * which each shard is scraped at a Prometheus-like cadence, every `--interval` s), RSS, the
+ * `/metrics` size, the scrape latency (measured by a separate process, bench/shardScraper.ts:
+ * the cadence scrapes, then `--extra` nearly back-to-back ones for a p99), the machine's load
+ * average, and the refreshes per minute through Redis when every access token expires at once
+ * (refusals counted by the simulated OAuth server). The simulated portals run in this process.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { gzipSync } from 'node:zlib';
 import { SimServer, type SimPortal } from '../src/sim/index.js';
+import type { ShardScrapeJob, ShardScrapeSamples } from './shardScraper.js';
 import { quantile, round } from './stats.js';
+
+const SCRAPER = fileURLToPath(new URL('./shardScraper.ts', import.meta.url));
 
 function flag(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -24,7 +29,13 @@ function flag(name: string, fallback: number): number {
 const PORTALS = flag('portals', 10_000);
 const SHARDS = flag('shards', 4);
 const SECONDS = flag('seconds', 120);
-const SCRAPES = flag('scrapes', 60);
+const INTERVAL_S = flag('interval', 15);
+const EXTRA = flag('extra', 100);
+const PAUSE_MS = flag('pause', 1000);
+/** `--cpu-prof DIR`: shard 0 runs with node --cpu-prof, the profile written there at its exit. */
+const PROFILE_DIR = ((i) => (i === -1 ? undefined : process.argv[i + 1]))(
+  process.argv.indexOf('--cpu-prof'),
+);
 const WARMUP_S = flag('warmup', 35);
 const SCHEDULE = '*/30 * * * * *';
 
@@ -54,6 +65,15 @@ function rssMb(pid: number): { rss: number; peak: number } {
   const kb = (key: string): number =>
     Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
   return { rss: round(kb('VmRSS') / 1024), peak: round(kb('VmHWM') / 1024) };
+}
+
+/** Polls a shard has started (the sum of b24_offline_polls_total), read from its /metrics. */
+async function pollsOf(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  let polls = 0;
+  for (const match of text.matchAll(/^b24_offline_polls_total\{[^}]*\} (\S+)$/gm))
+    polls += Number(match[1]);
+  return polls;
 }
 
 interface ShardProcess {
@@ -132,7 +152,10 @@ async function main(): Promise<void> {
     const shards: ShardProcess[] = [];
     for (let shard = 0; shard < SHARDS; shard++) {
       const port = await freePort();
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start'], {
+      const profile = PROFILE_DIR !== undefined && shard === 0;
+      const args = ['--import', 'tsx', 'src/cli.ts', 'start'];
+      if (profile) args.unshift('--cpu-prof', '--cpu-prof-dir', PROFILE_DIR);
+      const child = spawn(process.execPath, args, {
         env: {
           PATH: process.env['PATH'] ?? '',
           MONITOR_CONFIG: configFile,
@@ -160,32 +183,46 @@ async function main(): Promise<void> {
     log('started; warming up for one schedule interval');
     await sleep(WARMUP_S * 1000);
 
-    log(`measuring for ${SECONDS} s (sequential scrapes of every shard meanwhile)`);
+    log(
+      `measuring for ${SECONDS} s: a scrape of every shard every ${INTERVAL_S} s from a separate process; ` +
+        `then ${EXTRA} more per shard, 0-${PAUSE_MS} ms apart`,
+    );
+    const scraper = fork(
+      SCRAPER,
+      [
+        JSON.stringify({
+          urls: shards.map((s) => s.url),
+          intervalMs: INTERVAL_S * 1000,
+          cadenceMs: SECONDS * 1000,
+          extra: EXTRA,
+          maxPauseMs: PAUSE_MS,
+        } satisfies ShardScrapeJob),
+      ],
+      { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+    );
+    children.push(scraper);
+    const messages: { kind: string; samples?: ShardScrapeSamples[] }[] = [];
+    let wake: (() => void) | null = null;
+    scraper.on('message', (m) => {
+      messages.push(m as (typeof messages)[number]);
+      wake?.();
+    });
+    const nextMessage = async (): Promise<(typeof messages)[number]> => {
+      while (messages.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+      return messages.shift()!;
+    };
+    const loadBefore = loadavg();
+    const pollsStart = await Promise.all(shards.map((s) => pollsOf(s.url)));
     const cpuStart = shards.map((s) => cpuSeconds(s.child.pid!));
     const started = performance.now();
-    const latencies: number[][] = shards.map(() => []);
-    const sizes: { plain: number; gzip: number; series: number }[] = shards.map(() => ({
-      plain: 0,
-      gzip: 0,
-      series: 0,
-    }));
-    const scrapeEvery = (SECONDS * 1000) / SCRAPES;
-    for (let round_ = 0; round_ < SCRAPES; round_++) {
-      for (const shard of shards) {
-        const t0 = performance.now();
-        const text = await (await fetch(`${shard.url}/metrics`)).text();
-        latencies[shard.shard]!.push(performance.now() - t0);
-        sizes[shard.shard] = {
-          plain: text.length,
-          gzip: round_ === SCRAPES - 1 ? gzipSync(text).length : sizes[shard.shard]!.gzip,
-          series: text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length,
-        };
-      }
-      const next = started + (round_ + 1) * scrapeEvery;
-      await sleep(Math.max(0, next - performance.now()));
-    }
+    await nextMessage(); // cadence-done
     const elapsed = (performance.now() - started) / 1000;
     const cpu = shards.map((s, i) => (cpuSeconds(s.child.pid!) - cpuStart[i]!) / elapsed);
+    const pollsPerMinute = (await Promise.all(shards.map((s) => pollsOf(s.url)))).map(
+      (polls, i) => ((polls - pollsStart[i]!) / elapsed) * 60,
+    );
+    const loadAfter = loadavg();
+    const samples = (await nextMessage()).samples!;
 
     log('expiring every access token: each portal refreshes at its next poll, through Redis');
     const before = granted;
@@ -199,19 +236,27 @@ async function main(): Promise<void> {
       `\n## ${PORTALS} portals over ${SHARDS} shards (schedule ${SCHEDULE}, ${round(elapsed)} s measured)\n`,
     );
     console.log(
-      '| shard | portals | CPU (cores) | RSS MB (peak) | /metrics bytes (gzip) | series | scrape p50 ms | scrape p99 ms |',
+      '| shard | portals | CPU (cores) | RSS MB (peak) | /metrics bytes (gzip) | series | polls/min | cadence scrapes p50 / max ms (n) | all scrapes p50 / p99 ms (n) |',
     );
-    console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+    console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const shard of shards) {
       const text = await (await fetch(`${shard.url}/metrics`)).text();
       const owned = /^b24_offline_shard_portals (\d+)$/m.exec(text)?.[1] ?? '?';
       const memory = rssMb(shard.child.pid!);
-      const size = sizes[shard.shard]!;
-      const lat = latencies[shard.shard]!;
+      const s = samples[shard.shard]!;
+      const all = [...s.cadenceMs, ...s.extraMs];
       console.log(
-        `| ${shard.shard} | ${owned} | ${round(cpu[shard.shard]!, 3)} | ${memory.rss} (${memory.peak}) | ${size.plain} (${size.gzip}) | ${size.series} | ${round(quantile(lat, 0.5), 1)} | ${round(quantile(lat, 0.99), 1)} |`,
+        `| ${shard.shard} | ${owned} | ${round(cpu[shard.shard]!, 3)} | ${memory.rss} (${memory.peak}) | ${s.plainBytes} (${s.gzipBytes}) | ${s.series} | ${Math.round(pollsPerMinute[shard.shard]!)} | ` +
+          `${round(quantile(s.cadenceMs, 0.5), 1)} / ${round(Math.max(...s.cadenceMs), 1)} (${s.cadenceMs.length}) | ` +
+          `${round(quantile(all, 0.5), 1)} / ${round(quantile(all, 0.99), 1)} (${all.length}) |`,
       );
+      if (s.failures > 0) console.log(`  shard ${shard.shard}: ${s.failures} failed scrapes`);
     }
+    const fmt = (l: number[]): string => l.map((v) => v.toFixed(2)).join(' ');
+    console.log(
+      `\nCPU over the cadence phase only (${round(elapsed)} s). Machine: ${cpus().length} cores, load average ` +
+        `(1/5/15 min) ${fmt(loadBefore)} before, ${fmt(loadAfter)} after (shared with other work).`,
+    );
     console.log(
       `\nAll ${PORTALS} access tokens expired at once: ${granted - before} refreshes through Redis in ${round(refreshSeconds)} s ` +
         `(${Math.round(((granted - before) / refreshSeconds) * 60)} per minute; bounded by the schedule, each portal refreshes at its next poll); ` +

@@ -138,7 +138,7 @@ async function stream(
 function createHttpHandler(options: HttpServerOptions) {
   const { metrics, pollers, auth, logger, version } = options;
   const renderer = new MetricsRenderer(metrics);
-  const exposition = new ExpositionCache(metrics.registry, renderer);
+  const exposition = new ExpositionCache(renderer);
   return async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const path = (request.url ?? '/').split('?')[0];
     if (request.method !== 'GET' && request.method !== 'HEAD') {

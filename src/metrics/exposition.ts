@@ -2,13 +2,12 @@
  * The `/metrics` bodies, rendered once per change of the registry and kept (as bytes, and
  * gzip-compressed when a scraper asks for it) until the next change.
  *
- * Why: a shard of 2,500 portals holds ~125,000 series (11 MB); rendering and compressing them
- * on every scrape costs a loaded process seconds, and Prometheus HA pairs, federation and
- * people with curl scrape the same unchanged values again and again.
+ * Why: a shard of 2,500 portals holds ~140,000 series (12 MB); even joined from kept pieces
+ * (render.ts) and compressed at level 1, that is tens of milliseconds, and Prometheus HA
+ * pairs, federation and people with curl scrape the same unchanged values again and again.
  *
- * When the cache is fresh: prom-client has no change event, so every metric of the registry
- * gets its mutators (`set`, `inc`, `dec`, `remove`, `reset`; `labels()` children and
- * `setToCurrentTime` go through them) wrapped to bump a generation number. A body is served
+ * When the cache is fresh: the renderer's MutationTracker (tracker.ts) wraps every metric's
+ * mutators and bumps a generation number on each change. A body is served
  * only while the generation and the number of registered metrics are what they were when its
  * render started, so a scrape that follows a poll sees that poll's values; a render that a
  * change overtook is not reused. `maxAgeMs` bounds what could slip past the wrappers (a metric
@@ -20,11 +19,9 @@
  */
 import { promisify } from 'node:util';
 import { constants as zlib, gzip as gzipCallback } from 'node:zlib';
-import type { Registry } from 'prom-client';
 import type { MetricsRenderer } from './render.js';
 
 const gzipAsync = promisify(gzipCallback);
-const MUTATORS = ['set', 'inc', 'dec', 'remove', 'reset'] as const;
 
 interface Entry {
   readonly generation: number;
@@ -41,22 +38,17 @@ export interface ExpositionOptions {
 }
 
 export class ExpositionCache {
-  readonly #registry: Registry;
   readonly #renderer: MetricsRenderer;
   readonly #maxAgeMs: number;
   readonly #now: () => number;
-  readonly #watched = new WeakSet<object>();
   readonly #entries = new Map<boolean, Entry>();
-  #generation = 0;
   /** Renders started (each one formats every series); for tests and the bench. */
   renders = 0;
 
-  constructor(registry: Registry, renderer: MetricsRenderer, options: ExpositionOptions = {}) {
-    this.#registry = registry;
+  constructor(renderer: MetricsRenderer, options: ExpositionOptions = {}) {
     this.#renderer = renderer;
     this.#maxAgeMs = options.maxAgeMs ?? 1_000;
     this.#now = options.now ?? Date.now;
-    this.#watchAll();
   }
 
   /** Bodies held now (plain and gzip, over both formats): at most 4. */
@@ -77,22 +69,24 @@ export class ExpositionCache {
   }
 
   #current(openMetrics: boolean): Entry {
-    const metricCount = this.#watchAll();
+    // metrics registered since (a shard's gauges, a token store's) get watched too
+    const metricCount = this.#renderer.tracker.sync();
+    const generation = this.#renderer.tracker.generation;
     const now = this.#now();
     const cached = this.#entries.get(openMetrics);
     if (
       cached !== undefined &&
-      cached.generation === this.#generation &&
+      cached.generation === generation &&
       cached.metricCount === metricCount &&
       now - cached.startedAt < this.#maxAgeMs
     )
       return cached;
     this.renders++;
     const entry: Entry = {
-      generation: this.#generation,
+      generation,
       metricCount,
       startedAt: now,
-      plain: this.#renderer.render(openMetrics).then((text) => Buffer.from(text, 'utf8')),
+      plain: this.#renderer.body(openMetrics),
       gzip: null,
     };
     // A failed render is not kept: the next scrape tries again.
@@ -101,25 +95,5 @@ export class ExpositionCache {
     });
     this.#entries.set(openMetrics, entry);
     return entry;
-  }
-
-  /** Wraps the mutators of metrics not seen yet; returns how many metrics are registered. */
-  #watchAll(): number {
-    const metrics = this.#registry.getMetricsAsArray();
-    for (const metric of metrics) {
-      if (this.#watched.has(metric)) continue;
-      this.#watched.add(metric);
-      const target = metric as unknown as Record<string, unknown>;
-      for (const name of MUTATORS) {
-        const original = target[name];
-        if (typeof original !== 'function') continue;
-        const bump = () => this.#generation++;
-        target[name] = function (this: unknown, ...args: unknown[]): unknown {
-          bump();
-          return (original as (...a: unknown[]) => unknown).apply(this, args);
-        };
-      }
-    }
-    return metrics.length;
   }
 }

@@ -2,24 +2,28 @@
  * Renders the monitor's registry in the Prometheus text format or OpenMetrics.
  *
  * The values live in prom-client's metrics; the text is written here, for two reasons:
- * - speed: a thousand portals make ~75,000 series, and prom-client formats every label of
- *   every series on every scrape (~200 ms, mostly garbage). Here the `name{labels} ` prefix
- *   of a series is formatted once and kept with the series' label object, so a scrape only
- *   appends values and joins strings;
+ * - speed: a shard of 2,500 portals holds ~140,000 series (12 MB) and its portals poll every
+ *   30 s, so some of them change between any two scrapes, but only some. The formatted lines
+ *   are kept per metric and portal (tracker.ts says which portals changed); a render formats
+ *   the changed portals again and joins the kept bytes, family by family. prom-client formats
+ *   every label of every series on every scrape (~200 ms at 1,000 portals, mostly garbage).
+ *   Within a family the series come grouped by portal, not in prom-client's insertion order:
+ *   neither format gives that order a meaning;
  * - correctness: prom-client 15 renames counters in place while it renders OpenMetrics
  *   (`x_total` → `x`) and never renames them back, so shared metric objects would serve
  *   `b24_offline_polls` instead of `b24_offline_polls_total` to later text-format scrapes.
- * Each call renders anew; ExpositionCache (exposition.ts) shares one render between scrapes.
+ * ExpositionCache (exposition.ts) shares one render between scrapes of an unchanged registry.
  *
- * Version pin: the prefix cache below relies on prom-client internals, not its API: the shape
- * of what `metric.get()` answers and each metric's `hashMap` of series keys. prom-client's
- * main branch has already changed those internals, so package.json pins prom-client to
- * `~15.1.3`, the minor version this was written and tested against. Before allowing a newer
- * one, check test/metrics (and the README's metrics reference) against it; rendering from the
- * project's own values would remove the dependency on internals.
+ * Version pin: this relies on prom-client internals, not its API: each metric's `hashMap` of
+ * series (`{ value, labels }` under prom-client's key) and its instance mutators (tracker.ts).
+ * prom-client's main branch has already changed those internals, so package.json pins
+ * prom-client to `~15.1.3`, the minor version this was written and tested against. Before
+ * allowing a newer one, check test/metrics (and the README's metrics reference) against it;
+ * rendering from the project's own values would remove the dependency on internals.
  */
 import { Registry } from 'prom-client';
 import type { MonitorMetrics } from './definitions.js';
+import { trackerOf, type Bucket, type MutationTracker } from './tracker.js';
 
 const TEXT_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
 const OPENMETRICS_CONTENT_TYPE = Registry.OPENMETRICS_CONTENT_TYPE;
@@ -33,7 +37,6 @@ interface Family {
   readonly name: string;
   readonly help: string;
   readonly type: string;
-  readonly values: readonly Sample[];
 }
 
 function escapeHelp(text: string): string {
@@ -60,26 +63,64 @@ function prefixOf(sampleName: string, labels: Sample['labels']): string {
   return text === '' ? `${sampleName} ` : `${sampleName}{${text}} `;
 }
 
-type PrefixCache = Map<string, string>;
+/** How a family is named and written in one format. */
+interface Header {
+  readonly sampleName: string;
+  readonly bytes: Buffer;
+  /** `bytes` as written after another family. */
+  readonly separated: Buffer;
+}
 
-/** Removed series a prefix cache may hold beyond the live ones before it is rebuilt. */
-const STALE_SLACK = 1_000;
+const EOF = Buffer.from('# EOF\n', 'utf8');
 
 export class MetricsRenderer {
   readonly #metrics: MonitorMetrics;
-  /**
-   * Formatted prefixes per metric and format, by prom-client's key of the series (its label
-   * hash in `hashMap`). Not by entry object: a gauge's entry is replaced on every set, so
-   * after a round of polls nearly every prefix would be formatted again. Rebuilt when series
-   * that are gone make up a third of it, so removed label sets do not pile up.
-   */
-  readonly #prefixes = {
-    text: new WeakMap<object, PrefixCache>(),
-    open: new WeakMap<object, PrefixCache>(),
-  };
+  /** Watches the registry's mutators; ExpositionCache reads its generation. */
+  readonly tracker: MutationTracker;
+  readonly #headers = [new WeakMap<object, Header>(), new WeakMap<object, Header>()] as const;
+  /** Portal buckets formatted since the renderer was made; for tests and the bench. */
+  bucketsRendered = 0;
+
+  /** Buckets changed since the last flush, with their metric. */
+  readonly #pending = new Map<Bucket, object>();
+  #flushScheduled = false;
+  /** Formats asked for at least once: only those are formatted ahead of a scrape. */
+  readonly #formatsUsed = [false, false];
 
   constructor(metrics: MonitorMetrics) {
     this.#metrics = metrics;
+    this.tracker = trackerOf(metrics.registry);
+    this.tracker.listen((metric, bucket) => this.#changed(metric, bucket));
+  }
+
+  /**
+   * Formats changed buckets soon after the change (once the poll's synchronous updates are
+   * in), so that the work is spread over the polls and a scrape mostly joins kept bytes.
+   */
+  #changed(metric: object, bucket: Bucket): void {
+    if (!this.#formatsUsed[0] && !this.#formatsUsed[1]) return;
+    this.#pending.set(bucket, metric);
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => this.#flush()).unref();
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    for (const [bucket, metric] of this.#pending) {
+      const series = (metric as unknown as { hashMap?: Record<string, Sample> }).hashMap ?? {};
+      for (const format of [0, 1] as const) {
+        if (!this.#formatsUsed[format] || bucket.renderedVersion[format] === bucket.version)
+          continue;
+        bucket.rendered[format] = this.#format(
+          bucket,
+          series,
+          this.#header(metric, format).sampleName,
+        );
+        bucket.renderedVersion[format] = bucket.version;
+      }
+    }
+    this.#pending.clear();
   }
 
   contentType(openMetrics: boolean): string {
@@ -88,38 +129,73 @@ export class MetricsRenderer {
 
   /** The whole exposition, as the registry holds it now. */
   async render(openMetrics: boolean): Promise<string> {
-    // One growing string: V8 concatenates in O(1) and flattens once, several times faster
-    // than pushing 75,000 lines into an array and joining it.
-    let out = '';
-    const prefixes = openMetrics ? this.#prefixes.open : this.#prefixes.text;
+    return (await this.body(openMetrics)).toString('utf8');
+  }
+
+  /**
+   * The whole exposition as bytes. Each metric's series are kept formatted per portal; only
+   * the portals whose series changed since the last render are formatted again, the rest is
+   * joined as it was (a family's HELP, TYPE and samples stay contiguous).
+   */
+  async body(openMetrics: boolean): Promise<Buffer> {
+    const format = openMetrics ? 1 : 0;
+    this.#formatsUsed[format] = true;
+    const pieces: Buffer[] = [];
+    let first = true;
     for (const metric of this.#metrics.registry.getMetricsAsArray()) {
-      const family = await (metric as unknown as { get(): Promise<Family> }).get();
-      const counter = family.type === 'counter';
-      const familyName = openMetrics && counter ? family.name.replace(/_total$/, '') : family.name;
-      const sampleName = openMetrics && counter ? `${familyName}_total` : family.name;
-      if (out !== '' && !openMetrics) out += '\n';
-      out += `# HELP ${familyName} ${escapeHelp(family.help)}\n# TYPE ${familyName} ${family.type}\n`;
-      // the same object `get()` took its values from (prom-client 15: `hashMap`)
-      const series = (metric as unknown as { hashMap?: Record<string, Sample> }).hashMap ?? {};
-      let cache = prefixes.get(metric);
-      if (cache === undefined) prefixes.set(metric, (cache = new Map()));
-      let live = 0;
-      for (const key in series) {
-        const sample = series[key] as Sample;
-        let prefix = cache.get(key);
-        if (prefix === undefined) {
-          prefix = prefixOf(sampleName, sample.labels);
-          cache.set(key, prefix);
-        }
-        out += prefix + formatValue(sample.value) + '\n';
-        live++;
+      const collect = (metric as unknown as { collect?: unknown }).collect;
+      // a collect function may set anything: run it (through get()) and take every series anew
+      if (typeof collect === 'function') {
+        await (metric as unknown as { get(): Promise<unknown> }).get();
+        this.tracker.family(metric).stale = true;
       }
-      if (cache.size > live + live / 2 + STALE_SLACK) {
-        const kept: PrefixCache = new Map();
-        for (const key in series) kept.set(key, cache.get(key) as string);
-        prefixes.set(metric, kept);
+      const header = this.#header(metric, format);
+      pieces.push(first ? header.bytes : header.separated);
+      first = false;
+      const series = (metric as unknown as { hashMap?: Record<string, Sample> }).hashMap ?? {};
+      const family = this.tracker.family(metric);
+      for (const [portal, bucket] of family.buckets) {
+        let bytes = bucket.rendered[format];
+        if (bytes === null || bucket.renderedVersion[format] !== bucket.version) {
+          bytes = this.#format(bucket, series, header.sampleName);
+          bucket.rendered[format] = bytes;
+          bucket.renderedVersion[format] = bucket.version;
+        }
+        if (bucket.keys.size === 0) family.buckets.delete(portal);
+        else pieces.push(bytes);
       }
     }
-    return openMetrics ? `${out}# EOF\n` : out;
+    if (openMetrics) pieces.push(EOF);
+    return Buffer.concat(pieces);
+  }
+
+  #format(bucket: Bucket, series: Record<string, Sample>, sampleName: string): Buffer {
+    this.bucketsRendered++;
+    let text = '';
+    for (const key of bucket.keys) {
+      const sample = series[key];
+      if (sample === undefined) bucket.keys.delete(key);
+      else text += prefixOf(sampleName, sample.labels) + formatValue(sample.value) + '\n';
+    }
+    return Buffer.from(text, 'utf8');
+  }
+
+  #header(metric: object, format: 0 | 1): Header {
+    let header = this.#headers[format].get(metric);
+    if (header === undefined) {
+      const { name, help, type } = metric as unknown as Family;
+      const counter = type === 'counter';
+      const open = format === 1;
+      const familyName = open && counter ? name.replace(/_total$/, '') : name;
+      const text = `# HELP ${familyName} ${escapeHelp(help)}\n# TYPE ${familyName} ${type}\n`;
+      header = {
+        sampleName: open && counter ? `${familyName}_total` : name,
+        bytes: Buffer.from(text, 'utf8'),
+        // the text format separates families with an empty line
+        separated: Buffer.from(open ? text : `\n${text}`, 'utf8'),
+      };
+      this.#headers[format].set(metric, header);
+    }
+    return header;
   }
 }

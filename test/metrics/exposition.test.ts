@@ -34,7 +34,7 @@ function getRaw(url: string, headers: Record<string, string>) {
 
 function cacheOf(now: () => number = Date.now) {
   const metrics = createMetrics('0.0.0');
-  const cache = new ExpositionCache(metrics.registry, new MetricsRenderer(metrics), {
+  const cache = new ExpositionCache(new MetricsRenderer(metrics), {
     maxAgeMs: 1_000,
     now,
   });
