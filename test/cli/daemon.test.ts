@@ -8,7 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SimServer, type SimPortal } from '../../src/sim/index.js';
 import { parsePromText, select } from '../helpers/promText.js';
-import { freePort, jsonLines, startCli, startProcess, waitFor } from '../helpers/processes.js';
+import {
+  freePort,
+  jsonLines,
+  logLine,
+  startCli,
+  startProcess,
+  waitFor,
+  withMsg,
+} from '../helpers/processes.js';
 
 async function metrics(port: number) {
   const response = await fetch(`http://127.0.0.1:${port}/metrics`);
@@ -74,7 +82,6 @@ describe('start', () => {
   it.each(['SIGTERM', 'SIGINT'] as const)(
     'polls, is ready, and exits 0 within seconds of %s',
     async (signal) => {
-      const port = await freePort();
       const seed = portal.authorize('monitor');
       const run = startCli(['start'], {
         B24_PORTAL_URL: portal.restUrl,
@@ -83,19 +90,15 @@ describe('start', () => {
         B24_REFRESH_TOKEN: seed.refreshToken,
         B24_OAUTH_URL: sim.oauthUrl,
         B24_TOKEN_FILE: join(dir, `${signal}.tokens.json`),
-        MONITOR_LISTEN: `127.0.0.1:${port}`,
+        MONITOR_LISTEN: '127.0.0.1:0',
         MONITOR_SCHEDULE: '*/2 * * * * *',
       });
 
-      const ready = await waitFor(
-        async () => {
-          const response = await fetch(`http://127.0.0.1:${port}/readyz`);
-          return response.status === 200 ? response : undefined;
-        },
-        10_000,
-        '/readyz 200',
-      );
-      const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+      // the first successful poll is what makes the daemon ready: wait for it, not a clock
+      const { url } = await logLine(run, withMsg('Monitor started'), 'the start');
+      await logLine(run, withMsg('Poll finished'), 'the first poll');
+      const ready = await fetch(`${String(url)}/readyz`);
+      const health = await fetch(`${String(url)}/healthz`);
       const stopAt = Date.now();
       run.child.kill(signal);
       const finished = await run.exited;
@@ -138,7 +141,7 @@ describe('start', () => {
           hanging.journal.list({ holder: 'monitor', method: 'batch' }).length > 0
             ? true
             : undefined,
-        10_000,
+        30_000,
         'a request to the hanging portal',
       );
     } finally {
