@@ -7,10 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildMonitor, type Monitor } from '../../src/app.js';
-import { formatProblems, loadConfig } from '../../src/config/load.js';
+import type { Monitor } from '../../src/app.js';
 import { SimServer, type SimPortal } from '../../src/sim/index.js';
-import { issuedSecrets } from '../helpers/harness.js';
+import { issuedSecrets, monitorFromEnv } from '../helpers/harness.js';
 import { scanLogsForSecretsAfterAll } from '../helpers/leaks.js';
 import { captureLogger } from '../helpers/logs.js';
 
@@ -58,10 +57,8 @@ beforeAll(async () => {
     ].join('\n'),
     { mode: 0o600 },
   );
-  const loaded = loadConfig({ env: { MONITOR_CONFIG: file } });
-  if (!loaded.ok) throw new Error(formatProblems(loaded.problems));
   dispatcher = new Agent({ keepAliveTimeout: 10 });
-  monitor = buildMonitor(loaded.config, { logger: log.logger, dispatcher });
+  monitor = monitorFromEnv({ MONITOR_CONFIG: file }, { logger: log.logger, dispatcher });
 }, 60_000);
 
 afterAll(async () => {
