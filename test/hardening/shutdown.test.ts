@@ -4,7 +4,7 @@
  * slower than the old 8-s grace is in shutdown.soak.test.ts (it waits 9 s).
  */
 import { describe, expect, it } from 'vitest';
-import { jsonLines, logLine, withMsg } from '../helpers/processes.js';
+import { daemonStarted, jsonLines, logLine } from '../helpers/processes.js';
 import { sigtermDuringRefresh, useShutdownCycles } from './shutdownCycle.js';
 import { startMonitorCli } from './support.js';
 
@@ -41,14 +41,11 @@ describe('SIGHUP', () => {
       ...setup.ctx.env,
       B24_OAUTH_URL: setup.sim.oauthUrl,
     });
-    const started = await logLine(run, withMsg('Monitor started'), 'the start');
-    // src/cli.ts installs its signal handlers just after 'Monitor started' is printed; by the
-    // end of the first poll (network round trips later) they are in place
-    await logLine(run, withMsg('Poll finished'), 'the first poll');
+    const url = await daemonStarted(run);
 
     run.child.kill('SIGHUP');
     await logLine(run, (line) => line['signal'] === 'SIGHUP', 'the SIGHUP line');
-    const health = await fetch(`${String(started['url'])}/healthz`);
+    const health = await fetch(`${url}/healthz`);
     run.child.kill('SIGTERM');
     const finished = await run.exited;
 

@@ -177,3 +177,16 @@ export const withMsg =
   (msg: string) =>
   (line: Record<string, unknown>): boolean =>
     line['msg'] === msg;
+
+/**
+ * The daemon's base URL once it is started and will handle a signal: its 'Monitor started'
+ * line, then one answer of /healthz. src/cli.ts installs its signal handlers just after that
+ * line (a signal sent on seeing it can still find the default action, which kills), and
+ * before the daemon serves any request.
+ */
+export async function daemonStarted(run: Running): Promise<string> {
+  const url = String((await logLine(run, withMsg('Monitor started'), 'the start'))['url']);
+  const health = await fetch(`${url}/healthz`);
+  await health.body?.cancel();
+  return url;
+}
