@@ -4,7 +4,7 @@
  * called nothing but the read-only methods, and remembers every secret it handed out for the
  * leak scan.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -64,6 +64,34 @@ export function monitorFromEnv(
   const loaded = loadConfig({ env });
   if (!loaded.ok) throw new Error(formatProblems(loaded.problems));
   return buildMonitor(loaded.config, deps);
+}
+
+/**
+ * A config file (0600) for many portals of one application: `top` settings, the first portal's
+ * client and the simulated OAuth server as defaults (plus `defaults`), then one line a portal.
+ */
+export async function writeFleetConfig(
+  file: string,
+  fleet: {
+    sim: SimServer;
+    first: SimPortal;
+    entries: readonly string[];
+    top?: readonly string[];
+    defaults?: readonly string[];
+  },
+): Promise<void> {
+  const lines = [
+    ...(fleet.top ?? []),
+    'defaults:',
+    `  clientId: "${fleet.first.clientId}"`,
+    `  clientSecret: "${fleet.first.clientSecret}"`,
+    `  oauthUrl: "${fleet.sim.oauthUrl}"`,
+    ...(fleet.defaults ?? []),
+    'portals:',
+    ...fleet.entries,
+    '',
+  ];
+  await writeFile(file, lines.join('\n'), { mode: 0o600 });
 }
 
 /** The monitor's HTTP endpoints on a free loopback port. */

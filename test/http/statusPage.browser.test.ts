@@ -4,7 +4,7 @@
  * top; the error backlogs highlighted; filter, pages, a portal's own page; nothing loaded
  * from anywhere else. Screenshots go to .tmp/artifacts/.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'puppeteer-core';
@@ -20,7 +20,12 @@ import {
   needChromium,
   type RunningBrowser,
 } from '../helpers/browser.js';
-import { issuedSecrets, monitorFromEnv, serveMonitor } from '../helpers/harness.js';
+import {
+  issuedSecrets,
+  monitorFromEnv,
+  writeFleetConfig,
+  serveMonitor,
+} from '../helpers/harness.js';
 import { scanLogsForSecretsAfterAll } from '../helpers/leaks.js';
 import { captureLogger } from '../helpers/logs.js';
 
@@ -72,20 +77,12 @@ beforeAll(async () => {
   }
   issuedSecrets.add(portals[0]!.clientSecret);
   const file = join(dir, 'monitor.yaml');
-  await writeFile(
-    file,
-    [
-      'maxConcurrentPolls: 16',
-      'defaults:',
-      `  clientId: "${portals[0]!.clientId}"`,
-      `  clientSecret: "${portals[0]!.clientSecret}"`,
-      `  oauthUrl: "${sim.oauthUrl}"`,
-      'portals:',
-      ...entries,
-      '',
-    ].join('\n'),
-    { mode: 0o600 },
-  );
+  await writeFleetConfig(file, {
+    sim,
+    first: portals[0]!,
+    entries,
+    top: ['maxConcurrentPolls: 16'],
+  });
   dispatcher = new Agent({ keepAliveTimeout: 10 });
   monitor = monitorFromEnv({ MONITOR_CONFIG: file }, { logger: log.logger, dispatcher });
   const first = await monitor.pollOnce();
