@@ -131,7 +131,7 @@ export async function logLine(
   run: Running,
   matches: (line: Record<string, unknown>) => boolean,
   what: string,
-  timeoutMs = 60_000,
+  timeoutMs = 20_000,
 ): Promise<Record<string, unknown>> {
   // complete lines only: a chunk may end inside one
   const find = () => {
