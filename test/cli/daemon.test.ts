@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SimServer, type SimPortal } from '../../src/sim/index.js';
+import type { SimPortal, SimServer } from '../../src/sim/index.js';
+import { portalEnv, startAcme } from '../helpers/env.js';
 import { parsePromText, select } from '../helpers/promText.js';
 import {
   freePort,
@@ -66,9 +67,7 @@ describe('start', () => {
   let portal: SimPortal;
   let dir: string;
   beforeAll(async () => {
-    sim = await SimServer.start();
-    portal = sim.addPortal('acme', { rateLimit: null, events: ['ONCRMLEADADD'] });
-    portal.fill({ counts: { ONCRMLEADADD: { queued: 12 } } });
+    ({ sim, portal } = await startAcme({ queued: 12 }));
     dir = await mkdtemp(join(tmpdir(), 'b24-start-'));
   });
   afterAll(async () => {
@@ -84,12 +83,10 @@ describe('start', () => {
     async (signal) => {
       const seed = portal.authorize('monitor');
       const run = startCli(['start'], {
-        B24_PORTAL_URL: portal.restUrl,
-        B24_CLIENT_ID: portal.clientId,
-        B24_CLIENT_SECRET: portal.clientSecret,
-        B24_REFRESH_TOKEN: seed.refreshToken,
-        B24_OAUTH_URL: sim.oauthUrl,
-        B24_TOKEN_FILE: join(dir, `${signal}.tokens.json`),
+        ...portalEnv(sim, portal, {
+          refreshToken: seed.refreshToken,
+          tokenFile: join(dir, `${signal}.tokens.json`),
+        }),
         MONITOR_LISTEN: '127.0.0.1:0',
         MONITOR_SCHEDULE: '*/2 * * * * *',
       });
@@ -125,13 +122,11 @@ describe('start', () => {
     const seed = hanging.authorize('monitor');
     hanging.faults.set({ hangRate: 1 });
     const run = startCli(['start'], {
-      B24_PORTAL_URL: hanging.restUrl,
-      B24_CLIENT_ID: hanging.clientId,
-      B24_CLIENT_SECRET: hanging.clientSecret,
-      B24_REFRESH_TOKEN: seed.refreshToken,
-      B24_ACCESS_TOKEN: seed.accessToken,
-      B24_OAUTH_URL: sim.oauthUrl,
-      B24_TOKEN_FILE: join(dir, 'hang.tokens.json'),
+      ...portalEnv(sim, hanging, {
+        refreshToken: seed.refreshToken,
+        accessToken: seed.accessToken,
+        tokenFile: join(dir, 'hang.tokens.json'),
+      }),
       MONITOR_LISTEN: `127.0.0.1:${port}`,
     });
 

@@ -9,11 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { SimServer, type SimPortal } from '../../src/sim/index.js';
+import type { SimServer } from '../../src/sim/index.js';
+import { type SimPortal } from '../../src/sim/index.js';
 import { issuedSecrets } from '../helpers/harness.js';
 import { jsonLines, logLine, withMsg, type Running } from '../helpers/processes.js';
 import { scanTextsForSecretsAfterAll, startMonitorCli, watchTokens } from './support.js';
-import { portalEnv } from '../helpers/env.js';
+import { portalEnv, startAcme } from '../helpers/env.js';
 
 const BEARER = 'bearer-Tq8wXz3Lm5Rv9Kp2';
 const USER = 'prometheus';
@@ -28,9 +29,7 @@ let portal: SimPortal;
 let dir: string;
 
 beforeAll(async () => {
-  sim = await SimServer.start();
-  portal = sim.addPortal('acme', { rateLimit: null, events: ['ONCRMLEADADD'] });
-  portal.fill({ counts: { ONCRMLEADADD: { queued: 5, error: 1 } } });
+  ({ sim, portal } = await startAcme({ queued: 5, error: 1 }));
   watchTokens(sim);
   dir = await mkdtemp(join(tmpdir(), 'b24-secrets-'));
 });

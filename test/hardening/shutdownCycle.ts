@@ -8,8 +8,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
-import { SimServer, type SimPortal } from '../../src/sim/index.js';
-import { portalEnv } from '../helpers/env.js';
+import type { SimServer } from '../../src/sim/index.js';
+import { type SimPortal } from '../../src/sim/index.js';
+import { portalEnv, startAcme } from '../helpers/env.js';
 import { issuedSecrets } from '../helpers/harness.js';
 import { jsonLines } from '../helpers/processes.js';
 import { startSlowOAuth, type SlowOAuth } from './slowOAuth.js';
@@ -53,7 +54,7 @@ export interface CycleSetup {
  */
 export function useShutdownCycles(
   name: string,
-  options: { queued: Record<string, number>; env?: Record<string, string> },
+  options: { queued: Parameters<typeof startAcme>[0]; env?: Record<string, string> },
 ): CycleSetup {
   let latest = '';
   const setup = { refusals: 0 } as { sim: SimServer; ctx: CycleContext; refusals: number };
@@ -62,9 +63,7 @@ export function useShutdownCycles(
   scanTextsForSecretsAfterAll([], () => [setup.ctx.portal.clientSecret]);
 
   beforeAll(async () => {
-    const sim = await SimServer.start();
-    const portal = sim.addPortal('acme', { rateLimit: null, events: ['ONCRMLEADADD'] });
-    portal.fill({ counts: { ONCRMLEADADD: options.queued } });
+    const { sim, portal } = await startAcme(options.queued);
     watchTokens(sim, (issue) => {
       if (issue.status === 200 && issue.refreshToken !== undefined) latest = issue.refreshToken;
       else setup.refusals += 1;

@@ -15,7 +15,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TokenStoreError } from '../../src/b24/errors.js';
 import { FileTokenStore, type TokenStoreFs } from '../../src/b24/tokenStore.js';
 import { TokenManager } from '../../src/b24/tokens.js';
-import { SimServer, type SimPortal } from '../../src/sim/index.js';
+import type { SimServer } from '../../src/sim/index.js';
+import { type SimPortal } from '../../src/sim/index.js';
 import { issuedSecrets, monitorFromEnv, startHarness, type Harness } from '../helpers/harness.js';
 import { scanLogsForSecretsAfterAll } from '../helpers/leaks.js';
 import { captureLogger } from '../helpers/logs.js';
@@ -28,7 +29,7 @@ import {
   watchTokens,
   type TokenIssue,
 } from './support.js';
-import { portalEnv } from '../helpers/env.js';
+import { portalEnv, startAcme } from '../helpers/env.js';
 
 const errorMessages: string[] = [];
 scanLogsForSecretsAfterAll();
@@ -41,9 +42,7 @@ const issues: TokenIssue[] = [];
 let harness: Harness | undefined;
 
 beforeAll(async () => {
-  sim = await SimServer.start();
-  portal = sim.addPortal('acme', { rateLimit: null, events: ['ONCRMLEADADD'] });
-  portal.fill({ counts: { ONCRMLEADADD: { queued: 4 } } });
+  ({ sim, portal } = await startAcme({ queued: 4 }));
   watchTokens(sim, (issue) => issues.push(issue));
   dir = await mkdtemp(join(tmpdir(), 'b24-tokenfile-'));
 });
