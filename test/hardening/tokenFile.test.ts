@@ -71,13 +71,47 @@ function fsError(code: string): NodeJS.ErrnoException {
   return Object.assign(new Error(`${code}: simulated`), { code });
 }
 
-describe('a token file that cannot be used, at start (the CLI)', () => {
+/**
+ * `once` with this token file: through the CLI as a process (its exit code, its JSON and its
+ * stderr), or in-process as the CLI builds the monitor (the report and the log lines), where
+ * the process would add nothing but its start-up.
+ */
+async function onceWith(
+  tokenFile: string,
+  refreshToken: string,
+  via: 'process' | 'in-process',
+): Promise<{ code?: number | null; message?: string; failures: Record<string, unknown>[] }> {
+  const isPoll = (line: Record<string, unknown>) => String(line['msg']).startsWith('Poll');
+  if (via === 'process') {
+    const run = await runMonitorCli(['once', '--json'], cliEnv(tokenFile, refreshToken));
+    const [result] = JSON.parse(run.stdout) as { error?: { message: string } }[];
+    return {
+      code: run.code,
+      message: result?.error?.message,
+      failures: jsonLines(run.stderr).filter(isPoll),
+    };
+  }
+  const log = captureLogger('warn');
+  const dispatcher = new Agent({ keepAliveTimeout: 10 });
+  const monitor = monitorFromEnv(cliEnv(tokenFile, refreshToken), {
+    logger: log.logger,
+    dispatcher,
+  });
+  const [report] = await monitor.pollOnce();
+  await monitor.settle();
+  await monitor.close();
+  await dispatcher.close();
+  return { message: report?.error?.message, failures: log.lines.filter(isPoll) };
+}
+
+describe('a token file that cannot be used, at start', () => {
   it.each([
     {
       what: 'is not JSON (hand-edited)',
       make: async (path: string, token: string) => writeFile(path, `refreshToken=${token}\n`),
       says: /is not valid JSON\. Fix or delete the file and restart/,
       fsCode: undefined,
+      via: 'process' as const,
     },
     {
       what: 'holds no refresh token',
@@ -85,6 +119,7 @@ describe('a token file that cannot be used, at start (the CLI)', () => {
         writeFile(path, JSON.stringify({ accessToken: token, refreshToken: 42 })),
       says: /does not hold a token pair: missing or invalid refreshToken/,
       fsCode: undefined,
+      via: 'in-process' as const,
     },
     {
       // tests run as root, for whom no mode bit denies reading: a directory in its place
@@ -92,8 +127,9 @@ describe('a token file that cannot be used, at start (the CLI)', () => {
       make: async (path: string) => mkdir(path),
       says: /cannot be read \(EISDIR\)\. Give the monitor's user read and write access/,
       fsCode: 'EISDIR',
+      via: 'in-process' as const,
     },
-  ])('$what: one clear error naming the file, no token, nothing overwritten', async (c) => {
+  ])('$what ($via): one clear error naming the file, no token, nothing overwritten', async (c) => {
     const pair = seedPair();
     const made = join(dir, `start-${Math.random().toString(36).slice(2)}`);
     await c.make(made, pair.refreshToken);
@@ -101,13 +137,11 @@ describe('a token file that cannot be used, at start (the CLI)', () => {
     const tokenFile = 'file' in c ? join(made, String(c.file)) : made;
     const refreshes = issues.length;
 
-    const run = await runMonitorCli(['once', '--json'], cliEnv(tokenFile, pair.refreshToken));
+    const { code, message, failures } = await onceWith(tokenFile, pair.refreshToken, c.via);
 
-    expect(run.code).toBe(1);
-    const [result] = JSON.parse(run.stdout) as { error: { message: string; reason: string } }[];
-    expect(result?.error.message).toContain(tokenFile);
-    expect(result?.error.message).toMatch(c.says);
-    const failures = jsonLines(run.stderr).filter((l) => String(l['msg']).startsWith('Poll'));
+    if (c.via === 'process') expect(code).toBe(1);
+    expect(message).toContain(tokenFile);
+    expect(message).toMatch(c.says);
     expect(failures).toHaveLength(1);
     expect(failures[0]).toMatchObject({ level: 'error', code: 'B24_TOKEN_STORE' });
     expect(String(failures[0]?.['error'])).toContain(tokenFile);
@@ -123,9 +157,10 @@ describe('a token file that cannot be used, at start (the CLI)', () => {
     const tokenFile = join(dir, 'advice.tokens.json');
     await writeFile(tokenFile, '{"refreshToken": ');
 
-    const run = await runMonitorCli(['once', '--json'], cliEnv(tokenFile, pair.refreshToken));
+    const {
+      failures: [line],
+    } = await onceWith(tokenFile, pair.refreshToken, 'in-process');
 
-    const [line] = jsonLines(run.stderr).filter((l) => String(l['msg']).startsWith('Poll'));
     expect(line?.['code']).toBe('B24_TOKEN_STORE');
     expect(`${String(line?.['msg'])} ${String(line?.['action'])}`).not.toMatch(
       /re-authorized|not authorized/,
