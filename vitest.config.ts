@@ -9,6 +9,8 @@ export default defineConfig({
     hookTimeout: 30_000,
     // builds the CLI once for every test that starts it as a process
     globalSetup: ['test/setup/cliEntry.ts'],
+    // kills what a test file's child processes left running, even after a failure
+    setupFiles: ['test/setup/children.ts'],
     pool: 'forks',
     // Tuned for a 2-core machine: many files spend seconds waiting on child processes, timers
     // and sockets rather than computing, so a third worker fills those waits; and a worker

@@ -11,6 +11,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     // builds the CLI once for every test that starts it as a process
     globalSetup: ['test/setup/cliEntry.ts'],
+    // kills what a test file's child processes left running, even after a failure
+    setupFiles: ['test/setup/children.ts'],
     pool: 'forks',
     maxWorkers: 1,
   },

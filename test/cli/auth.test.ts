@@ -12,7 +12,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAuth } from '../../src/cli/auth.js';
 import { FORCED_ERRORS, SimServer, type SimPortal } from '../../src/sim/index.js';
-import { freePort, runCli, startCli, waitFor, type Running } from '../helpers/processes.js';
+import { freePort, runCli, startCli, waitFor } from '../helpers/processes.js';
 
 /** Real time that a test can move ahead: the sim's codes live 30 s of it. */
 const clock = {
@@ -87,7 +87,44 @@ function printedAuthorizeUrl(stdout: string): string | undefined {
   return /(https?:\/\/\S+\/oauth\/authorize\/\?\S+)/.exec(stdout)?.[1];
 }
 
-async function waitForAuthorizeUrl(run: Running): Promise<string> {
+/**
+ * `auth` in-process: runAuth is what the CLI calls with argv after `auth`, with the process's
+ * environment and standard streams. The behaviours that need a real process (its standard
+ * input, its exit code for a usage error, the pair read back by `once`) keep one spawn each.
+ */
+function startAuth(
+  args: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): AuthRun {
+  const stdin = new PassThrough();
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+  stderr.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
+  const exited = runAuth(args, { env, stdin, stdout, stderr }).then((code) => ({
+    code,
+    stdout: out,
+    stderr: err,
+  }));
+  return { stdin, stdout: () => out, exited };
+}
+
+interface AuthRun {
+  readonly stdin: PassThrough;
+  stdout(): string;
+  readonly exited: Promise<{ code: number; stdout: string; stderr: string }>;
+}
+
+async function auth(
+  args: readonly string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return startAuth(args, env).exited;
+}
+
+async function waitForAuthorizeUrl(run: { stdout(): string }): Promise<string> {
   return waitFor(async () => printedAuthorizeUrl(run.stdout()), 20_000, 'the authorize URL');
 }
 
@@ -152,11 +189,11 @@ describe('auth', () => {
 
   it('takes the whole redirect address pasted, after a line that is not one', async () => {
     const tokenFile = newTokenFile();
-    const run = startCli(['auth'], envFor(tokenFile), { stdin: 'pipe' });
+    const run = startAuth([], envFor(tokenFile));
 
     const redirect = await consent(await waitForAuthorizeUrl(run));
-    run.child.stdin?.write('not the address\n');
-    run.child.stdin?.end(`${redirect.href}\n`);
+    run.stdin.write('not the address\n');
+    run.stdin.end(`${redirect.href}\n`);
     const done = await run.exited;
 
     expect(done.code, done.stderr).toBe(0);
@@ -170,7 +207,7 @@ describe('auth', () => {
     const port = await freePort();
     const listen = `http://127.0.0.1:${port}/`;
     portal.configure({ handlerUrl: listen });
-    const run = startCli(['auth', '--listen', `127.0.0.1:${port}`], envFor(tokenFile));
+    const run = startAuth(['--listen', `127.0.0.1:${port}`], envFor(tokenFile));
 
     const redirect = await consent(await waitForAuthorizeUrl(run)).finally(() =>
       portal.configure({ handlerUrl: HANDLER_URL }),
@@ -194,7 +231,7 @@ describe('auth', () => {
 
   it('on --listen, refuses a redirect of another authorization (its state differs)', async () => {
     const port = await freePort();
-    const run = startCli(['auth', '--listen', `127.0.0.1:${port}`], envFor(newTokenFile()));
+    const run = startAuth(['--listen', `127.0.0.1:${port}`], envFor(newTokenFile()));
     await waitFor(
       async () => (run.stdout().includes(`127.0.0.1:${port}`) ? true : undefined),
       20_000,
@@ -213,7 +250,7 @@ describe('auth', () => {
   it('exchanges --code for scripts', async () => {
     const tokenFile = newTokenFile();
 
-    const done = await runCli(['auth', '--code', await freshCode()], envFor(tokenFile));
+    const done = await auth(['--code', await freshCode()], envFor(tokenFile));
 
     expect(done.code, done.stderr).toBe(0);
     expectSummary(done.stdout, tokenFile);
@@ -226,7 +263,7 @@ describe('auth', () => {
     const code = await freshCode();
     clock.offsetMs += 31_000;
 
-    const done = await runCli(['auth', '--code', code], envFor(tokenFile));
+    const done = await auth(['--code', code], envFor(tokenFile));
 
     expect(done.code).toBe(1);
     expect(done.stderr).toMatch(/invalid_grant/);
@@ -238,9 +275,9 @@ describe('auth', () => {
 
   it('refuses a code used once already', async () => {
     const code = await freshCode();
-    const first = await runCli(['auth', '--code', code], envFor(newTokenFile()));
+    const first = await auth(['--code', code], envFor(newTokenFile()));
 
-    const second = await runCli(['auth', '--code', code], envFor(newTokenFile()));
+    const second = await auth(['--code', code], envFor(newTokenFile()));
 
     expect(first.code, first.stderr).toBe(0);
     expect(second.code).toBe(1);
@@ -252,8 +289,8 @@ describe('auth', () => {
     const wrong = 'WrongSecret0123456789abcdefghijklmnopqrstuvwxyz';
     secrets.add(wrong);
 
-    const done = await runCli(
-      ['auth', '--code', await freshCode()],
+    const done = await auth(
+      ['--code', await freshCode()],
       envFor(newTokenFile(), { B24_CLIENT_SECRET: wrong }),
     );
 
@@ -268,7 +305,7 @@ describe('auth', () => {
     portal.configure({ consent: { admin: false } });
     const code = await freshCode().finally(() => portal.configure({ consent: {} }));
 
-    const done = await runCli(['auth', '--code', code], envFor(tokenFile));
+    const done = await auth(['--code', code], envFor(tokenFile));
 
     expect(done.code).toBe(1);
     expect(done.stderr).toMatch(/ACCESS_DENIED/);
@@ -283,7 +320,7 @@ describe('auth', () => {
     const tokenFile = newTokenFile();
     const code = await freshCode();
 
-    const done = await runCli(['auth', '--code', code], envFor(tokenFile, {}, other));
+    const done = await auth(['--code', code], envFor(tokenFile, {}, other));
 
     expect(done.code).toBe(1);
     expect(done.stderr).toContain(`the code was issued by the portal at ${portal.restUrl}`);
@@ -297,7 +334,7 @@ describe('auth', () => {
     await writeFile(notADirectory, 'x');
     const tokenFile = join(notADirectory, 'acme.tokens.json');
 
-    const done = await runCli(['auth', '--code', await freshCode()], envFor(tokenFile));
+    const done = await auth(['--code', await freshCode()], envFor(tokenFile));
 
     expect(done.code).toBe(1);
     expect(done.stderr).toMatch(/could not be saved.*cannot create the directory.*run auth again/s);
@@ -319,9 +356,9 @@ describe('auth', () => {
       '';
     const env = envFor(newTokenFile(), { B24_AUTH_CONNECTOR: 'c1' }, shop);
 
-    const refused = await runCli(['auth', '--code', await codeFor()], env);
+    const refused = await auth(['--code', await codeFor()], env);
     shop.configure({ connectorsAllowed: true });
-    const allowed = await runCli(['auth', '--code', await codeFor()], env);
+    const allowed = await auth(['--code', await codeFor()], env);
 
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/WRONG_LICENSE/);
@@ -338,7 +375,7 @@ describe('auth', () => {
     const code = await freshCode();
     portal.faults.set({ tokenEndpointError: FORCED_ERRORS.paymentRequired });
 
-    const done = await runCli(['auth', '--code', code], envFor(tokenFile)).finally(() =>
+    const done = await auth(['--code', code], envFor(tokenFile)).finally(() =>
       portal.faults.set({ tokenEndpointError: null }),
     );
 
@@ -377,8 +414,8 @@ describe('auth', () => {
       (await consent(`${beta.authorizeUrl}?client_id=${beta.clientId}`)).searchParams.get('code') ??
       '';
 
-    const unnamed = await runCli(['auth', '--code', code], env);
-    const named = await runCli(['auth', '--portal', 'beta', '--code', code], env);
+    const unnamed = await auth(['--code', code], env);
+    const named = await auth(['--portal', 'beta', '--code', code], env);
 
     expect(unnamed.code).toBe(2);
     expect(unnamed.stderr).toMatch(/2 portals \(acme, beta\): choose one with --portal NAME/);
@@ -399,8 +436,6 @@ describe('auth', () => {
     expectNoSecrets(done.stdout + done.stderr);
   });
 
-  // The same path in-process (runAuth is what the CLI calls with argv after `auth`): the
-  // process adds nothing to these but its start-up.
   it.each([
     ['a bad --listen', ['--listen', 'nowhere'], [], /--listen nowhere: expected/],
     [
@@ -420,15 +455,11 @@ describe('auth', () => {
   ])('exits 2 on %s', async (_what, args, unset, message) => {
     const env: Record<string, string | undefined> = envFor(newTokenFile());
     for (const name of unset) delete env[name];
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    const stdin = new PassThrough();
-    stdin.end(); // nothing typed: end of input
+    const run = startAuth(args, env);
+    run.stdin.end(); // nothing typed: end of input
 
-    const code = await runAuth(args, { env, stdin, stdout, stderr });
+    const { code, stdout: out, stderr: err } = await run.exited;
 
-    const out = String(stdout.read() ?? '');
-    const err = String(stderr.read() ?? '');
     expect(code, err).toBe(2);
     expect(err).toMatch(message);
     expectNoSecrets(out + err);

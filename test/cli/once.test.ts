@@ -6,8 +6,9 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SimServer, type SimPortal } from '../../src/sim/index.js';
-import { portalEnv } from '../helpers/env.js';
+import type { SimServer } from '../../src/sim/index.js';
+import { type SimPortal } from '../../src/sim/index.js';
+import { portalEnv, startAcme } from '../helpers/env.js';
 import { jsonLines, runCli } from '../helpers/processes.js';
 
 let sim: SimServer;
@@ -16,9 +17,7 @@ let dir: string;
 const secrets: string[] = [];
 
 beforeAll(async () => {
-  sim = await SimServer.start();
-  portal = sim.addPortal('acme', { rateLimit: null, events: ['ONCRMLEADADD'] });
-  portal.fill({ counts: { ONCRMLEADADD: { queued: 70, error: 3, reserved: 2 } } });
+  ({ sim, portal } = await startAcme({ queued: 70, error: 3, reserved: 2 }));
   dir = await mkdtemp(join(tmpdir(), 'b24-once-'));
   secrets.push(portal.clientSecret);
 });

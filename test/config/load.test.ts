@@ -353,13 +353,12 @@ describe('the config file', () => {
     ]);
   });
 
-  it('loads 1,000 portals quickly', async () => {
+  // how long it takes is a figure of `npm run bench:config`, not an assertion
+  it('loads 1,000 portals', async () => {
     const cwd = await workDir({ 'monitor.yaml': manyPortalsYaml(1000) });
-    const started = performance.now();
 
     const { config } = expectConfig(load(cwd, { MONITOR_CONFIG: 'monitor.yaml' }));
 
-    const elapsed = performance.now() - started;
     expect(config.portals).toHaveLength(1000);
     expect(new Set(config.portals.map((portal) => portal.name)).size).toBe(1000);
     expect(new Set(config.portals.map((portal) => portal.tokenFile)).size).toBe(1000);
@@ -368,7 +367,6 @@ describe('the config file', () => {
       clientSecret: SECRETS.clientSecret,
     });
     expect(config.secrets).toHaveLength(1001);
-    expect(elapsed).toBeLessThan(2000);
   });
 
   it('reports every mistake among 1,000 portals at once', async () => {

@@ -2,15 +2,14 @@
  * One process monitors 1,000 simulated portals from one config file, each with its own token
  * file and rate limiter, with bounded concurrency.
  */
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildMonitor, type Monitor } from '../../src/app.js';
-import { formatProblems, loadConfig } from '../../src/config/load.js';
+import type { Monitor } from '../../src/app.js';
 import { SimServer, type SimPortal } from '../../src/sim/index.js';
-import { issuedSecrets } from '../helpers/harness.js';
+import { issuedSecrets, monitorFromEnv, writeFleetConfig } from '../helpers/harness.js';
 import { scanLogsForSecretsAfterAll } from '../helpers/leaks.js';
 import { captureLogger } from '../helpers/logs.js';
 
@@ -43,25 +42,15 @@ beforeAll(async () => {
   }
   issuedSecrets.add(portals[0]!.clientSecret);
   const file = join(dir, 'monitor.yaml');
-  await writeFile(
-    file,
-    [
-      'maxConcurrentPolls: 8',
-      'defaults:',
-      `  clientId: "${portals[0]!.clientId}"`,
-      `  clientSecret: "${portals[0]!.clientSecret}"`,
-      `  oauthUrl: "${sim.oauthUrl}"`,
-      '  schedule: "*/30 * * * * *"',
-      'portals:',
-      ...entries,
-      '',
-    ].join('\n'),
-    { mode: 0o600 },
-  );
-  const loaded = loadConfig({ env: { MONITOR_CONFIG: file } });
-  if (!loaded.ok) throw new Error(formatProblems(loaded.problems));
+  await writeFleetConfig(file, {
+    sim,
+    first: portals[0]!,
+    entries,
+    top: ['maxConcurrentPolls: 8'],
+    defaults: ['  schedule: "*/30 * * * * *"'],
+  });
   dispatcher = new Agent({ keepAliveTimeout: 10 });
-  monitor = buildMonitor(loaded.config, { logger: log.logger, dispatcher });
+  monitor = monitorFromEnv({ MONITOR_CONFIG: file }, { logger: log.logger, dispatcher });
 }, 60_000);
 
 afterAll(async () => {

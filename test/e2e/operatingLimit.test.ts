@@ -8,7 +8,8 @@
  * `Date.now` runs ahead on demand (the simulator's clock and the monitor's both read it), so
  * a ten-minute window passes in an instant.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { useClockAhead } from '../helpers/clock.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { scanLogsForSecretsAfterAll } from '../helpers/leaks.js';
 import { valueOf } from '../helpers/promText.js';
@@ -16,19 +17,12 @@ import { valueOf } from '../helpers/promText.js';
 scanLogsForSecretsAfterAll();
 
 const PORTAL = 'portal';
-const realNow = Date.now.bind(Date);
-let aheadMs = 0;
+const clock = useClockAhead();
 let harness: Harness | undefined;
-
-beforeEach(() => {
-  aheadMs = 0;
-  vi.spyOn(Date, 'now').mockImplementation(() => realNow() + aheadMs);
-});
 
 afterEach(async () => {
   await harness?.close();
   harness = undefined;
-  vi.restoreAllMocks();
 });
 
 /** Each call costs 1 s of a 1 s budget: one poll uses up event.get and event.offline.list. */
@@ -110,12 +104,12 @@ describe('OPERATION_TIME_LIMIT per command inside a batch', () => {
     ]);
 
     // the stale limit passes before the reset: the gauges go
-    aheadMs += 2 * 60_000;
+    clock.advance(2 * 60_000);
     const stale = await h.scrape();
     expect(valueOf(stale, 'b24_offline_queue_depth', { portal: PORTAL })).toBeUndefined();
 
     // after the reset, polls run again
-    aheadMs += 9 * 60_000;
+    clock.advance(9 * 60_000);
     const [after] = await h.monitor.pollOnce();
     expect(after?.ok).toBe(true);
     expect(valueOf(await h.scrape(), 'b24_offline_queue_depth', { portal: PORTAL })).toBe(10);

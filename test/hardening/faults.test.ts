@@ -10,10 +10,11 @@
  * pass in an instant), so the whole table runs in seconds.
  */
 import { writeFile } from 'node:fs/promises';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { FAILURE_REASONS, MonitorError, type FailureReason } from '../../src/b24/errors.js';
 import type { PollReport } from '../../src/poll/report.js';
 import { DEFAULT_OPERATING_LIMIT, FORCED_ERRORS } from '../../src/sim/index.js';
+import { useClockAhead } from '../helpers/clock.js';
 import { fastClock, issuedSecrets, READ_ONLY, startHarness } from '../helpers/harness.js';
 import type { Harness } from '../helpers/harness.js';
 import { scanLogsForSecretsAfterAll } from '../helpers/leaks.js';
@@ -37,19 +38,12 @@ const POLL_TIMEOUT_MS = 10_000;
 const SHORT_POLL_TIMEOUT_MS = 1_500;
 const REQUEST_TIMEOUT_MS = 400;
 
-const realNow = Date.now.bind(Date);
-let aheadMs = 0;
+const clock = useClockAhead();
 let harness: Harness | undefined;
-
-beforeEach(() => {
-  aheadMs = 0;
-  vi.spyOn(Date, 'now').mockImplementation(() => realNow() + aheadMs);
-});
 
 afterEach(async () => {
   await harness?.close();
   harness = undefined;
-  vi.restoreAllMocks();
 });
 
 type Outcome =
@@ -629,7 +623,7 @@ describe('fault matrix', () => {
 
       // once stale, the queue gauges are removed rather than served as fresh
       await (row.clear ?? ((x: Harness) => x.portal.faults.reset()))(h);
-      aheadMs += JUMP_MS;
+      clock.advance(JUMP_MS);
       const stale = await h.scrape();
       expect(queueSeries(stale)).toEqual([]);
       expect(valueOf(stale, 'b24_offline_up', { portal: PORTAL })).toBe(0);

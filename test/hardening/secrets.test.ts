@@ -9,11 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { SimServer, type SimPortal } from '../../src/sim/index.js';
+import type { SimServer } from '../../src/sim/index.js';
+import { type SimPortal } from '../../src/sim/index.js';
 import { issuedSecrets } from '../helpers/harness.js';
-import { jsonLines, waitFor, type Running } from '../helpers/processes.js';
+import { jsonLines, logLine, withMsg, type Running } from '../helpers/processes.js';
 import { scanTextsForSecretsAfterAll, startMonitorCli, watchTokens } from './support.js';
-import { portalEnv } from '../helpers/env.js';
+import { portalEnv, startAcme } from '../helpers/env.js';
 
 const BEARER = 'bearer-Tq8wXz3Lm5Rv9Kp2';
 const USER = 'prometheus';
@@ -28,9 +29,7 @@ let portal: SimPortal;
 let dir: string;
 
 beforeAll(async () => {
-  sim = await SimServer.start();
-  portal = sim.addPortal('acme', { rateLimit: null, events: ['ONCRMLEADADD'] });
-  portal.fill({ counts: { ONCRMLEADADD: { queued: 5, error: 1 } } });
+  ({ sim, portal } = await startAcme({ queued: 5, error: 1 }));
   watchTokens(sim);
   dir = await mkdtemp(join(tmpdir(), 'b24-secrets-'));
 });
@@ -54,23 +53,12 @@ function daemonEnv(name: string): Record<string, string> {
   };
 }
 
-/** Starts the daemon and waits until it is ready; returns its base URL. */
+/** Starts the daemon and waits until it is ready (its first poll done); returns its base URL. */
 async function startDaemon(env: Record<string, string>): Promise<{ run: Running; url: string }> {
   const run = await startMonitorCli(['start'], env);
-  const url = await waitFor(
-    async () => {
-      const started = jsonLines(run.stdout()).find((l) => l['msg'] === 'Monitor started');
-      return typeof started?.['url'] === 'string' ? started['url'] : undefined;
-    },
-    15_000,
-    'Monitor started',
-  );
-  await waitFor(
-    async () => ((await fetch(`${url}/readyz`)).status === 200 ? true : undefined),
-    15_000,
-    '/readyz 200',
-  );
-  return { run, url };
+  const started = await logLine(run, withMsg('Monitor started'), 'the start');
+  await logLine(run, withMsg('Poll finished'), 'the first poll');
+  return { run, url: String(started['url']) };
 }
 
 async function stop(run: Running): Promise<string> {

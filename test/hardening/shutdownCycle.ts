@@ -4,10 +4,17 @@
  * and the soak of shutdown.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import type { SimServer } from '../../src/sim/index.js';
+import { type SimPortal } from '../../src/sim/index.js';
+import { portalEnv, startAcme } from '../helpers/env.js';
+import { issuedSecrets } from '../helpers/harness.js';
 import { jsonLines } from '../helpers/processes.js';
-import type { SimPortal } from '../../src/sim/index.js';
-import type { SlowOAuth } from './slowOAuth.js';
-import { startMonitorCli } from './support.js';
+import { startSlowOAuth, type SlowOAuth } from './slowOAuth.js';
+import { scanTextsForSecretsAfterAll, startMonitorCli, watchTokens } from './support.js';
 
 export interface CycleContext {
   readonly portal: SimPortal;
@@ -30,6 +37,66 @@ export interface CycleResult {
   readonly answerAfterSignal: boolean;
   readonly messages: string[];
   readonly stderr: string;
+}
+
+export interface CycleSetup {
+  readonly sim: SimServer;
+  readonly ctx: CycleContext;
+  /** Token requests the OAuth server refused. */
+  readonly refusals: number;
+}
+
+/**
+ * For a test file: one simulated portal seeded with a pair, the slow OAuth server in front
+ * (answers held 1.5 s), a token directory, the leak scan over every child's output; stopped
+ * after the file. The seed is used up by the first refresh: every later start lives on the
+ * pair the last one saved. Read the fields inside tests (they are set in beforeAll).
+ */
+export function useShutdownCycles(
+  name: string,
+  options: { queued: Parameters<typeof startAcme>[0]; env?: Record<string, string> },
+): CycleSetup {
+  let latest = '';
+  const setup = { refusals: 0 } as { sim: SimServer; ctx: CycleContext; refusals: number };
+  let dir = '';
+
+  scanTextsForSecretsAfterAll([], () => [setup.ctx.portal.clientSecret]);
+
+  beforeAll(async () => {
+    const { sim, portal } = await startAcme(options.queued);
+    watchTokens(sim, (issue) => {
+      if (issue.status === 200 && issue.refreshToken !== undefined) latest = issue.refreshToken;
+      else setup.refusals += 1;
+    });
+    const slow = await startSlowOAuth(sim.oauthUrl, 1_500);
+    dir = await mkdtemp(join(tmpdir(), `b24-${name}-`));
+    const seed = portal.authorize('monitor');
+    issuedSecrets.add(seed.refreshToken).add(seed.accessToken);
+    latest = seed.refreshToken;
+    const tokenFile = join(dir, 'acme.tokens.json');
+    setup.sim = sim;
+    setup.ctx = {
+      portal,
+      slow,
+      tokenFile,
+      dir,
+      latest: () => latest,
+      env: {
+        ...portalEnv(sim, portal, { refreshToken: seed.refreshToken, tokenFile, name: 'acme' }),
+        B24_OAUTH_URL: slow.url,
+        MONITOR_LISTEN: '127.0.0.1:0',
+        ...options.env,
+      },
+    };
+  });
+
+  afterAll(async () => {
+    await setup.ctx.slow.close();
+    await setup.sim.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  return setup;
 }
 
 async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {

@@ -16,8 +16,9 @@ import { TokenStoreError } from '../../src/b24/errors.js';
 import { FileTokenStore } from '../../src/b24/fileTokenStore.js';
 import type { TokenStoreFs } from '../../src/b24/tokenStoreFs.js';
 import { TokenManager } from '../../src/b24/tokens.js';
-import { SimServer, type SimPortal } from '../../src/sim/index.js';
-import { issuedSecrets, startHarness, type Harness } from '../helpers/harness.js';
+import type { SimServer } from '../../src/sim/index.js';
+import { type SimPortal } from '../../src/sim/index.js';
+import { issuedSecrets, monitorFromEnv, startHarness, type Harness } from '../helpers/harness.js';
 import { scanLogsForSecretsAfterAll } from '../helpers/leaks.js';
 import { captureLogger } from '../helpers/logs.js';
 import { jsonLines } from '../helpers/processes.js';
@@ -29,7 +30,7 @@ import {
   watchTokens,
   type TokenIssue,
 } from './support.js';
-import { portalEnv } from '../helpers/env.js';
+import { portalEnv, startAcme } from '../helpers/env.js';
 
 const errorMessages: string[] = [];
 scanLogsForSecretsAfterAll();
@@ -42,9 +43,7 @@ const issues: TokenIssue[] = [];
 let harness: Harness | undefined;
 
 beforeAll(async () => {
-  sim = await SimServer.start();
-  portal = sim.addPortal('acme', { rateLimit: null, events: ['ONCRMLEADADD'] });
-  portal.fill({ counts: { ONCRMLEADADD: { queued: 4 } } });
+  ({ sim, portal } = await startAcme({ queued: 4 }));
   watchTokens(sim, (issue) => issues.push(issue));
   dir = await mkdtemp(join(tmpdir(), 'b24-tokenfile-'));
 });
@@ -73,13 +72,47 @@ function fsError(code: string): NodeJS.ErrnoException {
   return Object.assign(new Error(`${code}: simulated`), { code });
 }
 
-describe('a token file that cannot be used, at start (the CLI)', () => {
+/**
+ * `once` with this token file: through the CLI as a process (its exit code, its JSON and its
+ * stderr), or in-process as the CLI builds the monitor (the report and the log lines), where
+ * the process would add nothing but its start-up.
+ */
+async function onceWith(
+  tokenFile: string,
+  refreshToken: string,
+  via: 'process' | 'in-process',
+): Promise<{ code?: number | null; message?: string; failures: Record<string, unknown>[] }> {
+  const isPoll = (line: Record<string, unknown>) => String(line['msg']).startsWith('Poll');
+  if (via === 'process') {
+    const run = await runMonitorCli(['once', '--json'], cliEnv(tokenFile, refreshToken));
+    const [result] = JSON.parse(run.stdout) as { error?: { message: string } }[];
+    return {
+      code: run.code,
+      message: result?.error?.message,
+      failures: jsonLines(run.stderr).filter(isPoll),
+    };
+  }
+  const log = captureLogger('warn');
+  const dispatcher = new Agent({ keepAliveTimeout: 10 });
+  const monitor = monitorFromEnv(cliEnv(tokenFile, refreshToken), {
+    logger: log.logger,
+    dispatcher,
+  });
+  const [report] = await monitor.pollOnce();
+  await monitor.settle();
+  await monitor.close();
+  await dispatcher.close();
+  return { message: report?.error?.message, failures: log.lines.filter(isPoll) };
+}
+
+describe('a token file that cannot be used, at start', () => {
   it.each([
     {
       what: 'is not JSON (hand-edited)',
       make: async (path: string, token: string) => writeFile(path, `refreshToken=${token}\n`),
       says: /is not valid JSON\. Fix or delete the file and restart/,
       fsCode: undefined,
+      via: 'process' as const,
     },
     {
       what: 'holds no refresh token',
@@ -87,6 +120,7 @@ describe('a token file that cannot be used, at start (the CLI)', () => {
         writeFile(path, JSON.stringify({ accessToken: token, refreshToken: 42 })),
       says: /does not hold a token pair: missing or invalid refreshToken/,
       fsCode: undefined,
+      via: 'in-process' as const,
     },
     {
       // tests run as root, for whom no mode bit denies reading: a directory in its place
@@ -94,8 +128,9 @@ describe('a token file that cannot be used, at start (the CLI)', () => {
       make: async (path: string) => mkdir(path),
       says: /cannot be read \(EISDIR\)\. Give the monitor's user read and write access/,
       fsCode: 'EISDIR',
+      via: 'in-process' as const,
     },
-  ])('$what: one clear error naming the file, no token, nothing overwritten', async (c) => {
+  ])('$what ($via): one clear error naming the file, no token, nothing overwritten', async (c) => {
     const pair = seedPair();
     const made = join(dir, `start-${Math.random().toString(36).slice(2)}`);
     await c.make(made, pair.refreshToken);
@@ -103,13 +138,11 @@ describe('a token file that cannot be used, at start (the CLI)', () => {
     const tokenFile = 'file' in c ? join(made, String(c.file)) : made;
     const refreshes = issues.length;
 
-    const run = await runMonitorCli(['once', '--json'], cliEnv(tokenFile, pair.refreshToken));
+    const { code, message, failures } = await onceWith(tokenFile, pair.refreshToken, c.via);
 
-    expect(run.code).toBe(1);
-    const [result] = JSON.parse(run.stdout) as { error: { message: string; reason: string } }[];
-    expect(result?.error.message).toContain(tokenFile);
-    expect(result?.error.message).toMatch(c.says);
-    const failures = jsonLines(run.stderr).filter((l) => String(l['msg']).startsWith('Poll'));
+    if (c.via === 'process') expect(code).toBe(1);
+    expect(message).toContain(tokenFile);
+    expect(message).toMatch(c.says);
     expect(failures).toHaveLength(1);
     expect(failures[0]).toMatchObject({ level: 'error', code: 'B24_TOKEN_STORE' });
     expect(String(failures[0]?.['error'])).toContain(tokenFile);
@@ -125,9 +158,10 @@ describe('a token file that cannot be used, at start (the CLI)', () => {
     const tokenFile = join(dir, 'advice.tokens.json');
     await writeFile(tokenFile, '{"refreshToken": ');
 
-    const run = await runMonitorCli(['once', '--json'], cliEnv(tokenFile, pair.refreshToken));
+    const {
+      failures: [line],
+    } = await onceWith(tokenFile, pair.refreshToken, 'in-process');
 
-    const [line] = jsonLines(run.stderr).filter((l) => String(l['msg']).startsWith('Poll'));
     expect(line?.['code']).toBe('B24_TOKEN_STORE');
     expect(`${String(line?.['msg'])} ${String(line?.['action'])}`).not.toMatch(
       /re-authorized|not authorized/,
@@ -300,10 +334,17 @@ describe('`once` with a token directory that cannot be written', () => {
     const tokenFile = c.tokenFile();
 
     const refused = await runMonitorCli(['once', '--json'], cliEnv(tokenFile, pair.refreshToken));
-    const retried = await runMonitorCli(
-      ['once', '--json'],
+    // the seed still works: a poll with it and a good token file (in-process, as the CLI builds it)
+    const log = captureLogger();
+    const dispatcher = new Agent({ keepAliveTimeout: 10 });
+    const monitor = monitorFromEnv(
       cliEnv(join(dir, `ok-${Math.random().toString(36).slice(2)}.json`), pair.refreshToken),
+      { logger: log.logger, dispatcher },
     );
+    const [retried] = await monitor.pollOnce();
+    await monitor.settle();
+    await monitor.close();
+    await dispatcher.close();
 
     expect(refused.code).toBe(2);
     expect(refused.stdout).toBe('');
@@ -311,7 +352,7 @@ describe('`once` with a token directory that cannot be written', () => {
       /Lock file .* of the token file cannot be created \(E[A-Z]+\)|Token directory .* cannot be created/,
     );
     expect(issues.length).toBe(refreshes + 1); // only the retried run refreshed
-    expect(retried.code).toBe(0);
+    expect(retried?.ok).toBe(true);
   });
 
   // `once` exits 1 when the refresh it made rotated the pair and the new pair could not be

@@ -12,7 +12,7 @@ import { SimServer, type SimPortal } from '../../src/sim/index.js';
 import { portalEnv } from '../helpers/env.js';
 import { issuedSecrets } from '../helpers/harness.js';
 import { needRedis, startRedis } from '../helpers/redis.js';
-import { jsonLines, waitFor } from '../helpers/processes.js';
+import { daemonStarted, jsonLines } from '../helpers/processes.js';
 import { runMonitorCli, scanTextsForSecretsAfterAll, startMonitorCli } from './support.js';
 
 let sim: SimServer;
@@ -53,11 +53,7 @@ describe('one monitor per token file', () => {
   it('a second daemon on the same file stops at start with one clear message, exit 2', async () => {
     const { dir, env } = await setup('lock');
     const first = await startMonitorCli(['start'], env);
-    await waitFor(
-      async () => (first.stdout().includes('Monitor started') ? true : undefined),
-      15_000,
-      'the first daemon',
-    );
+    await daemonStarted(first);
 
     const second = await runMonitorCli(['start'], env);
     first.child.kill('SIGTERM');
@@ -86,12 +82,7 @@ describe('one monitor per token file', () => {
           MONITOR_SHARD: String(i),
         });
       const shards = [await shard(0), await shard(1)];
-      await waitFor(
-        async () =>
-          shards.every((s) => s.stdout().includes('Monitor started')) ? true : undefined,
-        15_000,
-        'both shards',
-      );
+      await Promise.all(shards.map(daemonStarted));
       for (const s of shards) s.child.kill('SIGTERM');
       const exits = await Promise.all(shards.map((s) => s.exited));
 

@@ -1,5 +1,5 @@
 /** The configuration variables that point a monitor at a simulated portal. */
-import type { SimPortal, SimServer } from '../../src/sim/index.js';
+import { SimServer, type SimPortal } from '../../src/sim/index.js';
 
 export interface PortalEnvOptions {
   readonly refreshToken: string;
@@ -24,4 +24,19 @@ export function portalEnv(
     B24_OAUTH_URL: sim.oauthUrl,
     B24_TOKEN_FILE: options.tokenFile,
   };
+}
+
+/**
+ * The simulated portal the process tests share: `acme`, no rate limit, one event name
+ * (ONCRMLEADADD) with these rows. Close `sim` after the file.
+ */
+export async function startAcme(rows: {
+  queued: number;
+  error?: number;
+  reserved?: number;
+}): Promise<{ sim: SimServer; portal: SimPortal }> {
+  const sim = await SimServer.start();
+  const portal = sim.addPortal('acme', { rateLimit: null, events: ['ONCRMLEADADD'] });
+  portal.fill({ counts: { ONCRMLEADADD: rows } });
+  return { sim, portal };
 }

@@ -4,9 +4,10 @@
  * called nothing but the read-only methods, and remembers every secret it handed out for the
  * leak scan.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Logger } from 'pino';
 import { Agent } from 'undici';
 import { buildMonitor, type Monitor } from '../../src/app.js';
 import { sleep, type Clock } from '../../src/b24/clock.js';
@@ -55,6 +56,56 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/** A monitor built as the CLI builds it: the real configuration loader, then buildMonitor. */
+export function monitorFromEnv(
+  env: Readonly<Record<string, string>>,
+  deps: Parameters<typeof buildMonitor>[1],
+): Monitor {
+  const loaded = loadConfig({ env });
+  if (!loaded.ok) throw new Error(formatProblems(loaded.problems));
+  return buildMonitor(loaded.config, deps);
+}
+
+/**
+ * A config file (0600) for many portals of one application: `top` settings, the first portal's
+ * client and the simulated OAuth server as defaults (plus `defaults`), then one line a portal.
+ */
+export async function writeFleetConfig(
+  file: string,
+  fleet: {
+    sim: SimServer;
+    first: SimPortal;
+    entries: readonly string[];
+    top?: readonly string[];
+    defaults?: readonly string[];
+  },
+): Promise<void> {
+  const lines = [
+    ...(fleet.top ?? []),
+    'defaults:',
+    `  clientId: "${fleet.first.clientId}"`,
+    `  clientSecret: "${fleet.first.clientSecret}"`,
+    `  oauthUrl: "${fleet.sim.oauthUrl}"`,
+    ...(fleet.defaults ?? []),
+    'portals:',
+    ...fleet.entries,
+    '',
+  ];
+  await writeFile(file, lines.join('\n'), { mode: 0o600 });
+}
+
+/** The monitor's HTTP endpoints on a free loopback port. */
+export async function serveMonitor(monitor: Monitor, logger: Logger): Promise<MonitorServer> {
+  return startHttpServer({
+    host: '127.0.0.1',
+    port: 0,
+    metrics: monitor.metrics,
+    pollers: monitor.pollers,
+    logger,
+    version: VERSION,
+  });
+}
+
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const sim = await SimServer.start();
   const portal = sim.addPortal('portal', { rateLimit: null, ...options.portal });
@@ -81,28 +132,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const dispatcher = new Agent({ keepAliveTimeout: 10, keepAliveMaxTimeout: 10 });
   const monitors: Monitor[] = [];
   const build = (): Monitor => {
-    const loaded = loadConfig({ env });
-    if (!loaded.ok) throw new Error(formatProblems(loaded.problems));
-    const monitor = buildMonitor(loaded.config, {
-      logger: log.logger,
-      dispatcher,
-      clock: options.clock,
-    });
+    const monitor = monitorFromEnv(env, { logger: log.logger, dispatcher, clock: options.clock });
     monitors.push(monitor);
     return monitor;
   };
   const monitor = build();
-  const server =
-    options.http === false
-      ? null
-      : await startHttpServer({
-          host: '127.0.0.1',
-          port: 0,
-          metrics: monitor.metrics,
-          pollers: monitor.pollers,
-          logger: log.logger,
-          version: VERSION,
-        });
+  const server = options.http === false ? null : await serveMonitor(monitor, log.logger);
 
   return {
     sim,

@@ -33,18 +33,46 @@ export function startCli(
   return startProcess(process.execPath, [...inject('cliEntry'), ...args], env, options);
 }
 
+/**
+ * Every child process still running. A test that fails (or times out) before its own kill
+ * would otherwise leave a daemon behind that outlives the run: test/setup/children.ts kills
+ * what is left after each file, and the worker kills it when it exits.
+ */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+/** Kills (SIGKILL) every child process still running and waits for each to be gone. */
+export async function killLeftoverProcesses(): Promise<void> {
+  const left = [...live];
+  await Promise.all(
+    left.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          child.once('exit', () => resolve());
+          if (!child.kill('SIGKILL') || child.exitCode !== null || child.signalCode !== null) {
+            resolve();
+          }
+        }),
+    ),
+  );
+}
+
 export function startProcess(
   command: string,
   args: readonly string[],
   env: Record<string, string>,
-  options: { detached?: boolean; stdin?: 'pipe' | 'ignore' } = {},
+  options: { stdin?: 'pipe' | 'ignore' } = {},
 ): Running {
   const child = spawn(command, args, {
     cwd: ROOT,
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...env },
     stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
-    detached: options.detached ?? false,
   });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  child.once('error', () => live.delete(child));
   let out = '';
   let err = '';
   child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
@@ -92,4 +120,73 @@ export function jsonLines(text: string): Record<string, unknown>[] {
     .split('\n')
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/**
+ * The first JSON log line of a running process that `matches`, as soon as it is printed (on the
+ * output event, no polling). Rejects when the process exits first, or after `timeoutMs`: a
+ * generous bound, for a loaded machine, not a figure the test asserts.
+ */
+export async function logLine(
+  run: Running,
+  matches: (line: Record<string, unknown>) => boolean,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<Record<string, unknown>> {
+  // complete lines only: a chunk may end inside one
+  const find = () => {
+    const text = run.stdout();
+    return jsonLines(text.slice(0, text.lastIndexOf('\n') + 1)).find(matches);
+  };
+  return new Promise((resolve, reject) => {
+    const stdout = run.child.stdout;
+    let settled = false;
+    const settle = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      stdout?.off('data', onData);
+      outcome();
+    };
+    const onData = () => {
+      // the collector of startProcess was added first: run.stdout() already holds this chunk
+      const line = find();
+      if (line !== undefined) settle(() => resolve(line));
+    };
+    const timer = setTimeout(() => {
+      settle(() => reject(new Error(`no ${what} within ${timeoutMs} ms: ${run.stderr()}`)));
+    }, timeoutMs);
+    stdout?.on('data', onData);
+    // all output is read by then: a last line that matches still counts
+    run.exited.then((finished) => {
+      onData();
+      settle(() =>
+        reject(
+          new Error(
+            `exited (${finished.signal ?? finished.code}) before ${what}: ${finished.stderr}`,
+          ),
+        ),
+      );
+    }, reject);
+    onData();
+  });
+}
+
+/** A log line whose `msg` is `msg`. */
+export const withMsg =
+  (msg: string) =>
+  (line: Record<string, unknown>): boolean =>
+    line['msg'] === msg;
+
+/**
+ * The daemon's base URL once it is started and will handle a signal: its 'Monitor started'
+ * line, then one answer of /healthz. src/cli.ts installs its signal handlers just after that
+ * line (a signal sent on seeing it can still find the default action, which kills), and
+ * before the daemon serves any request.
+ */
+export async function daemonStarted(run: Running): Promise<string> {
+  const url = String((await logLine(run, withMsg('Monitor started'), 'the start'))['url']);
+  const health = await fetch(`${url}/healthz`);
+  await health.body?.cancel();
+  return url;
 }

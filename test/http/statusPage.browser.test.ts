@@ -4,17 +4,15 @@
  * top; the error backlogs highlighted; filter, pages, a portal's own page; nothing loaded
  * from anywhere else. Screenshots go to .tmp/artifacts/.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'puppeteer-core';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildMonitor, type Monitor } from '../../src/app.js';
-import { formatProblems, loadConfig } from '../../src/config/load.js';
-import { startHttpServer, type MonitorServer } from '../../src/http/server.js';
+import type { Monitor } from '../../src/app.js';
+import type { MonitorServer } from '../../src/http/server.js';
 import { SimServer, type SimPortal } from '../../src/sim/index.js';
-import { VERSION } from '../../src/runtime/version.js';
 import {
   artifactPath,
   findChromium,
@@ -22,7 +20,12 @@ import {
   needChromium,
   type RunningBrowser,
 } from '../helpers/browser.js';
-import { issuedSecrets } from '../helpers/harness.js';
+import {
+  issuedSecrets,
+  monitorFromEnv,
+  writeFleetConfig,
+  serveMonitor,
+} from '../helpers/harness.js';
 import { scanLogsForSecretsAfterAll } from '../helpers/leaks.js';
 import { captureLogger } from '../helpers/logs.js';
 
@@ -74,24 +77,14 @@ beforeAll(async () => {
   }
   issuedSecrets.add(portals[0]!.clientSecret);
   const file = join(dir, 'monitor.yaml');
-  await writeFile(
-    file,
-    [
-      'maxConcurrentPolls: 16',
-      'defaults:',
-      `  clientId: "${portals[0]!.clientId}"`,
-      `  clientSecret: "${portals[0]!.clientSecret}"`,
-      `  oauthUrl: "${sim.oauthUrl}"`,
-      'portals:',
-      ...entries,
-      '',
-    ].join('\n'),
-    { mode: 0o600 },
-  );
-  const loaded = loadConfig({ env: { MONITOR_CONFIG: file } });
-  if (!loaded.ok) throw new Error(formatProblems(loaded.problems));
+  await writeFleetConfig(file, {
+    sim,
+    first: portals[0]!,
+    entries,
+    top: ['maxConcurrentPolls: 16'],
+  });
   dispatcher = new Agent({ keepAliveTimeout: 10 });
-  monitor = buildMonitor(loaded.config, { logger: log.logger, dispatcher });
+  monitor = monitorFromEnv({ MONITOR_CONFIG: file }, { logger: log.logger, dispatcher });
   const first = await monitor.pollOnce();
   const failedFirst = first.filter((r) => !r.ok).map((r) => `${r.portal}: ${r.error?.message}`);
   if (failedFirst.length > 0) throw new Error(failedFirst.join('\n'));
@@ -103,14 +96,7 @@ beforeAll(async () => {
   const report = await failing.poll();
   if (report.ok || report.error?.reason !== 'auth')
     throw new Error(`expected an auth failure, got ${JSON.stringify(report.error?.reason)}`);
-  server = await startHttpServer({
-    host: '127.0.0.1',
-    port: 0,
-    metrics: monitor.metrics,
-    pollers: monitor.pollers,
-    logger: log.logger,
-    version: VERSION,
-  });
+  server = await serveMonitor(monitor, log.logger);
 }, 180_000);
 
 afterAll(async () => {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTHORIZATION_CODE_TTL_SEC } from '../../src/sim/index.js';
 import type { SimPortal } from '../../src/sim/index.js';
 import type { Harness } from './helpers.js';
-import { rest, send, startSim } from './helpers.js';
+import { refreshPair, rest, send, startSim } from './helpers.js';
 
 let sim: Harness;
 let portal: SimPortal;
@@ -49,17 +49,7 @@ async function exchange(code: string, overrides: Record<string, string> = {}) {
 }
 
 async function refresh(refreshToken: unknown) {
-  return send(
-    sim.agent,
-    sim.server.oauthUrl,
-    {
-      grant_type: 'refresh_token',
-      client_id: portal.clientId,
-      client_secret: portal.clientSecret,
-      refresh_token: String(refreshToken),
-    },
-    'get',
-  );
+  return refreshPair(sim, portal, String(refreshToken));
 }
 
 async function eventGet(accessToken: unknown, target = portal) {

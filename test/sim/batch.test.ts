@@ -4,7 +4,7 @@ import { buildQuery } from '../../src/php/buildQuery.js';
 import { batchCommand } from '../../src/sim/index.js';
 import type { SimPortal } from '../../src/sim/index.js';
 import type { Harness } from './helpers.js';
-import { batchOf, monitoredPortal, rest, send, startSim } from './helpers.js';
+import { TIME_KEYS_OPERATING, batchOf, monitoredPortal, rest, send, startSim } from './helpers.js';
 
 let sim: Harness;
 let portal: SimPortal;
@@ -90,14 +90,7 @@ describe('answer shape', () => {
     expect(result.result_total).toEqual({ page: TOTAL, last: TOTAL });
     expect(result.result_next).toEqual({ page: 50 });
     expect(Object.keys((result.result_time as Record<string, object>)['page']!)).toEqual([
-      'start',
-      'finish',
-      'duration',
-      'processing',
-      'date_start',
-      'date_finish',
-      'operating',
-      'operating_reset_at',
+      ...TIME_KEYS_OPERATING,
     ]);
   });
 

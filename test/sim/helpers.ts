@@ -123,3 +123,51 @@ export function monitoredPortal(
   const portal = harness.server.addPortal(id, { rateLimit: null, ...options });
   return { portal, token: portal.authorize('monitor').accessToken };
 }
+
+/** The keys of an answer's `time`, in the server's order, without the operating figures. */
+export const TIME_KEYS = [
+  'start',
+  'finish',
+  'duration',
+  'processing',
+  'date_start',
+  'date_finish',
+] as const;
+
+/** `time` while the operating-time limiter is active (the last two keys only then). */
+export const TIME_KEYS_OPERATING = [...TIME_KEYS, 'operating', 'operating_reset_at'] as const;
+
+/** The `refresh_token` grant for a portal's own application, as the monitor sends it (GET). */
+export async function refreshPair(
+  sim: Harness,
+  portal: SimPortal,
+  refreshToken: string,
+): Promise<ApiAnswer> {
+  return send(
+    sim.agent,
+    sim.server.oauthUrl,
+    {
+      grant_type: 'refresh_token',
+      client_id: portal.clientId,
+      client_secret: portal.clientSecret,
+      refresh_token: refreshToken,
+    },
+    'get',
+  );
+}
+
+/** One keyset page, as the monitor's scan asks for it: rows after ID `last`, by ID, `start: -1`. */
+export async function keysetPage(
+  sim: Harness,
+  portal: SimPortal,
+  last: number,
+  token: string,
+): Promise<ApiAnswer> {
+  return rest(
+    sim.agent,
+    portal,
+    'event.offline.list',
+    { filter: { '>ID': last }, order: { ID: 'ASC' }, start: -1 },
+    { token },
+  );
+}

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Journal } from '../../src/sim/index.js';
 import type { Harness } from './helpers.js';
-import { rest, send, startSim } from './helpers.js';
+import { refreshPair, rest, startSim } from './helpers.js';
 
 let sim: Harness;
 
@@ -66,17 +66,7 @@ describe('journal', () => {
 
     portal.expireAccessTokens();
     await rest(sim.agent, portal, 'event.get', {}, { token: pair.accessToken });
-    const renewed = await send(
-      sim.agent,
-      sim.server.oauthUrl,
-      {
-        grant_type: 'refresh_token',
-        client_id: portal.clientId,
-        client_secret: portal.clientSecret,
-        refresh_token: pair.refreshToken,
-      },
-      'get',
-    );
+    const renewed = await refreshPair(sim, portal, pair.refreshToken);
     await rest(
       sim.agent,
       portal,

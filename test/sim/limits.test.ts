@@ -2,7 +2,7 @@
 import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Harness } from './helpers.js';
-import { batchOf, rest, send, startSim } from './helpers.js';
+import { TIME_KEYS, batchOf, refreshPair, rest, startSim } from './helpers.js';
 
 let sim: Harness;
 
@@ -167,14 +167,7 @@ describe('operating time', () => {
     const agedOut = await call();
 
     const keys = (answer: { body: { time?: object } }) => Object.keys(answer.body.time ?? {});
-    expect(keys(below)).toEqual([
-      'start',
-      'finish',
-      'duration',
-      'processing',
-      'date_start',
-      'date_finish',
-    ]);
+    expect(keys(below)).toEqual([...TIME_KEYS]);
     expect(keys(above)).toEqual([...keys(below), 'operating', 'operating_reset_at']);
     expect(Math.floor(Number(above.body.time?.['operating']))).toBe(60);
     expect(keys(disabled)).toEqual(keys(below));
@@ -244,17 +237,7 @@ describe('overload', () => {
     portal.configure({ overload: true });
     const list = await call();
     const feature = await call('feature.get', { CODE: 'rest_offline_extended' });
-    const refresh = await send(
-      sim.agent,
-      sim.server.oauthUrl,
-      {
-        grant_type: 'refresh_token',
-        client_id: portal.clientId,
-        client_secret: portal.clientSecret,
-        refresh_token: pair.refreshToken,
-      },
-      'get',
-    );
+    const refresh = await refreshPair(sim, portal, pair.refreshToken);
     portal.configure({ overload: false });
     const back = await call();
 

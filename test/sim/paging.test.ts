@@ -2,7 +2,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimPortal } from '../../src/sim/index.js';
 import type { Harness } from './helpers.js';
-import { idsOf, monitoredPortal, rest, startSim } from './helpers.js';
+import {
+  TIME_KEYS_OPERATING,
+  idsOf,
+  keysetPage,
+  monitoredPortal,
+  rest,
+  startSim,
+} from './helpers.js';
 
 let sim: Harness;
 
@@ -63,16 +70,7 @@ describe('offset paging', () => {
     const answer = await rest(sim.agent, portal, 'event.offline.list', {}, { token });
 
     expect(Object.keys(answer.body)).toEqual(['result', 'total', 'next', 'time']);
-    expect(Object.keys(answer.body.time ?? {})).toEqual([
-      'start',
-      'finish',
-      'duration',
-      'processing',
-      'date_start',
-      'date_finish',
-      'operating',
-      'operating_reset_at',
-    ]);
+    expect(Object.keys(answer.body.time ?? {})).toEqual([...TIME_KEYS_OPERATING]);
   });
 });
 
@@ -85,13 +83,7 @@ describe('keyset scan while a consumer deletes rows', () => {
     const seen: number[] = [];
     let last = 0;
     for (let page = 0; ; page++) {
-      const answer = await rest(
-        sim.agent,
-        portal,
-        'event.offline.list',
-        { filter: { '>ID': last }, order: { ID: 'ASC' }, start: -1 },
-        { token },
-      );
+      const answer = await keysetPage(sim, portal, last, token);
       const ids = idsOf(answer);
       seen.push(...ids);
       if (ids.length < 50) return seen;
