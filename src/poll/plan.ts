@@ -204,7 +204,7 @@ export class CountPlanner {
       this.#lastAt(),
       this.#lastEstimate,
       this.#always,
-      this.#refreshPolls,
+      this.#pollsPerRefresh(),
     );
     if (mayRefresh.run && (this.#size.rows === 0 || this.#size.rows > PAGE_SIZE)) {
       head.push(newestCommand());
@@ -249,7 +249,7 @@ export class CountPlanner {
       this.#lastAt(),
       this.#lastEstimate,
       this.#always,
-      this.#refreshPolls,
+      this.#pollsPerRefresh(),
     );
 
     const refreshed: Section[] = [];
@@ -487,6 +487,14 @@ export class CountPlanner {
     const recent = this.#namesExactAt !== null && now - this.#namesExactAt < RECOUNT_NAMES_MS;
     if (!recent || this.#missing.length > 0) return new Map();
     return differenceNames(h, ranked);
+  }
+
+  /**
+   * Polls a forced refresh is expected to take: two when the last one had to leave a section
+   * to the next poll, or when the whole breakdown's estimate is more than one request holds.
+   */
+  #pollsPerRefresh(): number {
+    return Math.max(this.#refreshPolls, this.#lastEstimate > this.#capSeconds ? 2 : 1);
   }
 
   /** When the older of the two breakdowns was refreshed (null: not both yet). */
