@@ -78,14 +78,15 @@ export class DatabaseBudget {
 
   /**
    * Whether a breakdown refreshed at `lastMs` must be refreshed in the poll starting at
-   * `nowMs`: the next poll starts an interval later and answers some seconds after that (the
+   * `nowMs`, when the refresh takes `polls` polls (a slow server's names in one, ages in the
+   * next): the next poll starts an interval later and answers some seconds after that (the
    * breakdowns a scrape sees until then are the old ones), and schedules jitter by some
    * milliseconds, so the refresh runs once waiting one more interval and a half would pass
    * the max age.
    */
-  due(nowMs: number, lastMs: number): boolean {
+  due(nowMs: number, lastMs: number, polls = 1): boolean {
     const interval = this.#intervalMs || 30_000;
-    return nowMs - lastMs + 1.5 * interval > this.maxAgeMs;
+    return nowMs - lastMs + (polls + 0.5) * interval > this.maxAgeMs;
   }
 
   /**
@@ -97,13 +98,14 @@ export class DatabaseBudget {
     lastMs: number | null,
     estimate: number,
     always: boolean,
+    polls = 1,
   ): BreakdownDecision {
     if (this.spentInWindow() + estimate > OPERATING_GUARD_SECONDS) {
       return { run: false, why: 'operating_guard' };
     }
     if (always) return { run: true, why: 'always' };
     if (lastMs === null) return { run: true, why: 'first' };
-    if (this.due(nowMs, lastMs)) return { run: true, why: 'max_age' };
+    if (this.due(nowMs, lastMs, polls)) return { run: true, why: 'max_age' };
     if (this.#credit >= estimate) return { run: true, why: 'budget' };
     return { run: false, why: 'budget' };
   }

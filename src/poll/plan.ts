@@ -168,6 +168,8 @@ export class CountPlanner {
   #namesExactAt: number | null = null;
   /** The `>PROCESS_ID ""` filter contradicted the depth page: reserved by difference until it agrees again. */
   #byDifference = false;
+  /** Polls the last forced refresh took (2: one section, then the other at the next poll). */
+  #refreshPolls = 1;
   /** The last poll's estimate of a whole breakdown, seconds. */
   #lastEstimate = 0;
 
@@ -198,7 +200,13 @@ export class CountPlanner {
     if (this.#byDifference) head.push(queuedCommand());
     // The newest rows only in a poll that may refresh the ages (as the last poll saw it),
     // where they spare age commands; a queue known to fit one page shows them in its depth page.
-    const mayRefresh = this.#budget.decide(now, this.#lastAt(), this.#lastEstimate, this.#always);
+    const mayRefresh = this.#budget.decide(
+      now,
+      this.#lastAt(),
+      this.#lastEstimate,
+      this.#always,
+      this.#pollsPerRefresh(),
+    );
     if (mayRefresh.run && (this.#size.rows === 0 || this.#size.rows > PAGE_SIZE)) {
       head.push(newestCommand());
     }
@@ -237,7 +245,13 @@ export class CountPlanner {
     const implied = this.#implied(h, ranked, now);
     const allNames = nameCommands(h, ranked, implied);
     this.#lastEstimate = this.#estimate([...ages, ...allNames], h.size);
-    const decision = this.#budget.decide(now, this.#lastAt(), this.#lastEstimate, this.#always);
+    const decision = this.#budget.decide(
+      now,
+      this.#lastAt(),
+      this.#lastEstimate,
+      this.#always,
+      this.#pollsPerRefresh(),
+    );
 
     const refreshed: Section[] = [];
     let counted: string[] = [];
@@ -343,6 +357,12 @@ export class CountPlanner {
 
       processing += seconds;
       h = readHeadline(answers, byDifference);
+    }
+
+    if (decision.run && decision.why === 'max_age') {
+      // A forced refresh that held one section leaves the other to the next poll: the next
+      // forced refresh starts a poll earlier, so that both land within the max age.
+      this.#refreshPolls = refreshed.length === 1 ? 2 : Math.max(1, this.#refreshPolls - 1);
     }
 
     const headline = Object.fromEntries(
@@ -468,6 +488,14 @@ export class CountPlanner {
     const recent = this.#namesExactAt !== null && now - this.#namesExactAt < RECOUNT_NAMES_MS;
     if (!recent || this.#missing.length > 0) return new Map();
     return differenceNames(h, ranked);
+  }
+
+  /**
+   * Polls a forced refresh is expected to take: two when the last one had to leave a section
+   * to the next poll, or when the whole breakdown's estimate is more than one request holds.
+   */
+  #pollsPerRefresh(): number {
+    return Math.max(this.#refreshPolls, this.#lastEstimate > this.#capSeconds ? 2 : 1);
   }
 
   /** When the older of the two breakdowns was refreshed (null: not both yet). */

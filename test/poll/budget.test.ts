@@ -28,6 +28,18 @@ describe('DatabaseBudget', () => {
     expect(decisions).toEqual(['0:first', '270:max_age', '540:max_age']);
   });
 
+  it('forces a refresh a poll earlier when it takes two polls', () => {
+    const budget = new DatabaseBudget({ share: 0 });
+    budget.tick(0);
+    budget.tick(30 * S);
+    budget.tick(240 * S);
+    budget.tick(270 * S);
+
+    expect(budget.decide(240 * S, 0, 1, false).run).toBe(false);
+    expect(budget.decide(240 * S, 0, 1, false, 2)).toEqual({ run: true, why: 'max_age' });
+    expect(budget.decide(270 * S, 0, 1, false)).toEqual({ run: true, why: 'max_age' });
+  });
+
   it('pays for a breakdown from credit when the headline leaves room', () => {
     const budget = new DatabaseBudget({ share: 0.05 });
     budget.tick(0);
