@@ -24,8 +24,13 @@ export interface Bucket {
   readonly keys: Set<string>;
   /** Bumped by every mutation of a series of the bucket. */
   version: number;
-  /** What render.ts made of it, per format (0: text, 1: OpenMetrics), and at which version. */
-  readonly rendered: [Buffer | null, Buffer | null];
+  /**
+   * What render.ts made of it, per format (0: text, 1: OpenMetrics): the lines, their length
+   * in UTF-8 bytes and the version they show. Strings, not Buffers: small Buffers share 8 KB
+   * pool slabs, and a few long-lived ones (a counter that rarely moves) would pin many slabs.
+   */
+  readonly rendered: [string | null, string | null];
+  readonly renderedBytes: [number, number];
   readonly renderedVersion: [number, number];
 }
 
@@ -126,7 +131,13 @@ export class MutationTracker {
   #bucket(family: Family, portal: string): Bucket {
     let bucket = family.buckets.get(portal);
     if (bucket === undefined) {
-      bucket = { keys: new Set(), version: 0, rendered: [null, null], renderedVersion: [-1, -1] };
+      bucket = {
+        keys: new Set(),
+        version: 0,
+        rendered: [null, null],
+        renderedBytes: [0, 0],
+        renderedVersion: [-1, -1],
+      };
       family.buckets.set(portal, bucket);
     }
     return bucket;
