@@ -34,7 +34,7 @@ export interface Bucket {
   readonly renderedVersion: [number, number];
 }
 
-export interface Family {
+interface Family {
   /** Buckets by portal, in the order portals first got a series of this metric. */
   readonly buckets: Map<string, Bucket>;
   /** Set by `reset` and at first sight: the buckets must be rebuilt from `hashMap`. */
@@ -47,7 +47,7 @@ interface Watched {
 }
 
 /** prom-client's `hashObject`: label names sorted, `name:value,` for each defined value. */
-export function seriesKey(labels: Labels): string {
+function seriesKey(labels: Labels): string {
   const names = Object.keys(labels);
   if (names.length > 1) names.sort();
   let key = '';
