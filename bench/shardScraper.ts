@@ -26,6 +26,8 @@ export interface ShardScrapeJob {
 export interface ShardScrapeSamples {
   readonly cadenceMs: number[];
   readonly extraMs: number[];
+  /** Scrapes slower than 250 ms: when they started (ms into the minute) and how long. */
+  readonly slow: { atSecond: number; ms: number; index: number }[];
   gzipBytes: number;
   plainBytes: number;
   series: number;
@@ -53,12 +55,14 @@ async function main(job: ShardScrapeJob): Promise<void> {
   const samples: ShardScrapeSamples[] = job.urls.map(() => ({
     cadenceMs: [],
     extraMs: [],
+    slow: [],
     gzipBytes: 0,
     plainBytes: 0,
     series: 0,
     failures: 0,
   }));
   const scrape = async (shard: number): Promise<number> => {
+    const startedAt = Date.now();
     const started = performance.now();
     const answer = await request(`${job.urls[shard]}/metrics`, {
       dispatcher,
@@ -67,6 +71,8 @@ async function main(job: ShardScrapeJob): Promise<void> {
     const body = Buffer.from(await answer.body.arrayBuffer());
     const ms = performance.now() - started;
     const sample = samples[shard]!;
+    const index = sample.cadenceMs.length + sample.extraMs.length;
+    if (ms > 250) sample.slow.push({ atSecond: (startedAt % 60_000) / 1000, ms, index });
     if (answer.statusCode !== 200 || answer.headers['content-encoding'] !== 'gzip')
       sample.failures++;
     else sample.gzipBytes = body.length;

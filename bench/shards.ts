@@ -239,6 +239,7 @@ async function main(): Promise<void> {
       '| shard | portals | CPU (cores) | RSS MB (peak) | /metrics bytes (gzip) | series | polls/min | cadence scrapes p50 / max ms (n) | all scrapes p50 / p99 ms (n) |',
     );
     console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    const slow: string[] = [];
     for (const shard of shards) {
       const text = await (await fetch(`${shard.url}/metrics`)).text();
       const owned = /^b24_offline_shard_portals (\d+)$/m.exec(text)?.[1] ?? '?';
@@ -251,7 +252,16 @@ async function main(): Promise<void> {
           `${round(quantile(all, 0.5), 1)} / ${round(quantile(all, 0.99), 1)} (${all.length}) |`,
       );
       if (s.failures > 0) console.log(`  shard ${shard.shard}: ${s.failures} failed scrapes`);
+      slow.push(
+        `shard ${shard.shard}: ` +
+          (s.slow
+            .map((x) => `#${x.index} at :${x.atSecond.toFixed(1)} ${Math.round(x.ms)} ms`)
+            .join(', ') || 'none'),
+      );
     }
+    console.log(
+      `\nScrapes over 250 ms (#index, start second of the minute; polls start at :00 and :30):\n${slow.join('\n')}`,
+    );
     const fmt = (l: number[]): string => l.map((v) => v.toFixed(2)).join(' ');
     console.log(
       `\nCPU over the cadence phase only (${round(elapsed)} s). Machine: ${cpus().length} cores, load average ` +

@@ -66,12 +66,17 @@ function prefixOf(sampleName: string, labels: Sample['labels']): string {
 /** How a family is named and written in one format. */
 interface Header {
   readonly sampleName: string;
-  readonly bytes: Buffer;
-  /** `bytes` as written after another family. */
-  readonly separated: Buffer;
+  readonly text: string;
+  /** `text` as written after another family. */
+  readonly separated: string;
 }
 
-const EOF = Buffer.from('# EOF\n', 'utf8');
+/**
+ * Changed portals are formatted ahead of a scrape only in a format scraped this recently: a
+ * person's one `curl` of the text format should not double the work for good.
+ */
+const AHEAD_MS = 120_000;
+const EOF = '# EOF\n';
 
 export class MetricsRenderer {
   readonly #metrics: MonitorMetrics;
@@ -84,21 +89,26 @@ export class MetricsRenderer {
   /** Buckets changed since the last flush, with their metric. */
   readonly #pending = new Map<Bucket, object>();
   #flushScheduled = false;
-  /** Formats asked for at least once: only those are formatted ahead of a scrape. */
-  readonly #formatsUsed = [false, false];
+  /** When each format (0: text, 1: OpenMetrics) was last rendered. */
+  readonly #askedAt = [-Infinity, -Infinity];
+  readonly #now: () => number;
 
-  constructor(metrics: MonitorMetrics) {
+  constructor(metrics: MonitorMetrics, now: () => number = Date.now) {
     this.#metrics = metrics;
+    this.#now = now;
     this.tracker = trackerOf(metrics.registry);
     this.tracker.listen((metric, bucket) => this.#changed(metric, bucket));
   }
 
+  #ahead(format: 0 | 1): boolean {
+    return this.#now() - (this.#askedAt[format] as number) < AHEAD_MS;
+  }
+
   /**
    * Formats changed buckets soon after the change (once the poll's synchronous updates are
-   * in), so that the work is spread over the polls and a scrape mostly joins kept bytes.
+   * in), so that the work is spread over the polls and a scrape mostly joins kept text.
    */
   #changed(metric: object, bucket: Bucket): void {
-    if (!this.#formatsUsed[0] && !this.#formatsUsed[1]) return;
     this.#pending.set(bucket, metric);
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
@@ -107,17 +117,12 @@ export class MetricsRenderer {
 
   #flush(): void {
     this.#flushScheduled = false;
-    for (const [bucket, metric] of this.#pending) {
+    const formats = ([0, 1] as const).filter((format) => this.#ahead(format));
+    for (const [bucket, metric] of formats.length === 0 ? [] : this.#pending) {
       const series = (metric as unknown as { hashMap?: Record<string, Sample> }).hashMap ?? {};
-      for (const format of [0, 1] as const) {
-        if (!this.#formatsUsed[format] || bucket.renderedVersion[format] === bucket.version)
-          continue;
-        bucket.rendered[format] = this.#format(
-          bucket,
-          series,
-          this.#header(metric, format).sampleName,
-        );
-        bucket.renderedVersion[format] = bucket.version;
+      for (const format of formats) {
+        if (bucket.renderedVersion[format] === bucket.version) continue;
+        this.#format(bucket, format, series, this.#header(metric, format).sampleName);
       }
     }
     this.#pending.clear();
@@ -139,8 +144,9 @@ export class MetricsRenderer {
    */
   async body(openMetrics: boolean): Promise<Buffer> {
     const format = openMetrics ? 1 : 0;
-    this.#formatsUsed[format] = true;
-    const pieces: Buffer[] = [];
+    this.#askedAt[format] = this.#now();
+    const pieces: string[] = [];
+    let bytes = 0;
     let first = true;
     for (const metric of this.#metrics.registry.getMetricsAsArray()) {
       const collect = (metric as unknown as { collect?: unknown }).collect;
@@ -150,26 +156,35 @@ export class MetricsRenderer {
         this.tracker.family(metric).stale = true;
       }
       const header = this.#header(metric, format);
-      pieces.push(first ? header.bytes : header.separated);
+      const headerText = first ? header.text : header.separated;
+      pieces.push(headerText);
+      bytes += Buffer.byteLength(headerText);
       first = false;
       const series = (metric as unknown as { hashMap?: Record<string, Sample> }).hashMap ?? {};
       const family = this.tracker.family(metric);
       for (const [portal, bucket] of family.buckets) {
-        let bytes = bucket.rendered[format];
-        if (bytes === null || bucket.renderedVersion[format] !== bucket.version) {
-          bytes = this.#format(bucket, series, header.sampleName);
-          bucket.rendered[format] = bytes;
-          bucket.renderedVersion[format] = bucket.version;
+        if (bucket.rendered[format] === null || bucket.renderedVersion[format] !== bucket.version)
+          this.#format(bucket, format, series, header.sampleName);
+        if (bucket.keys.size === 0) {
+          family.buckets.delete(portal);
+          continue;
         }
-        if (bucket.keys.size === 0) family.buckets.delete(portal);
-        else pieces.push(bytes);
+        pieces.push(bucket.rendered[format] as string);
+        bytes += bucket.renderedBytes[format];
       }
     }
-    if (openMetrics) pieces.push(EOF);
-    return Buffer.concat(pieces);
+    if (openMetrics) {
+      pieces.push(EOF);
+      bytes += EOF.length;
+    }
+    // one allocation of the exact size, the kept text written into it
+    const body = Buffer.allocUnsafe(bytes);
+    let offset = 0;
+    for (const piece of pieces) offset += body.write(piece, offset, 'utf8');
+    return body;
   }
 
-  #format(bucket: Bucket, series: Record<string, Sample>, sampleName: string): Buffer {
+  #format(bucket: Bucket, format: 0 | 1, series: Record<string, Sample>, sampleName: string): void {
     this.bucketsRendered++;
     let text = '';
     for (const key of bucket.keys) {
@@ -177,7 +192,9 @@ export class MetricsRenderer {
       if (sample === undefined) bucket.keys.delete(key);
       else text += prefixOf(sampleName, sample.labels) + formatValue(sample.value) + '\n';
     }
-    return Buffer.from(text, 'utf8');
+    bucket.rendered[format] = text;
+    bucket.renderedBytes[format] = Buffer.byteLength(text);
+    bucket.renderedVersion[format] = bucket.version;
   }
 
   #header(metric: object, format: 0 | 1): Header {
@@ -190,9 +207,9 @@ export class MetricsRenderer {
       const text = `# HELP ${familyName} ${escapeHelp(help)}\n# TYPE ${familyName} ${type}\n`;
       header = {
         sampleName: open && counter ? `${familyName}_total` : name,
-        bytes: Buffer.from(text, 'utf8'),
+        text,
         // the text format separates families with an empty line
-        separated: Buffer.from(open ? text : `\n${text}`, 'utf8'),
+        separated: open ? text : `\n${text}`,
       };
       this.#headers[format].set(metric, header);
     }

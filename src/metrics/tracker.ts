@@ -24,12 +24,17 @@ export interface Bucket {
   readonly keys: Set<string>;
   /** Bumped by every mutation of a series of the bucket. */
   version: number;
-  /** What render.ts made of it, per format (0: text, 1: OpenMetrics), and at which version. */
-  readonly rendered: [Buffer | null, Buffer | null];
+  /**
+   * What render.ts made of it, per format (0: text, 1: OpenMetrics): the lines, their length
+   * in UTF-8 bytes and the version they show. Strings, not Buffers: small Buffers share 8 KB
+   * pool slabs, and a few long-lived ones (a counter that rarely moves) would pin many slabs.
+   */
+  readonly rendered: [string | null, string | null];
+  readonly renderedBytes: [number, number];
   readonly renderedVersion: [number, number];
 }
 
-export interface Family {
+interface Family {
   /** Buckets by portal, in the order portals first got a series of this metric. */
   readonly buckets: Map<string, Bucket>;
   /** Set by `reset` and at first sight: the buckets must be rebuilt from `hashMap`. */
@@ -42,7 +47,7 @@ interface Watched {
 }
 
 /** prom-client's `hashObject`: label names sorted, `name:value,` for each defined value. */
-export function seriesKey(labels: Labels): string {
+function seriesKey(labels: Labels): string {
   const names = Object.keys(labels);
   if (names.length > 1) names.sort();
   let key = '';
@@ -126,7 +131,13 @@ export class MutationTracker {
   #bucket(family: Family, portal: string): Bucket {
     let bucket = family.buckets.get(portal);
     if (bucket === undefined) {
-      bucket = { keys: new Set(), version: 0, rendered: [null, null], renderedVersion: [-1, -1] };
+      bucket = {
+        keys: new Set(),
+        version: 0,
+        rendered: [null, null],
+        renderedBytes: [0, 0],
+        renderedVersion: [-1, -1],
+      };
       family.buckets.set(portal, bucket);
     }
     return bucket;

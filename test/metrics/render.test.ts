@@ -207,6 +207,10 @@ describe('MetricsRenderer', () => {
     expect(ahead).toBeGreaterThan(5);
     // only the format asked for so far is formatted ahead; the scrape formats nothing more
     expect(atScrape).toBe(0);
+    const beforeText = renderer.bucketsRendered;
+    await renderer.render(false);
+    // the text format, never scraped before, was not formatted ahead: all of it now
+    expect(renderer.bucketsRendered - beforeText).toBe(full);
     expect(families(open)).toEqual(families(await openMetricsOf(metrics)));
     expect(open).toContain(
       'b24_offline_rest_operating_seconds{portal="a.bitrix24.com",method="event.offline.list"} 5.5',
