@@ -5,11 +5,11 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent } from 'undici';
+import type { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Monitor } from '../../src/app.js';
 import { SimServer, type SimPortal } from '../../src/sim/index.js';
-import { issuedSecrets, monitorFromEnv, writeFleetConfig } from '../helpers/harness.js';
+import { issuedSecrets, startFleetMonitor } from '../helpers/harness.js';
 import { scanLogsForSecretsAfterAll } from '../helpers/leaks.js';
 import { captureLogger } from '../helpers/logs.js';
 
@@ -40,17 +40,17 @@ beforeAll(async () => {
       `  - { name: p${i}, url: "${portal.restUrl}", refreshToken: "${refreshToken}", tokenFile: "${join(dir, 'tokens', `p${i}.json`)}" }`,
     );
   }
-  issuedSecrets.add(portals[0]!.clientSecret);
-  const file = join(dir, 'monitor.yaml');
-  await writeFleetConfig(file, {
-    sim,
-    first: portals[0]!,
-    entries,
-    top: ['maxConcurrentPolls: 8'],
-    defaults: ['  schedule: "*/30 * * * * *"'],
-  });
-  dispatcher = new Agent({ keepAliveTimeout: 10 });
-  monitor = monitorFromEnv({ MONITOR_CONFIG: file }, { logger: log.logger, dispatcher });
+  ({ monitor, dispatcher } = await startFleetMonitor(
+    dir,
+    {
+      sim,
+      portals,
+      entries,
+      top: ['maxConcurrentPolls: 8'],
+      defaults: ['  schedule: "*/30 * * * * *"'],
+    },
+    log.logger,
+  ));
 }, 60_000);
 
 afterAll(async () => {

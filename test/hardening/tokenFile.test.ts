@@ -388,12 +388,22 @@ describe('a write killed half-way', () => {
     );
     // the process "dies" in the durable write: the rename over the token file never happens,
     // and no clean-up code runs
-    const dying = new FileTokenStore(path, { fs: { rename: () => new Promise(() => undefined) } });
+    let renaming = (): void => undefined;
+    const renameReached = new Promise<void>((resolve) => (renaming = resolve));
+    const dying = new FileTokenStore(path, {
+      fs: {
+        rename: () => {
+          renaming();
+          return new Promise(() => undefined);
+        },
+      },
+    });
     // never settles (the rename hangs): nothing to await or catch
     dying
       .save({ refreshToken: 'new-refresh-token-0123456789', accessToken: 'new-access-1' })
       .catch(() => undefined);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // the death comes at the rename (not after a fixed 50 ms, too short on a loaded machine)
+    await renameReached;
 
     const pair = await new FileTokenStore(path).load();
 

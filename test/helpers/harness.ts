@@ -67,31 +67,39 @@ export function monitorFromEnv(
 }
 
 /**
- * A config file (0600) for many portals of one application: `top` settings, the first portal's
- * client and the simulated OAuth server as defaults (plus `defaults`), then one line a portal.
+ * A monitor of many portals of one application, built from a config file (0600, in `dir`):
+ * `top` settings, the first portal's client and the simulated OAuth server as defaults (plus
+ * `defaults`), then one line a portal. Close the dispatcher after the monitor.
  */
-export async function writeFleetConfig(
-  file: string,
+export async function startFleetMonitor(
+  dir: string,
   fleet: {
     sim: SimServer;
-    first: SimPortal;
+    portals: readonly SimPortal[];
     entries: readonly string[];
     top?: readonly string[];
     defaults?: readonly string[];
   },
-): Promise<void> {
+  logger: Logger,
+): Promise<{ monitor: Monitor; dispatcher: Agent }> {
+  const first = fleet.portals[0];
+  if (first === undefined) throw new Error('no portal');
+  issuedSecrets.add(first.clientSecret);
   const lines = [
     ...(fleet.top ?? []),
     'defaults:',
-    `  clientId: "${fleet.first.clientId}"`,
-    `  clientSecret: "${fleet.first.clientSecret}"`,
+    `  clientId: "${first.clientId}"`,
+    `  clientSecret: "${first.clientSecret}"`,
     `  oauthUrl: "${fleet.sim.oauthUrl}"`,
     ...(fleet.defaults ?? []),
     'portals:',
     ...fleet.entries,
     '',
   ];
+  const file = join(dir, 'monitor.yaml');
   await writeFile(file, lines.join('\n'), { mode: 0o600 });
+  const dispatcher = new Agent({ keepAliveTimeout: 10 });
+  return { monitor: monitorFromEnv({ MONITOR_CONFIG: file }, { logger, dispatcher }), dispatcher };
 }
 
 /** The monitor's HTTP endpoints on a free loopback port. */

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'puppeteer-core';
-import { Agent } from 'undici';
+import type { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Monitor } from '../../src/app.js';
 import type { MonitorServer } from '../../src/http/server.js';
@@ -20,12 +20,7 @@ import {
   needChromium,
   type RunningBrowser,
 } from '../helpers/browser.js';
-import {
-  issuedSecrets,
-  monitorFromEnv,
-  writeFleetConfig,
-  serveMonitor,
-} from '../helpers/harness.js';
+import { issuedSecrets, serveMonitor, startFleetMonitor } from '../helpers/harness.js';
 import { scanLogsForSecretsAfterAll } from '../helpers/leaks.js';
 import { captureLogger } from '../helpers/logs.js';
 
@@ -75,16 +70,11 @@ beforeAll(async () => {
       `  - { name: "${name(i)}", url: "${portal.restUrl}", refreshToken: "${refreshToken}", accessToken: "${accessToken}", tokenFile: "${join(dir, 'tokens', `p${i}.json`)}" }`,
     );
   }
-  issuedSecrets.add(portals[0]!.clientSecret);
-  const file = join(dir, 'monitor.yaml');
-  await writeFleetConfig(file, {
-    sim,
-    first: portals[0]!,
-    entries,
-    top: ['maxConcurrentPolls: 16'],
-  });
-  dispatcher = new Agent({ keepAliveTimeout: 10 });
-  monitor = monitorFromEnv({ MONITOR_CONFIG: file }, { logger: log.logger, dispatcher });
+  ({ monitor, dispatcher } = await startFleetMonitor(
+    dir,
+    { sim, portals, entries, top: ['maxConcurrentPolls: 16'] },
+    log.logger,
+  ));
   const first = await monitor.pollOnce();
   const failedFirst = first.filter((r) => !r.ok).map((r) => `${r.portal}: ${r.error?.message}`);
   if (failedFirst.length > 0) throw new Error(failedFirst.join('\n'));
