@@ -142,8 +142,12 @@ async function start(): Promise<void> {
   lockTokenFiles(config);
   const logger = createLogger({ level: config.logLevel, secrets });
   for (const warning of warnings) logger.warn({ detail: warning }, 'Configuration warning');
-  const monitor = await startMonitor(config, { logger, secrets });
-  onSignals(logger, () => monitor.stop(), graceMs(config));
+  // Signals are handled from before the start: a SIGTERM during start-up (or right after the
+  // "Monitor started" line) stops the monitor once it is up instead of killing the process
+  // with its token-file locks held and a rotated pair perhaps unsaved.
+  const started = startMonitor(config, { logger, secrets });
+  onSignals(logger, async () => (await started).stop(), graceMs(config));
+  await started;
 }
 
 async function once(json: boolean): Promise<void> {

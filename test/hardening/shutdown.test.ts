@@ -4,7 +4,7 @@
  * slower than the old 8-s grace is in shutdown.soak.test.ts (it waits 9 s).
  */
 import { describe, expect, it } from 'vitest';
-import { daemonStarted, jsonLines, logLine } from '../helpers/processes.js';
+import { jsonLines, logLine, withMsg } from '../helpers/processes.js';
 import { sigtermDuringRefresh, useShutdownCycles } from './shutdownCycle.js';
 import { startMonitorCli } from './support.js';
 
@@ -41,8 +41,10 @@ describe('SIGHUP', () => {
       ...setup.ctx.env,
       B24_OAUTH_URL: setup.sim.oauthUrl,
     });
-    const url = await daemonStarted(run);
-
+    // sent the moment the start is logged: the handlers are in place before that line
+    // (they used to come just after it, and a SIGHUP on seeing it killed 1 run in 4)
+    const started = await logLine(run, withMsg('Monitor started'), 'the start');
+    const url = String(started['url']);
     run.child.kill('SIGHUP');
     await logLine(run, (line) => line['signal'] === 'SIGHUP', 'the SIGHUP line');
     const health = await fetch(`${url}/healthz`);

@@ -179,10 +179,9 @@ export const withMsg =
     line['msg'] === msg;
 
 /**
- * The daemon's base URL once it is started and will handle a signal: its 'Monitor started'
- * line, then one answer of /healthz. src/cli.ts installs its signal handlers just after that
- * line (a signal sent on seeing it can still find the default action, which kills), and
- * before the daemon serves any request.
+ * The daemon's base URL once it is started and serving: its 'Monitor started' line, then one
+ * answer of /healthz. (src/cli.ts installs its signal handlers before the start, so a signal
+ * sent on seeing the line alone is handled too: shutdown.test.ts's SIGHUP test does that.)
  */
 export async function daemonStarted(run: Running): Promise<string> {
   const url = String((await logLine(run, withMsg('Monitor started'), 'the start'))['url']);
