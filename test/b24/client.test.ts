@@ -796,11 +796,15 @@ describe('abort', () => {
     rest = json(503, { error: 'QUERY_LIMIT_EXCEEDED' });
     const { client } = setup({ clock: stuckClock() });
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 30);
+    // aborted once the first attempt has been answered, i.e. in the wait before a retry (a
+    // fixed 30-ms timer could fire before the request left on a loaded machine)
+    const answered = setInterval(() => {
+      if (server.rest().length > 0) controller.abort();
+    }, 5);
 
     const error = await failure(
       client.call('event.offline.list', {}, { signal: controller.signal }),
-    );
+    ).finally(() => clearInterval(answered));
 
     expect(error).toBeInstanceOf(AbortedError);
     expect(server.rest()).toHaveLength(1);
