@@ -146,21 +146,7 @@ export function steadyTable(cases: readonly CaseResult[]): string {
       'breakdown timeouts',
     ],
     rows,
-    [
-      'left',
-      'right',
-      'left',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'left',
-      'right',
-    ],
+    ['left', 'right', 'left', ...Array<'right'>(8).fill('right'), 'left', 'right'],
   );
 }
 
