@@ -14,8 +14,16 @@
  * with a `collect` function). Bodies only ever get replaced by later renders, so counters
  * never go backwards from one scrape to the next.
  *
- * Memory: at most one entry per format (text, OpenMetrics), each one plain and at most one
- * gzip body; a replaced entry lives on only in the answers still being written.
+ * Bounded staleness, for a large exposition only (over `staleAboveBytes`): with 2,500 portals
+ * polling all the time the registry changes between any two scrapes, so a fresh body meant
+ * a render (14 MB joined and gzipped) inside every scrape, hundreds of ms on a busy machine.
+ * Such a scrape answers with the newest finished body if its render started at most
+ * `maxStaleMs` ago, and the next render runs in the background just before the next scrape
+ * is expected; a small exposition (tests, a few hundred portals) stays exactly fresh.
+ *
+ * Memory: per format (text, OpenMetrics) the newest finished entry and the one being
+ * rendered, each one plain and at most one gzip body; a replaced entry lives on only in the
+ * answers still being written.
  */
 import { promisify } from 'node:util';
 import { constants as zlib, gzip as gzipCallback } from 'node:zlib';
