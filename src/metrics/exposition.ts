@@ -68,8 +68,10 @@ export interface ExpositionOptions {
 
 /** A gzip body is made ahead only for a format scraped with gzip this recently. */
 const GZIP_AHEAD_MS = 120_000;
-/** No refresh is planned from a gap between scrapes longer than this. */
+/** A gap between scrapes longer than this says nothing about the next one. */
 const LONGEST_GAP_MS = 600_000;
+/** Background renders while the gap is not known: Prometheus's default interval is 1 min. */
+const WARM_UP_MS = 60_000;
 
 export class ExpositionCache {
   readonly renderer: MetricsRenderer;
@@ -114,8 +116,17 @@ export class ExpositionCache {
     state.askedAt = now;
     if (gzip) state.gzipAskedAt = now;
     const entry = this.#pick(state, openMetrics, now);
-    if (state.done !== null && state.done.bytes > this.#staleAboveBytes)
-      this.#planRefresh(state, openMetrics, gap);
+    const plan = (bytes: number) => {
+      // a later scrape has planned already
+      if (bytes > this.#staleAboveBytes && state.askedAt === now)
+        this.#planRefresh(state, openMetrics, gap, now);
+    };
+    if (entry.bytes >= 0) plan(entry.bytes);
+    else
+      entry.plain.then(
+        (plain) => plan(plain.length),
+        () => undefined,
+      );
     return gzip ? this.#gzip(entry) : entry.plain;
   }
 
@@ -201,31 +212,41 @@ export class ExpositionCache {
    * Plans the next background render of a large exposition so that it is done just before
    * the next scrape, expected one gap (between the last two scrapes) later: a scrape then
    * answers at once with a body at most `maxStaleMs` old, and a shard renders about once per
-   * scrape, as before. Nothing is planned once scrapes stop.
+   * scrape, as before. While the gap is not known (after the first scrape, or a long pause)
+   * it renders every `maxStaleMs / 2` until the next scrape, for at most `WARM_UP_MS`.
+   * Nothing is planned once scrapes stop.
    */
-  #planRefresh(state: State, openMetrics: boolean, gapMs: number): void {
+  #planRefresh(state: State, openMetrics: boolean, gapMs: number, scrapedAt: number): void {
     if (state.refresh !== null) clearTimeout(state.refresh);
-    state.refresh = null;
-    if (!(gapMs <= LONGEST_GAP_MS)) return;
-    const delay = Math.max(0, gapMs - this.#maxStaleMs / 2);
-    state.refresh = setTimeout(() => {
-      state.refresh = null;
-      const now = this.#now();
-      // a render under way, or one started less than half the bound ago, is fresh enough
-      const newest = state.newest;
-      if (newest !== null && (newest.bytes < 0 || now - newest.startedAt < this.#maxStaleMs / 2))
-        return;
-      const metricCount = this.renderer.tracker.sync();
-      const entry = this.#start(
-        state,
-        openMetrics,
-        this.renderer.tracker.generation,
-        metricCount,
-        now,
-      );
-      if (now - state.gzipAskedAt < GZIP_AHEAD_MS) void this.#gzip(entry).catch(() => undefined);
-      entry.plain.catch(() => undefined);
-    }, delay);
+    const known = gapMs <= LONGEST_GAP_MS;
+    const half = this.#maxStaleMs / 2;
+    state.refresh = setTimeout(
+      () => {
+        state.refresh = null;
+        this.#refresh(state, openMetrics);
+        if (!known && state.askedAt === scrapedAt && this.#now() - scrapedAt < WARM_UP_MS)
+          this.#planRefresh(state, openMetrics, gapMs, scrapedAt);
+      },
+      known ? Math.max(0, gapMs - half) : half,
+    );
     state.refresh.unref();
+  }
+
+  #refresh(state: State, openMetrics: boolean): void {
+    const now = this.#now();
+    // a render under way, or one started less than half the bound ago, is fresh enough
+    const newest = state.newest;
+    if (newest !== null && (newest.bytes < 0 || now - newest.startedAt < this.#maxStaleMs / 2))
+      return;
+    const metricCount = this.renderer.tracker.sync();
+    const entry = this.#start(
+      state,
+      openMetrics,
+      this.renderer.tracker.generation,
+      metricCount,
+      now,
+    );
+    if (now - state.gzipAskedAt < GZIP_AHEAD_MS) void this.#gzip(entry).catch(() => undefined);
+    entry.plain.catch(() => undefined);
   }
 }

@@ -210,7 +210,9 @@ describe('ExpositionCache of a large exposition', () => {
       const { metrics, cache } = large(2_000);
       metrics.queueDepth.set({ portal: 'a' }, 1);
       await cache.body(false, true);
+      // the gap is not known yet: rendered every second (half the bound) until the next scrape
       await vi.advanceTimersByTimeAsync(15_000);
+      const rendersWarmingUp = cache.renders;
       await cache.body(false, true);
       const rendersAtScrapes = cache.renders;
       metrics.queueDepth.set({ portal: 'a' }, 2);
@@ -226,6 +228,8 @@ describe('ExpositionCache of a large exposition', () => {
       const rendersLater = cache.renders;
       cache.close();
 
+      expect(rendersWarmingUp).toBe(1 + 15);
+      expect(rendersAtScrapes).toBe(rendersWarmingUp);
       expect(rendersBefore).toBe(rendersAtScrapes);
       expect(rendersAhead).toBe(rendersAtScrapes + 1);
       // the scrape found the body rendered ahead (with gzip) and rendered nothing itself
@@ -233,6 +237,25 @@ describe('ExpositionCache of a large exposition', () => {
       expect(rendersAfterNext).toBe(rendersAhead);
       // one more planned render after the last scrape, then none
       expect(rendersLater).toBe(rendersAfterNext + 1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('a lone scrape renders in the background for a minute at most', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const { metrics, cache } = large(2_000);
+      metrics.queueDepth.set({ portal: 'a' }, 1);
+      await cache.body(false, true);
+      await vi.advanceTimersByTimeAsync(60_000);
+      const rendersInAMinute = cache.renders;
+      await vi.advanceTimersByTimeAsync(600_000);
+      cache.close();
+
+      // the scrape's render, then one a second while the next scrape is awaited
+      expect(rendersInAMinute).toBe(1 + 60);
+      expect(cache.renders).toBe(rendersInAMinute);
     } finally {
       vi.useRealTimers();
     }
