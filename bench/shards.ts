@@ -275,6 +275,20 @@ async function main(): Promise<void> {
   } finally {
     for (const child of children.reverse()) child.kill('SIGTERM');
     await sleep(1_000);
+    // a profiled shard writes its profile only if it exits by itself (a graceful stop takes seconds)
+    const profiled =
+      PROFILE_DIR === undefined
+        ? undefined
+        : children.find((c) => c.spawnargs.includes('--cpu-prof'));
+    for (
+      let waited = 0;
+      profiled !== undefined &&
+      profiled.exitCode === null &&
+      profiled.signalCode === null &&
+      waited < 30;
+      waited++
+    )
+      await sleep(1_000);
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
     await sim.close();
     rmSync(dir, { recursive: true, force: true });

@@ -135,10 +135,9 @@ async function stream(
   }
 }
 
-function createHttpHandler(options: HttpServerOptions) {
-  const { metrics, pollers, auth, logger, version } = options;
-  const renderer = new MetricsRenderer(metrics);
-  const exposition = new ExpositionCache(renderer);
+function createHttpHandler(options: HttpServerOptions, exposition: ExpositionCache) {
+  const { pollers, auth, logger, version } = options;
+  const renderer = exposition.renderer;
   return async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const path = (request.url ?? '/').split('?')[0];
     if (request.method !== 'GET' && request.method !== 'HEAD') {
@@ -193,7 +192,8 @@ export async function startHttpServer(
   },
 ): Promise<MonitorServer> {
   const limits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
-  const handler = createHttpHandler(options);
+  const exposition = new ExpositionCache(new MetricsRenderer(options.metrics));
+  const handler = createHttpHandler(options, exposition);
   const server = createServer(
     {
       headersTimeout: limits.headersTimeoutMs,
@@ -213,6 +213,8 @@ export async function startHttpServer(
   // an answer (its writes stall), is destroyed. Node's own default is never.
   server.setTimeout(limits.idleTimeoutMs, (socket) => socket.destroy());
   server.maxConnections = limits.maxConnections;
+  // no background render of /metrics after the server is gone
+  server.on('close', () => exposition.close());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {

@@ -14,8 +14,16 @@
  * with a `collect` function). Bodies only ever get replaced by later renders, so counters
  * never go backwards from one scrape to the next.
  *
- * Memory: at most one entry per format (text, OpenMetrics), each one plain and at most one
- * gzip body; a replaced entry lives on only in the answers still being written.
+ * Bounded staleness, for a large exposition only (over `staleAboveBytes`): with 2,500 portals
+ * polling all the time the registry changes between any two scrapes, so a fresh body meant
+ * a render (14 MB joined and gzipped) inside every scrape, hundreds of ms on a busy machine.
+ * Such a scrape answers with the newest finished body if its render started at most
+ * `maxStaleMs` ago, and the next render runs in the background just before the next scrape
+ * is expected; a small exposition (tests, a few hundred portals) stays exactly fresh.
+ *
+ * Memory: per format (text, OpenMetrics) the newest finished entry and the one being
+ * rendered, each one plain and at most one gzip body; a replaced entry lives on only in the
+ * answers still being written.
  */
 import { promisify } from 'node:util';
 import { constants as zlib, gzip as gzipCallback } from 'node:zlib';
@@ -29,71 +37,216 @@ interface Entry {
   readonly startedAt: number;
   readonly plain: Promise<Buffer>;
   gzip: Promise<Buffer> | null;
+  /** The plain body's length once rendered; -1 while the render is under way. */
+  bytes: number;
+}
+
+/** One format's bodies and scrapes. */
+interface State {
+  /** The render started last (it may still be under way). */
+  newest: Entry | null;
+  /** The newest finished render. */
+  done: Entry | null;
+  askedAt: number;
+  gzipAskedAt: number;
+  refresh: NodeJS.Timeout | null;
 }
 
 export interface ExpositionOptions {
   /** Longest a body is served without a re-render, changes or not. @default 1000 */
   readonly maxAgeMs?: number;
+  /**
+   * A large exposition (over `staleAboveBytes`) changed since its last render is still served
+   * while that render started at most this long ago; a fresher one renders in the background.
+   * @default 2000
+   */
+  readonly maxStaleMs?: number;
+  /** @default 1_000_000 (about 170 portals' series) */
+  readonly staleAboveBytes?: number;
   readonly now?: () => number;
 }
 
+/** A gzip body is made ahead only for a format scraped with gzip this recently. */
+const GZIP_AHEAD_MS = 120_000;
+/** A gap between scrapes longer than this says nothing about the next one. */
+const LONGEST_GAP_MS = 600_000;
+/** Background renders while the gap is not known: Prometheus's default interval is 1 min. */
+const WARM_UP_MS = 60_000;
+
 export class ExpositionCache {
-  readonly #renderer: MetricsRenderer;
+  readonly renderer: MetricsRenderer;
   readonly #maxAgeMs: number;
+  readonly #maxStaleMs: number;
+  readonly #staleAboveBytes: number;
   readonly #now: () => number;
-  readonly #entries = new Map<boolean, Entry>();
+  readonly #states = new Map<boolean, State>();
   /** Renders started (each one formats every series); for tests and the bench. */
   renders = 0;
 
   constructor(renderer: MetricsRenderer, options: ExpositionOptions = {}) {
-    this.#renderer = renderer;
+    this.renderer = renderer;
     this.#maxAgeMs = options.maxAgeMs ?? 1_000;
+    this.#maxStaleMs = options.maxStaleMs ?? 2_000;
+    this.#staleAboveBytes = options.staleAboveBytes ?? 1_000_000;
     this.#now = options.now ?? Date.now;
   }
 
-  /** Bodies held now (plain and gzip, over both formats): at most 4. */
+  /** Bodies held now (plain and gzip, over both formats, rendering or kept). */
   heldBodies(): number {
     let held = 0;
-    for (const entry of this.#entries.values()) held += entry.gzip === null ? 1 : 2;
+    for (const { newest, done } of this.#states.values())
+      for (const entry of new Set([newest, done]))
+        if (entry !== null) held += entry.gzip === null ? 1 : 2;
     return held;
+  }
+
+  /** Cancels the planned background renders (the cache stays usable). */
+  close(): void {
+    for (const state of this.#states.values()) {
+      if (state.refresh !== null) clearTimeout(state.refresh);
+      state.refresh = null;
+    }
   }
 
   /** The exposition in the format asked, gzip-compressed when `gzip`. */
   body(openMetrics: boolean, gzip: boolean): Promise<Buffer> {
-    const entry = this.#current(openMetrics);
-    if (!gzip) return entry.plain;
+    const state = this.#state(openMetrics);
+    const now = this.#now();
+    const gap = now - state.askedAt;
+    state.askedAt = now;
+    if (gzip) state.gzipAskedAt = now;
+    const entry = this.#pick(state, openMetrics, now);
+    const plan = (bytes: number) => {
+      // a later scrape has planned already
+      if (bytes > this.#staleAboveBytes && state.askedAt === now)
+        this.#planRefresh(state, openMetrics, gap, now);
+    };
+    if (entry.bytes >= 0) plan(entry.bytes);
+    else
+      entry.plain.then(
+        (plain) => plan(plain.length),
+        () => undefined,
+      );
+    return gzip ? this.#gzip(entry) : entry.plain;
+  }
+
+  #state(openMetrics: boolean): State {
+    let state = this.#states.get(openMetrics);
+    if (state === undefined) {
+      state = {
+        newest: null,
+        done: null,
+        askedAt: -Infinity,
+        gzipAskedAt: -Infinity,
+        refresh: null,
+      };
+      this.#states.set(openMetrics, state);
+    }
+    return state;
+  }
+
+  #gzip(entry: Entry): Promise<Buffer> {
     // Level 1: 11 MB shrink ~10 times at a fraction of level 6's time; zlib's thread pool
     // does the work, not the event loop.
     entry.gzip ??= entry.plain.then((plain) => gzipAsync(plain, { level: zlib.Z_BEST_SPEED }));
     return entry.gzip;
   }
 
-  #current(openMetrics: boolean): Entry {
+  /**
+   * The body a scrape gets: the newest render when the registry has not changed since it
+   * started; for a large exposition, else the newest finished body if its render started at
+   * most `maxStaleMs` ago (or the render under way, if that one did); else a render of now.
+   */
+  #pick(state: State, openMetrics: boolean, now: number): Entry {
     // metrics registered since (a shard's gauges, a token store's) get watched too
-    const metricCount = this.#renderer.tracker.sync();
-    const generation = this.#renderer.tracker.generation;
-    const now = this.#now();
-    const cached = this.#entries.get(openMetrics);
+    const metricCount = this.renderer.tracker.sync();
+    const generation = this.renderer.tracker.generation;
+    const { newest, done } = state;
     if (
-      cached !== undefined &&
-      cached.generation === generation &&
-      cached.metricCount === metricCount &&
-      now - cached.startedAt < this.#maxAgeMs
+      newest !== null &&
+      newest.generation === generation &&
+      newest.metricCount === metricCount &&
+      now - newest.startedAt < this.#maxAgeMs
     )
-      return cached;
+      return newest;
+    if (done !== null && done.bytes > this.#staleAboveBytes) {
+      if (now - done.startedAt <= this.#maxStaleMs) return done;
+      if (newest !== null && newest.bytes < 0 && now - newest.startedAt <= this.#maxStaleMs)
+        return newest;
+    }
+    return this.#start(state, openMetrics, generation, metricCount, now);
+  }
+
+  #start(
+    state: State,
+    openMetrics: boolean,
+    generation: number,
+    metricCount: number,
+    now: number,
+  ): Entry {
     this.renders++;
     const entry: Entry = {
       generation,
       metricCount,
       startedAt: now,
-      plain: this.#renderer.body(openMetrics),
+      plain: this.renderer.body(openMetrics),
       gzip: null,
+      bytes: -1,
     };
-    // A failed render is not kept: the next scrape tries again.
-    entry.plain.catch(() => {
-      if (this.#entries.get(openMetrics) === entry) this.#entries.delete(openMetrics);
-    });
-    this.#entries.set(openMetrics, entry);
+    entry.plain.then(
+      (plain) => {
+        entry.bytes = plain.length;
+        // bodies only ever get replaced by later renders: counters never go backwards
+        if (state.done === null || state.done.startedAt <= entry.startedAt) state.done = entry;
+      },
+      // A failed render is not kept: the next scrape tries again.
+      () => {
+        if (state.newest === entry) state.newest = null;
+      },
+    );
+    state.newest = entry;
     return entry;
+  }
+
+  /**
+   * Plans the next background render of a large exposition so that it is done just before
+   * the next scrape, expected one gap (between the last two scrapes) later: a scrape then
+   * answers at once with a body at most `maxStaleMs` old, and a shard renders about once per
+   * scrape, as before. While the gap is not known (after the first scrape, or a long pause)
+   * it renders every `maxStaleMs / 2` until the next scrape, for at most `WARM_UP_MS`.
+   * Nothing is planned once scrapes stop.
+   */
+  #planRefresh(state: State, openMetrics: boolean, gapMs: number, scrapedAt: number): void {
+    if (state.refresh !== null) clearTimeout(state.refresh);
+    const known = gapMs <= LONGEST_GAP_MS;
+    const half = this.#maxStaleMs / 2;
+    state.refresh = setTimeout(
+      () => {
+        state.refresh = null;
+        this.#refresh(state, openMetrics);
+        if (!known && state.askedAt === scrapedAt && this.#now() - scrapedAt < WARM_UP_MS)
+          this.#planRefresh(state, openMetrics, gapMs, scrapedAt);
+      },
+      known ? Math.max(0, gapMs - half) : half,
+    );
+    state.refresh.unref();
+  }
+
+  #refresh(state: State, openMetrics: boolean): void {
+    const now = this.#now();
+    // a render under way, or one started less than half the bound ago, is fresh enough
+    const newest = state.newest;
+    if (newest !== null && (newest.bytes < 0 || now - newest.startedAt < this.#maxStaleMs / 2))
+      return;
+    const metricCount = this.renderer.tracker.sync();
+    const entry = this.#start(
+      state,
+      openMetrics,
+      this.renderer.tracker.generation,
+      metricCount,
+      now,
+    );
+    if (now - state.gzipAskedAt < GZIP_AHEAD_MS) void this.#gzip(entry).catch(() => undefined);
+    entry.plain.catch(() => undefined);
   }
 }

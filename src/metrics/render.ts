@@ -43,8 +43,12 @@ function escapeHelp(text: string): string {
   return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 }
 
+/** Label values (portal names, event names) almost never need escaping: test before replacing. */
+const NEEDS_ESCAPE = /[\\\n"]/;
+
 function escapeLabelValue(value: string | number): string {
-  return typeof value === 'string' ? escapeHelp(value).replace(/"/g, '\\"') : String(value);
+  if (typeof value !== 'string') return String(value);
+  return NEEDS_ESCAPE.test(value) ? escapeHelp(value).replace(/"/g, '\\"') : value;
 }
 
 function formatValue(value: number): string {

@@ -1,5 +1,7 @@
 /**
- * Schedules the polls with node-cron. Portals sharing a schedule are spread over its interval
+ * Schedules the polls with node-cron: one cron task per distinct schedule, not per portal
+ * (node-cron checks every task every second, and 2,500 callbacks at once each working out the
+ * interval were a tick's spike). Portals sharing a schedule are spread over its interval
  * (portal i of n starts i/n of the interval late) so that a thousand portals are not all
  * polled in the same second; a semaphore bounds the polls in flight.
  */
@@ -89,29 +91,41 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     group.push(poller);
     bySchedule.set(schedule, group);
   }
+  /**
+   * One tick of a schedule: walks its portals in offset order with one timer at a time, so
+   * that a tick costs one cron callback and one timer per poll start, not one of each per
+   * portal up front. Each tick has its own walk: a walk that lags (a blocked event loop) does
+   * not hold up the next tick's.
+   */
+  const walk = (pollers: readonly PortalPoller[], intervalMs: number): void => {
+    const startedAt = performance.now();
+    let next = 0;
+    const step = (): void => {
+      const elapsed = performance.now() - startedAt;
+      while (next < pollers.length && spreadOffsetMs(next, pollers.length, intervalMs) <= elapsed)
+        runFromTimer(pollers[next++] as PortalPoller);
+      if (next >= pollers.length || signal.aborted) return;
+      const wait = spreadOffsetMs(next, pollers.length, intervalMs) - elapsed;
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        step();
+      }, wait);
+      timers.add(timer);
+    };
+    step();
+  };
+
   for (const [schedule, pollers] of bySchedule) {
-    pollers.forEach((poller, index) => {
-      const task = cron.createTask(
-        schedule,
-        () => {
-          const offset = spreadOffsetMs(index, pollers.length, cronIntervalMs(task));
-          if (offset === 0) {
-            runFromTimer(poller);
-            return;
-          }
-          const timer = setTimeout(() => {
-            timers.delete(timer);
-            runFromTimer(poller);
-          }, offset);
-          timers.add(timer);
-        },
-        { name: `poll:${poller.name}`, logger: cronLogger(logger), suppressMissedWarning: true },
-      );
-      tasks.push(task);
-      // node-cron's start() may answer a promise
-      Promise.resolve(task.start()).catch((error: unknown) => {
-        logger.error({ source: 'node-cron', err: error }, 'Scheduler error');
-      });
+    const task = cron.createTask(
+      schedule,
+      // the interval is read once per tick (getNextRuns parses the expression's next runs)
+      () => walk(pollers, cronIntervalMs(task)),
+      { name: `poll:${schedule}`, logger: cronLogger(logger), suppressMissedWarning: true },
+    );
+    tasks.push(task);
+    // node-cron's start() may answer a promise
+    Promise.resolve(task.start()).catch((error: unknown) => {
+      logger.error({ source: 'node-cron', err: error }, 'Scheduler error');
     });
   }
 

@@ -6,7 +6,7 @@
 import { request as httpRequest } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { Gauge } from 'prom-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createMetrics } from '../../src/metrics/definitions.js';
 import { ExpositionCache } from '../../src/metrics/exposition.js';
 import { MetricsRenderer } from '../../src/metrics/render.js';
@@ -164,5 +164,100 @@ describe('ExpositionCache', () => {
     expect(held.at(-1)).toBe(4);
     const open = (await cache.body(true, true)).subarray(0, 2);
     expect([...open]).toEqual([0x1f, 0x8b]);
+  });
+});
+
+describe('ExpositionCache of a large exposition', () => {
+  const large = (maxStaleMs: number) => {
+    const metrics = createMetrics('0.0.0');
+    // every body counts as large here: a real one is over 1 MB (~170 portals)
+    const cache = new ExpositionCache(new MetricsRenderer(metrics), {
+      maxStaleMs,
+      staleAboveBytes: 0,
+    });
+    return { metrics, cache };
+  };
+
+  it('answers with the last body while its render started at most maxStaleMs ago', async () => {
+    let now = 0;
+    const metrics = createMetrics('0.0.0');
+    const cache = new ExpositionCache(new MetricsRenderer(metrics), {
+      maxStaleMs: 2_000,
+      staleAboveBytes: 0,
+      now: () => now,
+    });
+    const text = async () => (await cache.body(false, false)).toString('utf8');
+    metrics.queueDepth.set({ portal: 'a' }, 1);
+    await text();
+    metrics.queueDepth.set({ portal: 'a' }, 2);
+    now = 2_000;
+    const stale = await text();
+    const rendersWhileStale = cache.renders;
+    now = 2_001;
+    const fresh = await text();
+    cache.close();
+
+    expect(stale).toContain('b24_offline_queue_depth{portal="a"} 1');
+    expect(rendersWhileStale).toBe(1);
+    expect(fresh).toContain('b24_offline_queue_depth{portal="a"} 2');
+    expect(cache.renders).toBe(2);
+  });
+
+  it('renders in the background just before the next expected scrape, and stops when scrapes stop', async () => {
+    // Date and setTimeout faked, so the plan is checked to the millisecond, whatever the load
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const { metrics, cache } = large(2_000);
+      metrics.queueDepth.set({ portal: 'a' }, 1);
+      await cache.body(false, true);
+      // the gap is not known yet: rendered every second (half the bound) until the next scrape
+      await vi.advanceTimersByTimeAsync(15_000);
+      const rendersWarmingUp = cache.renders;
+      await cache.body(false, true);
+      const rendersAtScrapes = cache.renders;
+      metrics.queueDepth.set({ portal: 'a' }, 2);
+      // next scrape expected 15 s later: the render is planned 1 s (half the bound) before
+      await vi.advanceTimersByTimeAsync(13_999);
+      const rendersBefore = cache.renders;
+      await vi.advanceTimersByTimeAsync(1);
+      const rendersAhead = cache.renders;
+      await vi.advanceTimersByTimeAsync(1_000);
+      const next = gunzipSync(await cache.body(false, true)).toString('utf8');
+      const rendersAfterNext = cache.renders;
+      await vi.advanceTimersByTimeAsync(120_000);
+      const rendersLater = cache.renders;
+      cache.close();
+
+      expect(rendersWarmingUp).toBe(1 + 15);
+      expect(rendersAtScrapes).toBe(rendersWarmingUp);
+      expect(rendersBefore).toBe(rendersAtScrapes);
+      expect(rendersAhead).toBe(rendersAtScrapes + 1);
+      // the scrape found the body rendered ahead (with gzip) and rendered nothing itself
+      expect(next).toContain('b24_offline_queue_depth{portal="a"} 2');
+      expect(rendersAfterNext).toBe(rendersAhead);
+      // one more planned render after the last scrape, then none
+      expect(rendersLater).toBe(rendersAfterNext + 1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('a lone scrape renders in the background for a minute at most', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const { metrics, cache } = large(2_000);
+      metrics.queueDepth.set({ portal: 'a' }, 1);
+      await cache.body(false, true);
+      await vi.advanceTimersByTimeAsync(60_000);
+      const rendersInAMinute = cache.renders;
+      await vi.advanceTimersByTimeAsync(600_000);
+      cache.close();
+
+      // the scrape's render, then one a second while the next scrape is awaited
+      expect(rendersInAMinute).toBe(1 + 60);
+      expect(cache.renders).toBe(rendersInAMinute);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
