@@ -87,19 +87,6 @@ async function main(): Promise<void> {
   const children: ChildProcess[] = [];
   const sim = await SimServer.start();
   try {
-    let refused = 0;
-    let granted = 0;
-    const original = sim.oauth.handleToken.bind(sim.oauth);
-    sim.oauth.handleToken = (params) => {
-      const reply = original(params);
-      if (reply.kind === 'json') {
-        const body = reply.body as { error?: unknown; access_token?: unknown };
-        if (body.error === 'invalid_grant') refused += 1;
-        if (typeof body.access_token === 'string') granted += 1;
-      }
-      return reply;
-    };
-
     log(`${PORTALS} simulated portals`);
     const portals: SimPortal[] = [];
     const entries: string[] = [];
@@ -225,10 +212,11 @@ async function main(): Promise<void> {
     const samples = (await nextMessage()).samples!;
 
     log('expiring every access token: each portal refreshes at its next poll, through Redis');
-    const before = granted;
+    const { answers } = sim.oauth;
+    const before = answers.granted;
     for (const portal of portals) portal.expireAccessTokens();
     const refreshStart = performance.now();
-    while (granted - before < PORTALS && performance.now() - refreshStart < 120_000)
+    while (answers.granted - before < PORTALS && performance.now() - refreshStart < 120_000)
       await sleep(500);
     const refreshSeconds = (performance.now() - refreshStart) / 1000;
 
@@ -268,9 +256,9 @@ async function main(): Promise<void> {
         `(1/5/15 min) ${fmt(loadBefore)} before, ${fmt(loadAfter)} after (shared with other work).`,
     );
     console.log(
-      `\nAll ${PORTALS} access tokens expired at once: ${granted - before} refreshes through Redis in ${round(refreshSeconds)} s ` +
-        `(${Math.round(((granted - before) / refreshSeconds) * 60)} per minute; bounded by the schedule, each portal refreshes at its next poll); ` +
-        `refused by the OAuth server (invalid_grant): ${refused}.`,
+      `\nAll ${PORTALS} access tokens expired at once: ${answers.granted - before} refreshes through Redis in ${round(refreshSeconds)} s ` +
+        `(${Math.round(((answers.granted - before) / refreshSeconds) * 60)} per minute; bounded by the schedule, each portal refreshes at its next poll); ` +
+        `refused by the OAuth server (invalid_grant): ${answers.refused}.`,
     );
   } finally {
     for (const child of children.reverse()) child.kill('SIGTERM');

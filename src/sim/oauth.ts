@@ -112,6 +112,11 @@ export class OAuthServer {
   private readonly refreshIndex = new Map<string, Grant>();
   private readonly grantsByPortal = new Map<string, Set<Grant>>();
   private readonly codes = new Map<string, PendingCode>();
+  /**
+   * Pairs issued and refresh tokens (or codes) refused with `invalid_grant` since the start,
+   * counted at the server: what the scale targets call "refreshes refused".
+   */
+  readonly answers = { granted: 0, refused: 0 };
 
   /** @param serverEndpoint `server_endpoint` of the answers (`<server url>/rest/`). */
   constructor(
@@ -228,6 +233,16 @@ export class OAuthServer {
    * or `grant_type=authorization_code&client_id&client_secret&code`.
    */
   handleToken(params: Readonly<Record<string, unknown>>): OAuthReply {
+    const reply = this.answerToken(params);
+    if (reply.kind === 'json') {
+      const body = reply.body as { error?: unknown; access_token?: unknown };
+      if (body.error === 'invalid_grant') this.answers.refused += 1;
+      if (typeof body.access_token === 'string') this.answers.granted += 1;
+    }
+    return reply;
+  }
+
+  private answerToken(params: Readonly<Record<string, unknown>>): OAuthReply {
     const grantType = phpString(params['grant_type']);
     const clientId = phpString(params['client_id']);
     const clientSecret = phpString(params['client_secret']);

@@ -125,21 +125,14 @@ export async function startRedis(
 }
 
 /**
- * Counts the refusals of refresh tokens (`invalid_grant`) by the simulated portals' OAuth
- * server, at the server: what the targets call "refreshes refused".
+ * The simulated portals' OAuth answers from now on: refresh tokens refused (`invalid_grant`)
+ * and pairs granted, counted at the server (what the targets call "refreshes refused").
  */
 export function countOAuthAnswers(sim: SimServer): { refused(): number; granted(): number } {
-  let refused = 0;
-  let granted = 0;
-  const original = sim.oauth.handleToken.bind(sim.oauth);
-  sim.oauth.handleToken = (params) => {
-    const reply = original(params);
-    if (reply.kind === 'json') {
-      const body = reply.body as { error?: unknown; access_token?: unknown };
-      if (body.error === 'invalid_grant') refused += 1;
-      if (typeof body.access_token === 'string') granted += 1;
-    }
-    return reply;
+  const { answers } = sim.oauth;
+  const from = { ...answers };
+  return {
+    refused: () => answers.refused - from.refused,
+    granted: () => answers.granted - from.granted,
   };
-  return { refused: () => refused, granted: () => granted };
 }

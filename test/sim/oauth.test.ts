@@ -92,6 +92,21 @@ describe('refresh', () => {
     expect(next.status).toBe(200);
   });
 
+  it('counts the pairs it grants and the refresh tokens it refuses with invalid_grant', async () => {
+    const before = { ...sim.server.oauth.answers };
+    const pair = portal.authorize('monitor');
+    const first = await refresh(pair.refreshToken);
+    await refresh(pair.refreshToken);
+    const fresh = String((first.body as Record<string, unknown>)['refresh_token']);
+    await refresh(fresh, { client_secret: 'wrong' });
+
+    // the wrong secret is invalid_client: neither a grant nor a refused refresh token
+    expect(sim.server.oauth.answers).toEqual({
+      granted: before.granted + 1,
+      refused: before.refused + 1,
+    });
+  });
+
   it.each([
     [{ client_secret: 'wrong' }, 400, 'invalid_client'],
     [{ client_id: 'local.unknown.app' }, 400, 'invalid_client'],
