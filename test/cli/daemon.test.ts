@@ -76,43 +76,42 @@ describe('start', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it.each(['SIGTERM', 'SIGINT'] as const)(
-    'polls, is ready, and exits 0 within seconds of %s',
-    async (signal) => {
-      const seed = portal.authorize('monitor');
-      const run = startCli(['start'], {
-        ...portalEnv(sim, portal, {
-          refreshToken: seed.refreshToken,
-          tokenFile: join(dir, `${signal}.tokens.json`),
-        }),
-        MONITOR_LISTEN: '127.0.0.1:0',
-        MONITOR_SCHEDULE: '*/2 * * * * *',
-      });
+  // One start per signal path: SIGINT here, SIGTERM in the next test (one handler takes both).
+  it('polls, is ready, and exits 0 within seconds of SIGINT', async () => {
+    const signal = 'SIGINT';
+    const seed = portal.authorize('monitor');
+    const run = startCli(['start'], {
+      ...portalEnv(sim, portal, {
+        refreshToken: seed.refreshToken,
+        tokenFile: join(dir, `${signal}.tokens.json`),
+      }),
+      MONITOR_LISTEN: '127.0.0.1:0',
+      MONITOR_SCHEDULE: '*/2 * * * * *',
+    });
 
-      // the first successful poll is what makes the daemon ready: wait for it, not a clock
-      const { url } = await logLine(run, withMsg('Monitor started'), 'the start');
-      await logLine(run, withMsg('Poll finished'), 'the first poll');
-      const ready = await fetch(`${String(url)}/readyz`);
-      const health = await fetch(`${String(url)}/healthz`);
-      const stopAt = Date.now();
-      run.child.kill(signal);
-      const finished = await run.exited;
+    // the first successful poll is what makes the daemon ready: wait for it, not a clock
+    const { url } = await logLine(run, withMsg('Monitor started'), 'the start');
+    await logLine(run, withMsg('Poll finished'), 'the first poll');
+    const ready = await fetch(`${String(url)}/readyz`);
+    const health = await fetch(`${String(url)}/healthz`);
+    const stopAt = Date.now();
+    run.child.kill(signal);
+    const finished = await run.exited;
 
-      expect(ready.status).toBe(200);
-      expect(health.status).toBe(200);
-      expect(finished.code).toBe(0);
-      expect(Date.now() - stopAt).toBeLessThan(5_000);
-      const lines = jsonLines(finished.stdout);
-      expect(lines.find((l) => l['msg'] === 'Poll finished')).toMatchObject({
-        portal: new URL(portal.restUrl).host,
-        depth: 12,
-        queued: 12,
-      }); // default name: the URL's host
-      expect(lines.at(-1)).toMatchObject({ msg: 'Monitor stopped' });
-      expect(finished.stdout).not.toContain(seed.refreshToken);
-      expect(finished.stdout).not.toContain(portal.clientSecret);
-    },
-  );
+    expect(ready.status).toBe(200);
+    expect(health.status).toBe(200);
+    expect(finished.code).toBe(0);
+    expect(Date.now() - stopAt).toBeLessThan(5_000);
+    const lines = jsonLines(finished.stdout);
+    expect(lines.find((l) => l['msg'] === 'Poll finished')).toMatchObject({
+      portal: new URL(portal.restUrl).host,
+      depth: 12,
+      queued: 12,
+    }); // default name: the URL's host
+    expect(lines.at(-1)).toMatchObject({ msg: 'Monitor stopped' });
+    expect(finished.stdout).not.toContain(seed.refreshToken);
+    expect(finished.stdout).not.toContain(portal.clientSecret);
+  });
 
   it('aborts a poll in flight on SIGTERM and still exits 0 within seconds', async () => {
     const port = await freePort();
@@ -149,5 +148,8 @@ describe('start', () => {
     const lines = jsonLines(finished.stdout);
     expect(lines.some((l) => l['msg'] === 'Poll aborted: shutting down')).toBe(true);
     expect(lines.some((l) => String(l['msg']).startsWith('Poll failed'))).toBe(false);
+    expect(lines.at(-1)).toMatchObject({ msg: 'Monitor stopped' });
+    expect(finished.stdout).not.toContain(seed.refreshToken);
+    expect(finished.stdout).not.toContain(hanging.clientSecret);
   });
 });
