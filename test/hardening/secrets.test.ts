@@ -84,6 +84,32 @@ function basic(user: string, password: string): string {
   return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 }
 
+/**
+ * The daemon's environment with its secrets moved into a config file of the given mode (with
+ * the bearer token of /metrics too, unless `bearer` is false).
+ */
+async function configFile(
+  name: string,
+  mode: number,
+  bearer = true,
+): Promise<Record<string, string>> {
+  const { B24_CLIENT_SECRET, B24_REFRESH_TOKEN, ...env } = daemonEnv(name);
+  const path = join(dir, `${name}.yaml`);
+  await writeFile(
+    path,
+    stringify({
+      ...(bearer ? { httpAuth: { bearerToken: BEARER } } : {}),
+      defaults: { clientSecret: B24_CLIENT_SECRET },
+      portals: [{ name: 'acme', url: env['B24_PORTAL_URL'], refreshToken: B24_REFRESH_TOKEN }],
+    }),
+  );
+  await chmod(path, mode);
+  const rest: Record<string, string> = { ...env };
+  delete rest['B24_PORTAL_URL'];
+  delete rest['B24_PORTAL_NAME'];
+  return { ...rest, MONITOR_CONFIG: path };
+}
+
 describe('/metrics and / behind a bearer token (MONITOR_HTTP_BEARER_TOKEN)', () => {
   it('answers 401 with a challenge without the token, 200 with it; health and readiness stay open', async () => {
     const { run, url } = await startDaemon({
@@ -120,59 +146,49 @@ describe('/metrics and / behind a bearer token (MONITOR_HTTP_BEARER_TOKEN)', () 
   });
 });
 
-describe('/metrics and / behind basic auth (MONITOR_HTTP_BASIC_USER, _PASSWORD)', () => {
-  it('answers 401 with a Basic challenge without the right pair, 200 with it', async () => {
-    const { run, url } = await startDaemon({
-      ...daemonEnv('basic'),
+// One daemon for two behaviours: basic auth from the environment, and no warning about a
+// config file holding secrets that only its owner can read (the secrets come from that file).
+describe('/metrics and / behind basic auth (MONITOR_HTTP_BASIC_USER, _PASSWORD), secrets in a private config file', () => {
+  let daemon: { run: Running; url: string };
+  beforeAll(async () => {
+    daemon = await startDaemon({
+      ...(await configFile('private', 0o600, false)),
       MONITOR_HTTP_BASIC_USER: USER,
       MONITOR_HTTP_BASIC_PASSWORD: PASSWORD,
     });
+  });
 
-    try {
-      for (const path of ['/metrics', '/']) {
-        for (const authorization of [
-          undefined,
-          basic(USER, 'wrong'),
-          basic('someone', PASSWORD),
-          basic(USER, `${PASSWORD}:`),
-          `Basic ${Buffer.from(USER).toString('base64')}`,
-          `Bearer ${PASSWORD}`,
-        ]) {
-          const refused = await get(`${url}${path}`, authorization);
-          expect(refused, `${path} with ${String(authorization)}`).toMatchObject({
-            status: 401,
-            challenge: 'Basic realm="b24-offline-monitor", charset="UTF-8"',
-          });
-        }
-        expect((await get(`${url}${path}`, basic(USER, PASSWORD))).status).toBe(200);
+  it('answers 401 with a Basic challenge without the right pair, 200 with it', async () => {
+    const { url } = daemon;
+    for (const path of ['/metrics', '/']) {
+      for (const authorization of [
+        undefined,
+        basic(USER, 'wrong'),
+        basic('someone', PASSWORD),
+        basic(USER, `${PASSWORD}:`),
+        `Basic ${Buffer.from(USER).toString('base64')}`,
+        `Bearer ${PASSWORD}`,
+      ]) {
+        const refused = await get(`${url}${path}`, authorization);
+        expect(refused, `${path} with ${String(authorization)}`).toMatchObject({
+          status: 401,
+          challenge: 'Basic realm="b24-offline-monitor", charset="UTF-8"',
+        });
       }
-      expect((await get(`${url}/healthz`)).status).toBe(200);
-      expect((await get(`${url}/readyz`)).status).toBe(200);
-    } finally {
-      await stop(run);
+      expect((await get(`${url}${path}`, basic(USER, PASSWORD))).status).toBe(200);
     }
+    expect((await get(`${url}/healthz`)).status).toBe(200);
+    expect((await get(`${url}/readyz`)).status).toBe(200);
+  });
+
+  it('a config file readable by its owner only: no warning', async () => {
+    const stdout = await stop(daemon.run);
+
+    expect(jsonLines(stdout).filter((l) => l['level'] === 'warn')).toEqual([]);
   });
 });
 
 describe('a config file holding secrets', () => {
-  async function configFile(name: string, mode: number): Promise<Record<string, string>> {
-    const { B24_CLIENT_SECRET, B24_REFRESH_TOKEN, ...env } = daemonEnv(name);
-    const path = join(dir, `${name}.yaml`);
-    await writeFile(
-      path,
-      stringify({
-        httpAuth: { bearerToken: BEARER },
-        defaults: { clientSecret: B24_CLIENT_SECRET },
-        portals: [{ name: 'acme', url: env['B24_PORTAL_URL'], refreshToken: B24_REFRESH_TOKEN }],
-      }),
-    );
-    await chmod(path, mode);
-    const rest: Record<string, string> = { ...env };
-    delete rest['B24_PORTAL_URL'];
-    delete rest['B24_PORTAL_NAME'];
-    return { ...rest, MONITOR_CONFIG: path };
-  }
-
   it('readable by others: a warning at start that names the file and the fix, not the secrets', async () => {
     const env = await configFile('shared', 0o644);
     const { run, url } = await startDaemon(env);
@@ -189,13 +205,5 @@ describe('a config file holding secrets', () => {
     );
     expect(detail).toMatch(/\(mode 0644\): run chmod 600 on it/);
     expect(refused.status).toBe(401); // the bearer token of the file protects /metrics
-  });
-
-  it('readable by its owner only: no warning', async () => {
-    const env = await configFile('private', 0o600);
-    const { run } = await startDaemon(env);
-    const stdout = await stop(run);
-
-    expect(jsonLines(stdout).filter((l) => l['level'] === 'warn')).toEqual([]);
   });
 });
