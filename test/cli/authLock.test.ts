@@ -5,13 +5,15 @@
  * stopped, the same code still works.
  */
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { PassThrough } from 'node:stream';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAuth } from '../../src/cli/auth.js';
 import { SimServer, type SimPortal } from '../../src/sim/index.js';
 import { portalEnv } from '../helpers/env.js';
-import { runCli, startCli, waitFor } from '../helpers/processes.js';
+import { startCli, waitFor } from '../helpers/processes.js';
 
 let sim: SimServer;
 let portal: SimPortal;
@@ -44,6 +46,26 @@ async function freshCode(): Promise<string> {
   return code;
 }
 
+/**
+ * `auth` in-process: runAuth is what the CLI calls with the arguments after `auth` (its result
+ * is the exit code). The monitor holding the lock is a real process: another pid is what the
+ * lock judges; auth's own start as a process is test/cli/auth.test.ts's.
+ */
+async function auth(
+  argv: readonly string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const [, ...args] = argv;
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+  stderr.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
+  const code = await runAuth(args, { env, stdin: new PassThrough(), stdout, stderr });
+  return { code, stdout: out, stderr: err };
+}
+
 describe('auth and a running monitor', () => {
   it('stops before using the code, names the monitor holding the file, and leaves it alone', async () => {
     const tokenFile = join(dir, 'acme.tokens.json');
@@ -66,11 +88,11 @@ describe('auth and a running monitor', () => {
     );
     const code = await freshCode();
 
-    const refused = await runCli(['auth', '--code', code], env);
+    const refused = await auth(['auth', '--code', code], env);
     const after = await readFile(tokenFile, 'utf8');
     daemon.child.kill('SIGTERM');
     const daemonExit = await daemon.exited;
-    const retried = await runCli(['auth', '--code', code], env);
+    const retried = await auth(['auth', '--code', code], env);
 
     expect(refused.code).toBe(1);
     expect(refused.stdout).toBe('');
