@@ -1,50 +1,19 @@
 /**
  * The count plan through the poller over real HTTP: the headline equals the truth on every
  * poll, in at most 2 requests; the portal is asked only what the headline's numbers leave
- * open (the portal's journal shows every filter); the breakdowns stay at most 5 minutes old
- * under a tiny budget; a portal that leaves `total` out still gets an exact poll; many names
- * never push a poll past its requests.
+ * open (the portal's journal shows every filter); a portal that leaves `total` out still gets
+ * an exact poll. What the plan costs the portal (its budget, 600 names): planBudget.test.ts.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RestClient } from '../../src/b24/types.js';
 import { isoSeconds } from '../../src/poll/count.js';
 import type { PollReport } from '../../src/poll/report.js';
 import { STATUSES, type QueueSnapshot, type Status } from '../../src/queue/snapshot.js';
 import { ManualClock, type FillSpec } from '../../src/sim/index.js';
-import { startPlanPortal, type PlanPortal } from '../helpers/planPortal.js';
-import { select, valueOf } from '../helpers/promText.js';
+import { valueOf } from '../helpers/promText.js';
+import { DAY, names8, pollOk, statusTruth, STUCK_COUNTS, usePlanPortals } from './planShared.js';
 
-let open: PlanPortal[] = [];
-afterEach(async () => {
-  for (const p of open) await p.close();
-  open = [];
-});
-
-async function start(options: Parameters<typeof startPlanPortal>[0]): Promise<PlanPortal> {
-  const p = await startPlanPortal(options);
-  open.push(p);
-  return p;
-}
-
-const DAY = 86_400_000;
-
-function statusTruth(
-  truth: QueueSnapshot,
-): Record<Status, { count: number; oldest: number | null }> {
-  const out = {
-    queued: { count: 0, oldest: null as number | null },
-    reserved: { count: 0, oldest: null as number | null },
-    error: { count: 0, oldest: null as number | null },
-  };
-  for (const stats of truth.groups.values()) {
-    for (const s of STATUSES) {
-      out[s].count += stats[s].count;
-      const o = stats[s].oldest;
-      if (o !== null && (out[s].oldest === null || o < out[s].oldest!)) out[s].oldest = o;
-    }
-  }
-  return out;
-}
+const start = usePlanPortals();
 
 function plain(snapshot: QueueSnapshot) {
   return {
@@ -53,14 +22,6 @@ function plain(snapshot: QueueSnapshot) {
     olderThan: snapshot.olderThan,
   };
 }
-
-async function pollOk(p: PlanPortal): Promise<PollReport> {
-  const report = await p.poller.poll();
-  if (!report.ok) throw new Error(`poll failed: ${report.error?.message}`);
-  return report;
-}
-
-const names8 = Array.from({ length: 8 }, (_, i) => `ONCRMEVENT${i}`);
 
 interface Shape {
   readonly counts: FillSpec['counts'];
@@ -87,9 +48,7 @@ const SHAPES: Record<string, Shape> = {
     oldestAgoMs: 50_000,
   },
   'a stuck 20,000 rows, two to nine days old': {
-    counts: Object.fromEntries(
-      names8.map((n) => [n, { queued: 2_000, reserved: 100, error: 400 }]),
-    ),
+    counts: STUCK_COUNTS,
     newestAgoMs: 2 * DAY,
     oldestAgoMs: 9 * DAY,
   },
@@ -381,128 +340,6 @@ describe('the count plan asks only what the numbers leave open', () => {
   });
 });
 
-describe('what the monitor costs the portal', () => {
-  it('counts the processing time the portal reports, and puts a poll total in its log line', async () => {
-    const p = await start({ portal: { events: names8 } });
-    p.portal.fill({ counts: SHAPES['a stuck 20,000 rows, two to nine days old']!.counts });
-
-    await pollOk(p);
-    const samples = await p.scrape();
-
-    const counters = select(samples, 'b24_offline_rest_processing_seconds_total', {
-      portal: 'portal',
-    });
-    const list = valueOf(samples, 'b24_offline_rest_processing_seconds_total', {
-      portal: 'portal',
-      method: 'event.offline.list',
-    });
-    expect(list).toBeGreaterThan(0);
-    const line = p.log.find('Poll finished')[0]!;
-    const total = counters.reduce((sum, s) => sum + s.value, 0);
-    expect(line['processingSeconds']).toBeCloseTo(total, 5);
-  });
-
-  it('keeps the breakdowns at most 5 minutes old under a tiny budget, and refreshes them rarely', async () => {
-    const clock = new ManualClock(Date.now());
-    const p = await start({
-      clock,
-      env: { MONITOR_DB_TIME_SHARE: '0.000001' },
-      portal: { events: names8 },
-    });
-    p.portal.fill({
-      counts: SHAPES['a stuck 20,000 rows, two to nine days old']!.counts,
-      newestMs: clock.now() - 60_000,
-      oldestMs: clock.now() - 3 * DAY,
-    });
-
-    const reports: PollReport[] = [];
-    for (let i = 0; i < 31; i++) {
-      reports.push(await pollOk(p));
-      clock.advance(30_000);
-    }
-
-    for (const report of reports) {
-      expect(report.startedAt / 1000 - report.breakdownAt!).toBeLessThanOrEqual(300);
-      expect(report.requests).toBeLessThanOrEqual(2);
-    }
-    const refreshes = p.log.find('Poll finished').filter((l) => l['breakdown'] !== 'none');
-    // 15 minutes: the first poll, then each time the next poll would find it 5 minutes old
-    expect(refreshes.map((l) => l['breakdownWhy'])).toEqual([
-      'first',
-      'max_age',
-      'max_age',
-      'max_age',
-    ]);
-    const samples = await p.scrape();
-    expect(valueOf(samples, 'b24_offline_breakdown_timestamp_seconds', { portal: 'portal' })).toBe(
-      reports.at(-1)!.breakdownAt,
-    );
-  });
-
-  it('refreshes the headline on every poll while the breakdown series wait for their turn', async () => {
-    const clock = new ManualClock(Date.now());
-    const p = await start({
-      clock,
-      env: { MONITOR_DB_TIME_SHARE: '0.000001' },
-      portal: { events: ['ONA', 'ONB'] },
-    });
-    p.portal.fill({ counts: { ONA: { queued: 300, error: 60 }, ONB: { queued: 100 } } });
-    const first = await pollOk(p);
-    clock.advance(30_000);
-    p.portal.fill({ counts: { ONA: { queued: 40, error: 5 } } });
-
-    const second = await pollOk(p);
-    const samples = await p.scrape();
-
-    const portal = 'portal';
-    expect(p.log.find('Poll finished').map((l) => l['breakdown'])).toEqual(['ages+names', 'none']);
-    expect(valueOf(samples, 'b24_offline_queue_depth', { portal })).toBe(505);
-    expect(valueOf(samples, 'b24_offline_status_events', { portal, status: 'queued' })).toBe(440);
-    expect(valueOf(samples, 'b24_offline_status_events', { portal, status: 'error' })).toBe(65);
-    // the per-name series are those of the breakdown, 30 s old, as their timestamp says
-    const events = select(samples, 'b24_offline_events', { portal });
-    expect(events.reduce((sum, s) => sum + s.value, 0)).toBe(460);
-    expect(valueOf(samples, 'b24_offline_breakdown_timestamp_seconds', { portal })).toBe(
-      first.startedAt / 1000,
-    );
-    expect(second.breakdownAt).toBe(first.startedAt / 1000);
-  });
-
-  it('refreshes the breakdowns on every poll when the budget covers them', async () => {
-    const clock = new ManualClock(Date.now());
-    const p = await start({
-      clock,
-      env: { MONITOR_DB_TIME_SHARE: '0.5' },
-      portal: { events: names8 },
-    });
-    p.portal.fill({ counts: SHAPES['a stuck 20,000 rows, two to nine days old']!.counts });
-
-    for (let i = 0; i < 5; i++) {
-      await pollOk(p);
-      clock.advance(30_000);
-    }
-
-    expect(p.log.find('Poll finished').map((l) => l['breakdown'])).toEqual(
-      Array(5).fill('ages+names'),
-    );
-  });
-
-  it('does not retry a request that timed out', async () => {
-    const p = await start({
-      env: { MONITOR_REQUEST_TIMEOUT: '300' },
-      portal: { events: ['ONA'] },
-    });
-    p.portal.fill({ counts: { ONA: { queued: 500 } } });
-    p.portal.faults.set({ latencyMs: 1_000, methods: ['batch'] });
-
-    const report = await p.poller.poll();
-
-    expect(report.ok).toBe(false);
-    expect(report.error?.reason).toBe('timeout');
-    expect(p.portal.journal.list({ holder: 'monitor', method: 'batch' })).toHaveLength(1);
-  });
-});
-
 /** The real client, with every `total` left out of the answers. */
 function withoutTotals(client: RestClient): RestClient {
   return {
@@ -543,45 +380,4 @@ describe('a portal that leaves total out', () => {
     expect(plain(report.snapshot!)).toEqual(plain(p.portal.truth(report.snapshot!.takenAt)));
     expect(p.log.find('Poll finished')[0]).toMatchObject({ totalMissing: true, fallback: 'scan' });
   });
-});
-
-describe('600 event names', () => {
-  const names600 = Array.from({ length: 600 }, (_, i) => `ONAPPEVENT${String(i).padStart(3, '0')}`);
-
-  it.each(['auto', 'count'])(
-    'with %s, stay within 2 requests a poll; the names not counted add up under other',
-    async (strategy) => {
-      const clock = new ManualClock(Date.now());
-      const p = await start({
-        clock,
-        env: { MONITOR_STRATEGY: strategy },
-        portal: { events: names600 },
-      });
-      p.portal.fill({
-        counts: Object.fromEntries(
-          names600.map((n, i) => [n, { queued: 2 + (i % 5), error: i % 2 }]),
-        ),
-        newestMs: clock.now() - 10_000,
-        oldestMs: clock.now() - 2 * DAY,
-      });
-
-      const counted = new Set<string>();
-      for (let i = 0; i < 12; i++) {
-        const report = await pollOk(p);
-        clock.advance(30_000);
-        expect(report.requests).toBeLessThanOrEqual(2);
-        const snapshot = report.snapshot!;
-        for (const name of snapshot.groups.keys()) if (name !== 'other') counted.add(name);
-        // sums stay exact: every row is in a name's series or in other
-        const truth = statusTruth(p.portal.truth(snapshot.takenAt));
-        for (const s of STATUSES) {
-          const sum = [...snapshot.groups.values()].reduce((acc, g) => acc + g[s].count, 0);
-          expect(sum, s).toBe(truth[s].count);
-        }
-        expect(snapshot.groups.get('other')?.queued.count ?? 0).toBeGreaterThan(0);
-      }
-      // names never counted take their turn: more than one poll's worth have been counted
-      expect(counted.size).toBeGreaterThan(60);
-    },
-  );
 });
