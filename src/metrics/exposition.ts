@@ -72,6 +72,11 @@ const GZIP_AHEAD_MS = 120_000;
 const LONGEST_GAP_MS = 600_000;
 /** Background renders while the gap is not known: Prometheus's default interval is 1 min. */
 const WARM_UP_MS = 60_000;
+/**
+ * Background renders before the first scrape: Prometheus scrapes a new target within one
+ * interval (1 min by default) of finding it, and finds it some seconds after it starts.
+ */
+const FIRST_SCRAPE_MS = 120_000;
 
 export class ExpositionCache {
   readonly renderer: MetricsRenderer;
@@ -209,14 +214,34 @@ export class ExpositionCache {
   }
 
   /**
+   * Renders `format` in the background from now on, before any scrape, as after a scrape
+   * whose gap to the next is not known (every `maxStaleMs / 2`, for at most `FIRST_SCRAPE_MS`
+   * or until the first scrape): the first scrape of a large exposition then finds a body at most
+   * `maxStaleMs` old instead of waiting for a first full render. The server calls it for the
+   * format Prometheus asks for (OpenMetrics, gzip).
+   */
+  renderAhead(openMetrics: boolean, gzip: boolean): void {
+    const state = this.#state(openMetrics);
+    const now = this.#now();
+    if (gzip) state.gzipAskedAt = now;
+    this.#planRefresh(state, openMetrics, Infinity, state.askedAt, now + FIRST_SCRAPE_MS);
+  }
+
+  /**
    * Plans the next background render of a large exposition so that it is done just before
    * the next scrape, expected one gap (between the last two scrapes) later: a scrape then
    * answers at once with a body at most `maxStaleMs` old, and a shard renders about once per
    * scrape, as before. While the gap is not known (after the first scrape, or a long pause)
-   * it renders every `maxStaleMs / 2` until the next scrape, for at most `WARM_UP_MS`.
-   * Nothing is planned once scrapes stop.
+   * it renders every `maxStaleMs / 2` until the next scrape, until `warmUpUntil` at most
+   * (`WARM_UP_MS` after the scrape). Nothing is planned once scrapes stop.
    */
-  #planRefresh(state: State, openMetrics: boolean, gapMs: number, scrapedAt: number): void {
+  #planRefresh(
+    state: State,
+    openMetrics: boolean,
+    gapMs: number,
+    scrapedAt: number,
+    warmUpUntil = scrapedAt + WARM_UP_MS,
+  ): void {
     if (state.refresh !== null) clearTimeout(state.refresh);
     const known = gapMs <= LONGEST_GAP_MS;
     const half = this.#maxStaleMs / 2;
@@ -224,8 +249,8 @@ export class ExpositionCache {
       () => {
         state.refresh = null;
         this.#refresh(state, openMetrics);
-        if (!known && state.askedAt === scrapedAt && this.#now() - scrapedAt < WARM_UP_MS)
-          this.#planRefresh(state, openMetrics, gapMs, scrapedAt);
+        if (!known && state.askedAt === scrapedAt && this.#now() < warmUpUntil)
+          this.#planRefresh(state, openMetrics, gapMs, scrapedAt, warmUpUntil);
       },
       known ? Math.max(0, gapMs - half) : half,
     );

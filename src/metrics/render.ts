@@ -80,6 +80,25 @@ interface Header {
  * person's one `curl` of the text format should not double the work for good.
  */
 const AHEAD_MS = 120_000;
+/** Longest stretch a render keeps the event loop, ms. */
+const SLICE_MS = 8;
+/** Buckets (or pieces written) between two looks at the clock. */
+const CHECK_EVERY = 64;
+
+/** The time a render has held the event loop since it last handed it back. */
+class Slice {
+  #since = performance.now();
+
+  over(): boolean {
+    return performance.now() - this.#since >= SLICE_MS;
+  }
+
+  /** Lets timers and I/O run (setImmediate runs after them, not before like a microtask). */
+  async yield(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.#since = performance.now();
+  }
+}
 const EOF = '# EOF\n';
 
 export class MetricsRenderer {
@@ -145,10 +164,17 @@ export class MetricsRenderer {
    * The whole exposition as bytes. Each metric's series are kept formatted per portal; only
    * the portals whose series changed since the last render are formatted again, the rest is
    * joined as it was (a family's HELP, TYPE and samples stay contiguous).
+   *
+   * A render hands the event loop back every `SLICE_MS` of work (formatting, then writing
+   * the body): a shard's first render formats ~150,000 series (a second or more) and each
+   * later one writes ~14 MB, and a scrape or a poll's answer that arrives meanwhile must not
+   * wait for all of it. Each portal's lines are formatted at once, so the body may show
+   * portals polled during the render, but never half a portal's poll.
    */
   async body(openMetrics: boolean): Promise<Buffer> {
     const format = openMetrics ? 1 : 0;
     this.#askedAt[format] = this.#now();
+    const slice = new Slice();
     const pieces: string[] = [];
     let bytes = 0;
     let first = true;
@@ -166,11 +192,14 @@ export class MetricsRenderer {
       first = false;
       const series = (metric as unknown as { hashMap?: Record<string, Sample> }).hashMap ?? {};
       const family = this.tracker.family(metric);
-      for (const [portal, bucket] of family.buckets) {
+      // a copy: the family may be rebuilt (a reset) while the render yields
+      let count = 0;
+      for (const [portal, bucket] of [...family.buckets]) {
+        if (++count % CHECK_EVERY === 0 && slice.over()) await slice.yield();
         if (bucket.rendered[format] === null || bucket.renderedVersion[format] !== bucket.version)
           this.#format(bucket, format, series, header.sampleName);
         if (bucket.keys.size === 0) {
-          family.buckets.delete(portal);
+          if (family.buckets.get(portal) === bucket) family.buckets.delete(portal);
           continue;
         }
         pieces.push(bucket.rendered[format] as string);
@@ -184,7 +213,10 @@ export class MetricsRenderer {
     // one allocation of the exact size, the kept text written into it
     const body = Buffer.allocUnsafe(bytes);
     let offset = 0;
-    for (const piece of pieces) offset += body.write(piece, offset, 'utf8');
+    for (let i = 0; i < pieces.length; i++) {
+      if (i % CHECK_EVERY === CHECK_EVERY - 1 && slice.over()) await slice.yield();
+      offset += body.write(pieces[i] as string, offset, 'utf8');
+    }
     return body;
   }
 

@@ -242,6 +242,37 @@ describe('ExpositionCache of a large exposition', () => {
     }
   });
 
+  it('renders ahead from the start: the first scrape finds a body; without scrapes it stops after two minutes', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const { metrics, cache } = large(2_000);
+      cache.renderAhead(true, true);
+      metrics.queueDepth.set({ portal: 'a' }, 1);
+      // every second (half the staleness bound) while no scrape has come
+      await vi.advanceTimersByTimeAsync(30_000);
+      const rendersAhead = cache.renders;
+      metrics.queueDepth.set({ portal: 'a' }, 2);
+      await vi.advanceTimersByTimeAsync(1_000);
+      const first = gunzipSync(await cache.body(true, true)).toString('utf8');
+      const rendersAtFirstScrape = cache.renders;
+      cache.close();
+
+      const idle = large(2_000);
+      idle.cache.renderAhead(true, true);
+      await vi.advanceTimersByTimeAsync(600_000);
+      idle.cache.close();
+
+      expect(rendersAhead).toBe(30);
+      // the scrape was answered from the body rendered (and gzipped) a moment before
+      expect(rendersAtFirstScrape).toBe(rendersAhead + 1);
+      expect(first).toContain('b24_offline_queue_depth{portal="a"} 2');
+      expect(first.endsWith('# EOF\n')).toBe(true);
+      expect(idle.cache.renders).toBe(120);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('a lone scrape renders in the background for a minute at most', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     try {
