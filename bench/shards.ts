@@ -39,6 +39,15 @@ const PROFILE_DIR = ((i) => (i === -1 ? undefined : process.argv[i + 1]))(
   process.argv.indexOf('--cpu-prof'),
 );
 const WARMUP_S = flag('warmup', 35);
+/**
+ * `--node-flags "--max-semi-space-size=64"`: node flags for the shards; with `--ab`, for the
+ * even shards only, so that one run compares with and without them under the same load.
+ */
+const NODE_FLAGS = ((i) =>
+  i === -1 ? [] : (process.argv[i + 1] ?? '').split(' ').filter(Boolean))(
+  process.argv.indexOf('--node-flags'),
+);
+const AB = process.argv.includes('--ab');
 const SCHEDULE = '*/30 * * * * *';
 
 function log(line: string): void {
@@ -185,6 +194,7 @@ async function main(): Promise<void> {
       const profile = PROFILE_DIR !== undefined && shard === 0;
       const args = ['--import', 'tsx', '--import', PROBE, 'src/cli.ts', 'start'];
       if (profile) args.unshift('--cpu-prof', '--cpu-prof-dir', PROFILE_DIR);
+      if (!AB || shard % 2 === 0) args.unshift(...NODE_FLAGS);
       const child = spawn(process.execPath, args, {
         env: {
           PATH: process.env['PATH'] ?? '',
@@ -269,6 +279,10 @@ async function main(): Promise<void> {
     console.log(
       `\n## ${PORTALS} portals over ${SHARDS} shards (schedule ${SCHEDULE}, ${round(elapsed)} s measured)\n`,
     );
+    if (NODE_FLAGS.length > 0)
+      console.log(
+        `${AB ? 'The even shards' : 'All shards'} run with node ${NODE_FLAGS.join(' ')}\n`,
+      );
     console.log(
       '| shard | portals | CPU (cores) | RSS MB (peak) | /metrics bytes (gzip) | series | polls/min | cadence scrapes p50 / max ms (n) | all scrapes p50 / p99 ms (n) |',
     );
