@@ -80,9 +80,9 @@ interface Header {
  * person's one `curl` of the text format should not double the work for good.
  */
 const AHEAD_MS = 120_000;
-/** Longest stretch a render keeps the event loop, ms. */
+/** Longest stretch of formatting a render does without handing the event loop back, ms. */
 const SLICE_MS = 8;
-/** Buckets (or pieces written) between two looks at the clock. */
+/** Buckets formatted between two looks at the clock. */
 const CHECK_EVERY = 64;
 
 /** The time a render has held the event loop since it last handed it back. */
@@ -165,11 +165,13 @@ export class MetricsRenderer {
    * the portals whose series changed since the last render are formatted again, the rest is
    * joined as it was (a family's HELP, TYPE and samples stay contiguous).
    *
-   * A render hands the event loop back every `SLICE_MS` of work (formatting, then writing
-   * the body): a shard's first render formats ~150,000 series (a second or more) and each
-   * later one writes ~14 MB, and a scrape or a poll's answer that arrives meanwhile must not
-   * wait for all of it. Each portal's lines are formatted at once, so the body may show
-   * portals polled during the render, but never half a portal's poll.
+   * A render that formats much (the first one: ~150,000 series of a shard, a second or more;
+   * one after a reset) hands the event loop back every `SLICE_MS` of formatting, so that a
+   * scrape or a poll's answer arriving meanwhile need not wait for all of it. Each portal's
+   * lines are formatted at once, so the body may show portals polled during the render, but
+   * never half a portal's poll. Joining kept text (every later render: ~14 MB, tens of ms)
+   * does not yield: under load each turn of the loop takes long, and a render stretched over
+   * many turns would outlive the staleness bound of ExpositionCache, whose scrapes then wait.
    */
   async body(openMetrics: boolean): Promise<Buffer> {
     const format = openMetrics ? 1 : 0;
@@ -193,11 +195,12 @@ export class MetricsRenderer {
       const series = (metric as unknown as { hashMap?: Record<string, Sample> }).hashMap ?? {};
       const family = this.tracker.family(metric);
       // a copy: the family may be rebuilt (a reset) while the render yields
-      let count = 0;
+      let formatted = 0;
       for (const [portal, bucket] of [...family.buckets]) {
-        if (++count % CHECK_EVERY === 0 && slice.over()) await slice.yield();
-        if (bucket.rendered[format] === null || bucket.renderedVersion[format] !== bucket.version)
+        if (bucket.rendered[format] === null || bucket.renderedVersion[format] !== bucket.version) {
+          if (++formatted % CHECK_EVERY === 0 && slice.over()) await slice.yield();
           this.#format(bucket, format, series, header.sampleName);
+        }
         if (bucket.keys.size === 0) {
           if (family.buckets.get(portal) === bucket) family.buckets.delete(portal);
           continue;
@@ -213,10 +216,7 @@ export class MetricsRenderer {
     // one allocation of the exact size, the kept text written into it
     const body = Buffer.allocUnsafe(bytes);
     let offset = 0;
-    for (let i = 0; i < pieces.length; i++) {
-      if (i % CHECK_EVERY === CHECK_EVERY - 1 && slice.over()) await slice.yield();
-      offset += body.write(pieces[i] as string, offset, 'utf8');
-    }
+    for (const piece of pieces) offset += body.write(piece, offset, 'utf8');
     return body;
   }
 

@@ -217,7 +217,7 @@ describe('MetricsRenderer', () => {
     );
   });
 
-  it('a large render hands the event loop back, and polls meanwhile leave every series once', async () => {
+  it('a first render (every series formatted) hands the event loop back; polls meanwhile leave every series once', async () => {
     const metrics = createMetrics('1.2.3');
     const portals: PortalMetrics[] = [];
     for (let i = 0; i < 1_000; i++) {
