@@ -248,21 +248,37 @@ export class ExpositionCache {
     state.refresh = setTimeout(
       () => {
         state.refresh = null;
-        this.#refresh(state, openMetrics);
+        const wait = this.#refresh(state, openMetrics);
         if (!known && state.askedAt === scrapedAt && this.#now() < warmUpUntil)
           this.#planRefresh(state, openMetrics, gapMs, scrapedAt, warmUpUntil);
+        // scrapes less than half the bound apart: one more try once the newest body is that old
+        else if (known && wait !== null && state.askedAt === scrapedAt) {
+          state.refresh = setTimeout(() => {
+            state.refresh = null;
+            this.#refresh(state, openMetrics);
+          }, wait);
+          state.refresh.unref();
+        }
       },
       known ? Math.max(0, gapMs - half) : half,
     );
     state.refresh.unref();
   }
 
-  #refresh(state: State, openMetrics: boolean): void {
+  /**
+   * Starts a background render unless the newest is fresh enough: under way, or started less
+   * than half the bound ago. Answers how long until that one is half the bound old (when it
+   * is), so that frequent scrapes get a render then rather than none until a scrape finds
+   * every body too old and waits for its own.
+   */
+  #refresh(state: State, openMetrics: boolean): number | null {
     const now = this.#now();
-    // a render under way, or one started less than half the bound ago, is fresh enough
     const newest = state.newest;
-    if (newest !== null && (newest.bytes < 0 || now - newest.startedAt < this.#maxStaleMs / 2))
-      return;
+    const half = this.#maxStaleMs / 2;
+    if (newest !== null && (newest.bytes < 0 || now - newest.startedAt < half)) {
+      const wait = newest.startedAt + half - now;
+      return wait > 0 ? wait : null;
+    }
     const metricCount = this.renderer.tracker.sync();
     const entry = this.#start(
       state,
@@ -273,5 +289,6 @@ export class ExpositionCache {
     );
     if (now - state.gzipAskedAt < GZIP_AHEAD_MS) void this.#gzip(entry).catch(() => undefined);
     entry.plain.catch(() => undefined);
+    return null;
   }
 }
