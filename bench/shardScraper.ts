@@ -26,8 +26,8 @@ export interface ShardScrapeJob {
 export interface ShardScrapeSamples {
   readonly cadenceMs: number[];
   readonly extraMs: number[];
-  /** Scrapes slower than 250 ms: when they started (ms into the minute) and how long. */
-  readonly slow: { atSecond: number; ms: number; index: number }[];
+  /** Scrapes slower than 250 ms: when they started (second of the minute, and Date.now()) and how long. */
+  readonly slow: { atSecond: number; startedAt: number; ms: number; index: number }[];
   gzipBytes: number;
   plainBytes: number;
   series: number;
@@ -72,7 +72,7 @@ async function main(job: ShardScrapeJob): Promise<void> {
     const ms = performance.now() - started;
     const sample = samples[shard]!;
     const index = sample.cadenceMs.length + sample.extraMs.length;
-    if (ms > 250) sample.slow.push({ atSecond: (startedAt % 60_000) / 1000, ms, index });
+    if (ms > 250) sample.slow.push({ atSecond: (startedAt % 60_000) / 1000, startedAt, ms, index });
     if (answer.statusCode !== 200 || answer.headers['content-encoding'] !== 'gzip')
       sample.failures++;
     else sample.gzipBytes = body.length;

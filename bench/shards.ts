@@ -16,10 +16,12 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { SimServer, type SimPortal } from '../src/sim/index.js';
+import type { ProbeSecond } from './shardProbe.js';
 import type { ShardScrapeJob, ShardScrapeSamples } from './shardScraper.js';
 import { quantile, round } from './stats.js';
 
 const SCRAPER = fileURLToPath(new URL('./shardScraper.ts', import.meta.url));
+const PROBE = fileURLToPath(new URL('./shardProbe.ts', import.meta.url));
 
 function flag(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -37,6 +39,15 @@ const PROFILE_DIR = ((i) => (i === -1 ? undefined : process.argv[i + 1]))(
   process.argv.indexOf('--cpu-prof'),
 );
 const WARMUP_S = flag('warmup', 35);
+/**
+ * `--node-flags "--max-semi-space-size=64"`: node flags for the shards; with `--ab`, for the
+ * even shards only, so that one run compares with and without them under the same load.
+ */
+const NODE_FLAGS = ((i) =>
+  i === -1 ? [] : (process.argv[i + 1] ?? '').split(' ').filter(Boolean))(
+  process.argv.indexOf('--node-flags'),
+);
+const AB = process.argv.includes('--ab');
 const SCHEDULE = '*/30 * * * * *';
 
 function log(line: string): void {
@@ -74,6 +85,47 @@ async function pollsOf(url: string): Promise<number> {
   for (const match of text.matchAll(/^b24_offline_polls_total\{[^}]*\} (\S+)$/gm))
     polls += Number(match[1]);
   return polls;
+}
+
+/** The probe's seconds of one shard between `from` and `to` (Date.now()). */
+function probeOf(dir: string, shard: number, from: number, to: number): ProbeSecond[] {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, `probe-${shard}.jsonl`), 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as ProbeSecond)
+    .filter((second) => second.t > from && second.t <= to + 1_000);
+}
+
+/** What the shard's event loop did in the seconds a scrape overlapped. */
+function during(probe: readonly ProbeSecond[], scrape: { startedAt: number; ms: number }): string {
+  const seconds = probe.filter(
+    (p) => p.t > scrape.startedAt && p.t - 1_000 < scrape.startedAt + scrape.ms,
+  );
+  if (seconds.length === 0) return 'no probe';
+  const delay = Math.max(...seconds.map((p) => p.delayMs));
+  const gc = seconds.reduce((sum, p) => sum + p.gcMs, 0);
+  const major = seconds.reduce((sum, p) => sum + p.majorGcMs, 0);
+  return `loop delay ${delay} ms, GC ${gc} ms, major ${major} ms`;
+}
+
+function loopSummary(shard: number, probe: readonly ProbeSecond[]): string {
+  if (probe.length === 0) return `shard ${shard}: no probe`;
+  const delays = probe.map((p) => p.delayMs);
+  const last = probe.at(-1)!;
+  const sum = (pick: (p: ProbeSecond) => number): number =>
+    probe.reduce((total, p) => total + pick(p), 0);
+  return (
+    `shard ${shard}: loop delay p50 / p99 / max ${quantile(delays, 0.5)} / ${quantile(delays, 0.99)} / ${Math.max(...delays)} ms ` +
+    `(seconds over 250 ms: ${delays.filter((d) => d > 250).length} of ${probe.length}); ` +
+    `GC ${round(sum((p) => p.gcMs) / 1000)} s (major ${round(sum((p) => p.majorGcMs) / 1000)} s, longest second ${Math.max(...probe.map((p) => p.majorGcMs))} ms); ` +
+    `at the end RSS ${last.rssMb} MB, V8 heap used ${last.heapMb} MB, external ${last.externalMb} MB (ArrayBuffers ${last.arrayBuffersMb} MB)`
+  );
 }
 
 interface ShardProcess {
@@ -140,8 +192,9 @@ async function main(): Promise<void> {
     for (let shard = 0; shard < SHARDS; shard++) {
       const port = await freePort();
       const profile = PROFILE_DIR !== undefined && shard === 0;
-      const args = ['--import', 'tsx', 'src/cli.ts', 'start'];
+      const args = ['--import', 'tsx', '--import', PROBE, 'src/cli.ts', 'start'];
       if (profile) args.unshift('--cpu-prof', '--cpu-prof-dir', PROFILE_DIR);
+      if (!AB || shard % 2 === 0) args.unshift(...NODE_FLAGS);
       const child = spawn(process.execPath, args, {
         env: {
           PATH: process.env['PATH'] ?? '',
@@ -151,6 +204,7 @@ async function main(): Promise<void> {
           MONITOR_SHARD: String(shard),
           MONITOR_LISTEN: `127.0.0.1:${port}`,
           LOG_LEVEL: 'warn',
+          BENCH_PROBE_FILE: join(dir, `probe-${shard}.jsonl`),
         },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
@@ -199,6 +253,7 @@ async function main(): Promise<void> {
       return messages.shift()!;
     };
     const loadBefore = loadavg();
+    const measuredFrom = Date.now();
     const pollsStart = await Promise.all(shards.map((s) => pollsOf(s.url)));
     const cpuStart = shards.map((s) => cpuSeconds(s.child.pid!));
     const started = performance.now();
@@ -210,6 +265,7 @@ async function main(): Promise<void> {
     );
     const loadAfter = loadavg();
     const samples = (await nextMessage()).samples!;
+    const measuredTo = Date.now();
 
     log('expiring every access token: each portal refreshes at its next poll, through Redis');
     const { answers } = sim.oauth;
@@ -223,11 +279,16 @@ async function main(): Promise<void> {
     console.log(
       `\n## ${PORTALS} portals over ${SHARDS} shards (schedule ${SCHEDULE}, ${round(elapsed)} s measured)\n`,
     );
+    if (NODE_FLAGS.length > 0)
+      console.log(
+        `${AB ? 'The even shards' : 'All shards'} run with node ${NODE_FLAGS.join(' ')}\n`,
+      );
     console.log(
       '| shard | portals | CPU (cores) | RSS MB (peak) | /metrics bytes (gzip) | series | polls/min | cadence scrapes p50 / max ms (n) | all scrapes p50 / p99 ms (n) |',
     );
     console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     const slow: string[] = [];
+    const loops: string[] = [];
     for (const shard of shards) {
       const text = await (await fetch(`${shard.url}/metrics`)).text();
       const owned = /^b24_offline_shard_portals (\d+)$/m.exec(text)?.[1] ?? '?';
@@ -240,15 +301,24 @@ async function main(): Promise<void> {
           `${round(quantile(all, 0.5), 1)} / ${round(quantile(all, 0.99), 1)} (${all.length}) |`,
       );
       if (s.failures > 0) console.log(`  shard ${shard.shard}: ${s.failures} failed scrapes`);
+      const probe = probeOf(dir, shard.shard, measuredFrom, measuredTo);
       slow.push(
         `shard ${shard.shard}: ` +
           (s.slow
-            .map((x) => `#${x.index} at :${x.atSecond.toFixed(1)} ${Math.round(x.ms)} ms`)
+            .map(
+              (x) =>
+                `#${x.index} at :${x.atSecond.toFixed(1)} ${Math.round(x.ms)} ms (${during(probe, x)})`,
+            )
             .join(', ') || 'none'),
       );
+      loops.push(loopSummary(shard.shard, probe));
     }
     console.log(
-      `\nScrapes over 250 ms (#index, start second of the minute; polls start at :00 and :30):\n${slow.join('\n')}`,
+      `\nScrapes over 250 ms (#index, start second of the minute; polls start at :00 and :30; ` +
+        `in brackets the shard's longest event-loop delay and its GC time in the seconds the scrape overlapped):\n${slow.join('\n')}`,
+    );
+    console.log(
+      `\nEach shard's event loop over the measured phase (bench/shardProbe.ts, per second):\n${loops.join('\n')}`,
     );
     const fmt = (l: number[]): string => l.map((v) => v.toFixed(2)).join(' ');
     console.log(

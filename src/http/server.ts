@@ -193,6 +193,8 @@ export async function startHttpServer(
 ): Promise<MonitorServer> {
   const limits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
   const exposition = new ExpositionCache(new MetricsRenderer(options.metrics));
+  // what Prometheus asks for: its first scrape of a large exposition finds a body ready
+  exposition.renderAhead(true, true);
   const handler = createHttpHandler(options, exposition);
   const server = createServer(
     {

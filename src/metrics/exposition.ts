@@ -72,6 +72,11 @@ const GZIP_AHEAD_MS = 120_000;
 const LONGEST_GAP_MS = 600_000;
 /** Background renders while the gap is not known: Prometheus's default interval is 1 min. */
 const WARM_UP_MS = 60_000;
+/**
+ * Background renders before the first scrape: Prometheus scrapes a new target within one
+ * interval (1 min by default) of finding it, and finds it some seconds after it starts.
+ */
+const FIRST_SCRAPE_MS = 120_000;
 
 export class ExpositionCache {
   readonly renderer: MetricsRenderer;
@@ -209,35 +214,71 @@ export class ExpositionCache {
   }
 
   /**
+   * Renders `format` in the background from now on, before any scrape, as after a scrape
+   * whose gap to the next is not known (every `maxStaleMs / 2`, for at most `FIRST_SCRAPE_MS`
+   * or until the first scrape): the first scrape of a large exposition then finds a body at most
+   * `maxStaleMs` old instead of waiting for a first full render. The server calls it for the
+   * format Prometheus asks for (OpenMetrics, gzip).
+   */
+  renderAhead(openMetrics: boolean, gzip: boolean): void {
+    const state = this.#state(openMetrics);
+    const now = this.#now();
+    if (gzip) state.gzipAskedAt = now;
+    this.#planRefresh(state, openMetrics, Infinity, state.askedAt, now + FIRST_SCRAPE_MS);
+  }
+
+  /**
    * Plans the next background render of a large exposition so that it is done just before
    * the next scrape, expected one gap (between the last two scrapes) later: a scrape then
    * answers at once with a body at most `maxStaleMs` old, and a shard renders about once per
    * scrape, as before. While the gap is not known (after the first scrape, or a long pause)
-   * it renders every `maxStaleMs / 2` until the next scrape, for at most `WARM_UP_MS`.
-   * Nothing is planned once scrapes stop.
+   * it renders every `maxStaleMs / 2` until the next scrape, until `warmUpUntil` at most
+   * (`WARM_UP_MS` after the scrape). Nothing is planned once scrapes stop.
    */
-  #planRefresh(state: State, openMetrics: boolean, gapMs: number, scrapedAt: number): void {
+  #planRefresh(
+    state: State,
+    openMetrics: boolean,
+    gapMs: number,
+    scrapedAt: number,
+    warmUpUntil = scrapedAt + WARM_UP_MS,
+  ): void {
     if (state.refresh !== null) clearTimeout(state.refresh);
     const known = gapMs <= LONGEST_GAP_MS;
     const half = this.#maxStaleMs / 2;
     state.refresh = setTimeout(
       () => {
         state.refresh = null;
-        this.#refresh(state, openMetrics);
-        if (!known && state.askedAt === scrapedAt && this.#now() - scrapedAt < WARM_UP_MS)
-          this.#planRefresh(state, openMetrics, gapMs, scrapedAt);
+        const wait = this.#refresh(state, openMetrics);
+        if (!known && state.askedAt === scrapedAt && this.#now() < warmUpUntil)
+          this.#planRefresh(state, openMetrics, gapMs, scrapedAt, warmUpUntil);
+        // scrapes less than half the bound apart: one more try once the newest body is that old
+        else if (known && wait !== null && state.askedAt === scrapedAt) {
+          state.refresh = setTimeout(() => {
+            state.refresh = null;
+            this.#refresh(state, openMetrics);
+          }, wait);
+          state.refresh.unref();
+        }
       },
       known ? Math.max(0, gapMs - half) : half,
     );
     state.refresh.unref();
   }
 
-  #refresh(state: State, openMetrics: boolean): void {
+  /**
+   * Starts a background render unless the newest is fresh enough: under way, or started less
+   * than half the bound ago. Answers how long until that one is half the bound old (when it
+   * is), so that frequent scrapes get a render then rather than none until a scrape finds
+   * every body too old and waits for its own.
+   */
+  #refresh(state: State, openMetrics: boolean): number | null {
     const now = this.#now();
-    // a render under way, or one started less than half the bound ago, is fresh enough
     const newest = state.newest;
-    if (newest !== null && (newest.bytes < 0 || now - newest.startedAt < this.#maxStaleMs / 2))
-      return;
+    const half = this.#maxStaleMs / 2;
+    if (newest !== null && (newest.bytes < 0 || now - newest.startedAt < half)) {
+      const wait = newest.startedAt + half - now;
+      return wait > 0 ? wait : null;
+    }
     const metricCount = this.renderer.tracker.sync();
     const entry = this.#start(
       state,
@@ -248,5 +289,6 @@ export class ExpositionCache {
     );
     if (now - state.gzipAskedAt < GZIP_AHEAD_MS) void this.#gzip(entry).catch(() => undefined);
     entry.plain.catch(() => undefined);
+    return null;
   }
 }

@@ -80,6 +80,25 @@ interface Header {
  * person's one `curl` of the text format should not double the work for good.
  */
 const AHEAD_MS = 120_000;
+/** Longest stretch of formatting a render does without handing the event loop back, ms. */
+const SLICE_MS = 8;
+/** Buckets formatted between two looks at the clock. */
+const CHECK_EVERY = 64;
+
+/** The time a render has held the event loop since it last handed it back. */
+class Slice {
+  #since = performance.now();
+
+  over(): boolean {
+    return performance.now() - this.#since >= SLICE_MS;
+  }
+
+  /** Lets timers and I/O run (setImmediate runs after them, not before like a microtask). */
+  async yield(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.#since = performance.now();
+  }
+}
 const EOF = '# EOF\n';
 
 export class MetricsRenderer {
@@ -145,10 +164,19 @@ export class MetricsRenderer {
    * The whole exposition as bytes. Each metric's series are kept formatted per portal; only
    * the portals whose series changed since the last render are formatted again, the rest is
    * joined as it was (a family's HELP, TYPE and samples stay contiguous).
+   *
+   * A render that formats much (the first one: ~150,000 series of a shard, a second or more;
+   * one after a reset) hands the event loop back every `SLICE_MS` of formatting, so that a
+   * scrape or a poll's answer arriving meanwhile need not wait for all of it. Each portal's
+   * lines are formatted at once, so the body may show portals polled during the render, but
+   * never half a portal's poll. Joining kept text (every later render: ~14 MB, tens of ms)
+   * does not yield: under load each turn of the loop takes long, and a render stretched over
+   * many turns would outlive the staleness bound of ExpositionCache, whose scrapes then wait.
    */
   async body(openMetrics: boolean): Promise<Buffer> {
     const format = openMetrics ? 1 : 0;
     this.#askedAt[format] = this.#now();
+    const slice = new Slice();
     const pieces: string[] = [];
     let bytes = 0;
     let first = true;
@@ -166,11 +194,15 @@ export class MetricsRenderer {
       first = false;
       const series = (metric as unknown as { hashMap?: Record<string, Sample> }).hashMap ?? {};
       const family = this.tracker.family(metric);
-      for (const [portal, bucket] of family.buckets) {
-        if (bucket.rendered[format] === null || bucket.renderedVersion[format] !== bucket.version)
+      // a copy: the family may be rebuilt (a reset) while the render yields
+      let formatted = 0;
+      for (const [portal, bucket] of [...family.buckets]) {
+        if (bucket.rendered[format] === null || bucket.renderedVersion[format] !== bucket.version) {
+          if (++formatted % CHECK_EVERY === 0 && slice.over()) await slice.yield();
           this.#format(bucket, format, series, header.sampleName);
+        }
         if (bucket.keys.size === 0) {
-          family.buckets.delete(portal);
+          if (family.buckets.get(portal) === bucket) family.buckets.delete(portal);
           continue;
         }
         pieces.push(bucket.rendered[format] as string);

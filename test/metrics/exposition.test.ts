@@ -242,6 +242,65 @@ describe('ExpositionCache of a large exposition', () => {
     }
   });
 
+  it('renders ahead from the start: the first scrape finds a body; without scrapes it stops after two minutes', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const { metrics, cache } = large(2_000);
+      cache.renderAhead(true, true);
+      metrics.queueDepth.set({ portal: 'a' }, 1);
+      // every second (half the staleness bound) while no scrape has come
+      await vi.advanceTimersByTimeAsync(30_000);
+      const rendersAhead = cache.renders;
+      metrics.queueDepth.set({ portal: 'a' }, 2);
+      await vi.advanceTimersByTimeAsync(1_000);
+      const first = gunzipSync(await cache.body(true, true)).toString('utf8');
+      const rendersAtFirstScrape = cache.renders;
+      cache.close();
+
+      const idle = large(2_000);
+      idle.cache.renderAhead(true, true);
+      await vi.advanceTimersByTimeAsync(600_000);
+      idle.cache.close();
+
+      expect(rendersAhead).toBe(30);
+      // the scrape was answered from the body rendered (and gzipped) a moment before
+      expect(rendersAtFirstScrape).toBe(rendersAhead + 1);
+      expect(first).toContain('b24_offline_queue_depth{portal="a"} 2');
+      expect(first.endsWith('# EOF\n')).toBe(true);
+      expect(idle.cache.renders).toBe(120);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('scrapes about a second apart never wait for a render of their own', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const { metrics, cache } = large(2_000);
+      metrics.queueDepth.set({ portal: 'a' }, 0);
+      await cache.body(true, true);
+      await vi.advanceTimersByTimeAsync(1_000);
+      await cache.body(true, true);
+      // irregular gaps, each under the 2-s bound, a change before every scrape
+      const gaps = [900, 1_150, 300, 1_100, 950, 1_200, 1_050, 400, 1_190, 1_100, 1_000, 1_180];
+      const renderedInScrape: number[] = [];
+      for (const [i, gap] of gaps.entries()) {
+        metrics.queueDepth.set({ portal: 'a' }, i + 1);
+        await vi.advanceTimersByTimeAsync(gap);
+        const before = cache.renders;
+        // a scrape that renders itself starts it synchronously, before answering
+        const body = cache.body(true, true);
+        if (cache.renders > before) renderedInScrape.push(i);
+        await body;
+      }
+      cache.close();
+
+      expect(renderedInScrape).toEqual([]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('a lone scrape renders in the background for a minute at most', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     try {

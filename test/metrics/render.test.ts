@@ -217,6 +217,37 @@ describe('MetricsRenderer', () => {
     );
   });
 
+  it('a first render (every series formatted) hands the event loop back; polls meanwhile leave every series once', async () => {
+    const metrics = createMetrics('1.2.3');
+    const portals: PortalMetrics[] = [];
+    for (let i = 0; i < 1_000; i++) {
+      const series = new PortalMetrics(metrics, `shop-${i}.bitrix24.com`);
+      poll(series, ['ONCRMLEADADD', 'ONTASKADD'], 2);
+      portals.push(series);
+    }
+    const renderer = new MetricsRenderer(metrics);
+    // a chain of immediates, each one a turn of the event loop the render let through; the
+    // first turns also poll some portals, as answers arriving during a render would
+    let turns = 0;
+    let handle: NodeJS.Immediate | undefined;
+    const turn = (): void => {
+      if (turns < 20) poll(portals[turns * 37] as PortalMetrics, ['ONTASKADD', 'ONX'], 3);
+      turns++;
+      handle = setImmediate(turn);
+    };
+    handle = setImmediate(turn);
+    const open = await renderer.render(true);
+    clearImmediate(handle);
+
+    // a first render of ~50,000 series formats for far longer than one 8-ms slice
+    expect(turns).toBeGreaterThanOrEqual(2);
+    const samples = open.split('\n').filter((line) => line !== '' && !line.startsWith('#'));
+    const series = samples.map((line) => line.slice(0, line.lastIndexOf(' ')));
+    expect(new Set(series).size).toBe(series.length);
+    // once nothing changes, the next render is what prom-client writes
+    expect(families(await renderer.render(true))).toEqual(families(await openMetricsOf(metrics)));
+  });
+
   it('writes an exposition promtool accepts', async (ctx) => {
     const promtool = needTool(ctx, PROMTOOL);
     const { metrics } = populated();
