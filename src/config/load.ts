@@ -5,13 +5,14 @@
  */
 import { hostname } from 'node:os';
 
+import { SecretRegistry } from '../runtime/secrets.js';
 import { closest } from './checks.js';
 import type { ConfigIo } from './file.js';
 import { nodeIo, readConfigFile } from './file.js';
 import { buildPortals, planPortals } from './portals.js';
 import type { FilePortals } from './portals.js';
 import type { ConfigProblem } from './problems.js';
-import { scrub, scrubProblem, showValue } from './problems.js';
+import { showValue } from './problems.js';
 import { buildTop } from './top.js';
 import { CONFIG_VARIABLE, ENV_VARIABLES, PORTAL_SPECS, TOP_SPECS, viaFile } from './settings.js';
 import type { Layer, LoadContext } from './sources.js';
@@ -82,13 +83,23 @@ export function loadConfig(input: LoadConfigInput): LoadConfigResult {
     ctx.problems.push({ field: 'portals', expected: 'expected at least one portal' });
   }
   const secrets = [...ctx.secrets].sort((a, b) => b.length - a.length);
+  // The process's scrubber, so that a problem is redacted as a log line would be.
+  const registry = new SecretRegistry();
+  for (const secret of secrets) registry.add(secret);
+  const scrub = (text: string) => registry.scrub(text);
   if (ctx.problems.length > 0 || portals === undefined) {
-    return { ok: false, problems: ctx.problems.map((problem) => scrubProblem(problem, secrets)) };
+    const problems = ctx.problems.map(({ field, value, expected, ...rest }) => ({
+      ...rest,
+      field: scrub(field),
+      value: value && scrub(value),
+      expected: scrub(expected),
+    }));
+    return { ok: false, problems };
   }
   return {
     ok: true,
     config: { ...top, portals, secrets, configFile: path },
-    warnings: warnings.map((warning) => scrub(warning, secrets)),
+    warnings: warnings.map(scrub),
   };
 }
 

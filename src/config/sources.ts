@@ -53,7 +53,7 @@ export function resolvePath(ctx: LoadContext, path: string): string {
 }
 
 /** The help line in the words of a problem. */
-export const what = (spec: SettingSpec): string => spec.help.replaceAll('`', '');
+export const what = (spec: { readonly help: string }): string => spec.help.replaceAll('`', '');
 
 interface Given {
   /** The value as given (undefined: not given), and the path of its file form. */
