@@ -14,7 +14,7 @@ import type { FilePortals } from './portals.js';
 import type { ConfigProblem } from './problems.js';
 import { showValue } from './problems.js';
 import { buildTop } from './top.js';
-import { CONFIG_VARIABLE, ENV_VARIABLES, PORTAL_SPECS, TOP_SPECS, viaFile } from './settings.js';
+import { CONFIG_VARIABLE, ENV_VARIABLES, PORTAL_SPECS, TOP_SPECS } from './settings.js';
 import type { Layer, LoadContext } from './sources.js';
 import { envLayer, envValue, fileLayer, isMapping, resolvePath, stack } from './sources.js';
 import type { MonitorConfig } from './types.js';
@@ -120,6 +120,9 @@ function withoutNulls(value: unknown): unknown {
   );
 }
 
+/** The settings `defaults` may hold: those not of one portal only. */
+const SHARED_SPECS = PORTAL_SPECS.filter((spec) => spec.own !== true);
+
 function readFileLayers(ctx: LoadContext, path: string, given: string): FileLayers | 'broken' {
   const parsed = readConfigFile(ctx.io, path, given);
   if ('problems' in parsed) {
@@ -132,38 +135,18 @@ function readFileLayers(ctx: LoadContext, path: string, given: string): FileLaye
       ([key]) => !key.startsWith('x-'),
     ),
   );
-  const section = (prefix: string) => ({
-    label: (key: string) => (key === '' ? prefix : `${prefix}.${key}`),
-    mapping: 'expected a mapping of portal settings (url, clientId, ...)',
-    file: path,
-  });
-
-  const top = fileLayer(ctx, data, TOP_SPECS, {
-    label: (key) => key,
-    mapping: '',
-    otherKeys: ['defaults', 'portals'],
-    file: path,
-  });
-
-  const shared = PORTAL_SPECS.filter((spec) => spec.own !== true);
-  const own = PORTAL_SPECS.filter((spec) => spec.own === true).flatMap((spec) =>
-    viaFile(spec) ? [spec.key, `${spec.key}File`] : [spec.key],
-  );
+  const top = fileLayer(ctx, data, TOP_SPECS, { name: '', file: path });
   const rawDefaults = data['defaults'];
   const defaults =
     rawDefaults === undefined
       ? undefined
-      : fileLayer(ctx, rawDefaults, shared, {
-          ...section('defaults'),
-          unknownKey: (key) =>
-            own.includes(key) ? 'only allowed in a portal entry, not in defaults' : undefined,
-        });
+      : fileLayer(ctx, rawDefaults, SHARED_SPECS, { name: 'defaults', file: path });
 
   const rawPortals = data['portals'] ?? [];
   let entries: FileLayers['entries'] = 'invalid';
   if (Array.isArray(rawPortals)) {
     entries = rawPortals.map((raw: unknown, index) =>
-      fileLayer(ctx, raw, PORTAL_SPECS, section(`portals[${index}]`)),
+      fileLayer(ctx, raw, PORTAL_SPECS, { name: `portals[${index}]`, file: path }),
     );
   } else {
     ctx.problems.push({

@@ -5,9 +5,9 @@
  */
 import { ordinalOfHost } from '../shard/rendezvous.js';
 import type { Values } from './settings.js';
-import { TOP, TOP_DEFAULTS } from './settings.js';
+import { TOP, TOP_DEFAULTS, TOP_SPECS } from './settings.js';
 import type { Layer, LoadContext } from './sources.js';
-import { what } from './sources.js';
+import { valuesOf, what } from './sources.js';
 import type { MonitorConfig } from './types.js';
 
 export function buildTop(
@@ -15,9 +15,7 @@ export function buildTop(
   merged: Layer,
   host: string,
 ): Omit<MonitorConfig, 'portals' | 'secrets'> {
-  const values: Record<string, unknown> = { ...TOP_DEFAULTS };
-  for (const [key, entry] of merged) if (entry.ok) values[key] = entry.value;
-  const top = values as Values<typeof TOP>;
+  const top = valuesOf<Values<typeof TOP>>(merged, TOP_SPECS, TOP_DEFAULTS).values;
 
   const user = merged.get('httpAuth.basic.username');
   const password = merged.get('httpAuth.basic.password');
