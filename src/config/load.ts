@@ -59,24 +59,14 @@ export function loadConfig(input: LoadConfigInput): LoadConfigResult {
   const envPortal = envLayer(ctx, env, PORTAL_SPECS);
   const given = envValue(env, CONFIG_VARIABLE.env)?.trim();
   const path = given === undefined ? undefined : resolvePath(ctx, given);
-  const file =
-    given === undefined || path === undefined ? undefined : readFileLayers(ctx, path, given);
-  const layers = file === 'broken' ? undefined : file;
+  const file = given === undefined || path === undefined ? undefined : readFile(ctx, path, given);
 
-  const top = buildTop(
-    ctx,
-    stack([layers?.top ?? new Map(), envTop]),
-    input.hostname ?? hostname(),
-  );
-  // A file that cannot be parsed says nothing about the portals: no "not set" guesses.
-  const plans =
-    file === 'broken' || layers?.entries === 'invalid'
-      ? []
-      : planPortals(ctx, env, envPortal, layers as FilePortals | undefined);
-  const portals = buildPortals(ctx, plans, layers?.path, input.requireRefreshToken !== false);
+  const top = buildTop(ctx, stack([file?.top ?? new Map(), envTop]), input.hostname ?? hostname());
+  const plans = planPortals(ctx, env, envPortal, file);
+  const portals = buildPortals(ctx, plans, path, input.requireRefreshToken !== false);
 
   const warnings = [
-    ...(layers === undefined ? [] : fileModeWarning(ctx, layers)),
+    ...(file === undefined ? [] : fileModeWarning(ctx, file.path)),
     ...unknownVariables(env),
   ];
   if (portals === undefined && ctx.problems.length === 0) {
@@ -103,10 +93,8 @@ export function loadConfig(input: LoadConfigInput): LoadConfigResult {
   };
 }
 
-interface FileLayers extends Omit<FilePortals, 'entries'> {
+interface FileLayers extends FilePortals {
   readonly top: Layer;
-  /** `invalid`: `portals:` is there but is not a list (already reported). */
-  readonly entries: FilePortals['entries'] | 'invalid';
 }
 
 /** A copy of file data in which `key: null` (YAML `key:` or `~`) means the key is not set. */
@@ -123,11 +111,12 @@ function withoutNulls(value: unknown): unknown {
 /** The settings `defaults` may hold: those not of one portal only. */
 const SHARED_SPECS = PORTAL_SPECS.filter((spec) => spec.own !== true);
 
-function readFileLayers(ctx: LoadContext, path: string, given: string): FileLayers | 'broken' {
+function readFile(ctx: LoadContext, path: string, given: string): FileLayers {
   const parsed = readConfigFile(ctx.io, path, given);
   if ('problems' in parsed) {
     ctx.problems.push(...parsed.problems.map((problem) => ({ ...problem, file: path })));
-    return 'broken';
+    // A file that cannot be parsed says nothing about the portals: no "not set" guesses.
+    return { path, top: new Map(), defaults: new Map(), entries: undefined };
   }
   // Top-level `x-...` keys are free, as in compose files: a place for YAML anchors.
   const data = Object.fromEntries(
@@ -143,7 +132,7 @@ function readFileLayers(ctx: LoadContext, path: string, given: string): FileLaye
       : fileLayer(ctx, rawDefaults, SHARED_SPECS, { name: 'defaults', file: path });
 
   const rawPortals = data['portals'] ?? [];
-  let entries: FileLayers['entries'] = 'invalid';
+  let entries: FileLayers['entries'];
   if (Array.isArray(rawPortals)) {
     entries = rawPortals.map((raw: unknown, index) =>
       fileLayer(ctx, raw, PORTAL_SPECS, { name: `portals[${index}]`, file: path }),
@@ -159,11 +148,11 @@ function readFileLayers(ctx: LoadContext, path: string, given: string): FileLaye
   return { path, top: top ?? new Map(), defaults: defaults ?? new Map(), entries };
 }
 
-function fileModeWarning(ctx: LoadContext, file: FileLayers): string[] {
+function fileModeWarning(ctx: LoadContext, path: string): string[] {
   if (ctx.inline.length === 0 || process.platform === 'win32') return [];
   let mode: number;
   try {
-    mode = ctx.io.statFile(file.path).mode;
+    mode = ctx.io.statFile(path).mode;
   } catch {
     return [];
   }
@@ -171,7 +160,7 @@ function fileModeWarning(ctx: LoadContext, file: FileLayers): string[] {
   const shown = ctx.inline.slice(0, 3).join(', ');
   const more = ctx.inline.length > 3 ? ` and ${ctx.inline.length - 3} more` : '';
   return [
-    `Config file ${file.path} holds secrets (${shown}${more}) and is readable by group or others ` +
+    `Config file ${path} holds secrets (${shown}${more}) and is readable by group or others ` +
       `(mode ${(mode & 0o777).toString(8).padStart(4, '0')}): run chmod 600 on it, or give the secrets ` +
       'as files (clientSecretFile, refreshTokenFile, ... or the *_FILE variables)',
   ];

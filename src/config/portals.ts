@@ -20,8 +20,8 @@ import type { PortalConfig } from './types.js';
 export interface FilePortals {
   readonly path: string;
   readonly defaults: Layer;
-  /** An entry that is not even a mapping is undefined in the list. */
-  readonly entries: readonly (Layer | undefined)[];
+  /** An entry that is not even a mapping is undefined in the list; none: not a list (reported). */
+  readonly entries: readonly (Layer | undefined)[] | undefined;
 }
 
 interface Plan {
@@ -41,7 +41,9 @@ export function planPortals(
   file: FilePortals | undefined,
 ): Plan[] {
   if (file === undefined) return [{ layers: [envPortal], count: 0, hasFile: false }];
-  const count = file.entries.length;
+  if (file.entries === undefined) return [];
+  const { entries } = file;
+  const count = entries.length;
   if (count === 0) {
     // A file of shared settings only: the environment names the one portal.
     if (envPortal.has('url')) return [{ layers: [file.defaults, envPortal], count, hasFile: true }];
@@ -61,7 +63,7 @@ export function planPortals(
       expected: `not allowed with a config file of ${count} portals: set ${key} in each portal entry`,
     });
   }
-  return file.entries.flatMap((entry, index) =>
+  return entries.flatMap((entry, index) =>
     entry === undefined
       ? []
       : [{ layers: [file.defaults, entry, shared], index, count, hasFile: true }],
