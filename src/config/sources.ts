@@ -55,19 +55,16 @@ export function resolvePath(ctx: LoadContext, path: string): string {
 /** The help line in the words of a problem. */
 export const what = (spec: { readonly help: string }): string => spec.help.replaceAll('`', '');
 
-/** The names of a setting's two forms for the user: `clientSecret`, `portals[0].clientSecretFile`. */
-interface Labels {
-  readonly label: string;
-  readonly pathLabel: string;
-  readonly file?: string | undefined;
-}
-
-/** One setting from one source, given directly or as the path of its file form (undefined: not given). */
+/**
+ * One setting from one source, given directly or as the path of its file form (undefined: not
+ * given), each form with its name for the user: `clientSecret`, `portals[0].clientSecretFile`.
+ */
 function entryOf(
   ctx: LoadContext,
   spec: SettingSpec,
   [direct, path]: [unknown, unknown],
-  { label, pathLabel, file }: Labels,
+  [label, pathLabel]: [string, string],
+  file?: string,
 ): Entry | undefined {
   const fail = (field: string, expected: string, value: string): Entry => {
     ctx.problems.push({ field, value, expected, file });
@@ -194,11 +191,8 @@ export function fileLayer(
   for (const spec of specs) {
     if (layer.has(spec.key)) continue;
     const path = viaFile(spec) ? getAt(raw, `${spec.key}File`) : undefined;
-    const entry = entryOf(ctx, spec, [getAt(raw, spec.key), path], {
-      label: label(spec.key),
-      pathLabel: label(`${spec.key}File`),
-      file: section.file,
-    });
+    const names: [string, string] = [label(spec.key), label(`${spec.key}File`)];
+    const entry = entryOf(ctx, spec, [getAt(raw, spec.key), path], names, section.file);
     if (entry !== undefined) layer.set(spec.key, entry);
   }
   return layer;
@@ -227,10 +221,8 @@ export function envLayer(
     const trimmed = spec.secret === true ? text : text?.trim();
     const number = spec.type instanceof z.ZodNumber && /^\d+(\.\d+)?$/.test(trimmed ?? '');
     const path = viaFile(spec) ? envValue(env, `${spec.env}_FILE`) : undefined;
-    const entry = entryOf(ctx, spec, [number ? Number(trimmed) : trimmed, path], {
-      label: spec.env,
-      pathLabel: `${spec.env}_FILE`,
-    });
+    const names: [string, string] = [spec.env, `${spec.env}_FILE`];
+    const entry = entryOf(ctx, spec, [number ? Number(trimmed) : trimmed, path], names);
     if (entry !== undefined) layer.set(spec.key, entry);
   }
   return layer;
