@@ -32,7 +32,12 @@ export function isLoopbackHost(hostname: string): boolean {
  * Bitrix24 cannot revoke a client secret.
  */
 function checkSecureUrl(raw: string): Check<URL> {
-  const url = URL.canParse(raw.trim()) ? new URL(raw.trim()) : undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    // not a URL: the first check below says so
+  }
   const expected =
     url?.protocol !== 'https:' && url?.protocol !== 'http:'
       ? HTTPS_EXPECTED

@@ -55,6 +55,12 @@ export function resolvePath(ctx: LoadContext, path: string): string {
 /** The help line in the words of a problem. */
 export const what = (spec: { readonly help: string }): string => spec.help.replaceAll('`', '');
 
+/** A problem with a value given: the setting is then neither missing nor taken from below. */
+function refuse(ctx: LoadContext, problem: ConfigProblem): Entry {
+  ctx.problems.push(problem);
+  return { label: problem.field, ok: false };
+}
+
 /**
  * One setting from one source, given directly or as the path of its file form (undefined: not
  * given), each form with its name for the user: `clientSecret`, `portals[0].clientSecretFile`.
@@ -66,35 +72,36 @@ function entryOf(
   [label, pathLabel]: [string, string],
   file?: string,
 ): Entry | undefined {
-  const fail = (field: string, expected: string, value: string): Entry => {
-    ctx.problems.push({ field, value, expected, file });
-    return { label: field, ok: false };
-  };
+  if (direct === undefined && path === undefined) return undefined;
   if (direct !== undefined && path !== undefined) {
     const [key, keyFile] = [label, pathLabel].map((name) => name.split('.').at(-1));
     const shown = spec.secret === true ? REDACTED : showValue(direct);
-    return fail(label, `set either ${key} or ${keyFile}, not both`, shown);
+    const expected = `set either ${key} or ${keyFile}, not both`;
+    return refuse(ctx, { field: label, value: shown, expected, file });
   }
   if (path !== undefined) {
     const where = FilePath.safeParse(path);
-    if (!where.success) return fail(pathLabel, issue(where.error), showValue(path));
+    const value = showValue(path);
+    if (!where.success)
+      return refuse(ctx, { field: pathLabel, value, expected: issue(where.error), file });
     const read = readText(ctx.io, resolvePath(ctx, where.data));
     if (!read.ok) {
       const expected = `expected a readable file holding ${what(spec)} (${read.reason})`;
-      return fail(pathLabel, expected, showValue(path));
+      return refuse(ctx, { field: pathLabel, value, expected, file });
     }
     // Docker secrets and `echo` end the value with a newline that is not part of it.
-    const value = read.text.replace(/[\r\n]+$/, '');
-    if (spec.secret === true && value !== '') ctx.secrets.add(value);
-    const result = spec.type.safeParse(value);
+    const content = read.text.replace(/[\r\n]+$/, '');
+    if (spec.secret === true && content !== '') ctx.secrets.add(content);
+    const result = spec.type.safeParse(content);
     if (result.success) return { label: pathLabel, ok: true, value: result.data };
-    return fail(pathLabel, `the file's content: ${issue(result.error)}`, showValue(path));
+    const expected = `the file's content: ${issue(result.error)}`;
+    return refuse(ctx, { field: pathLabel, value, expected, file });
   }
-  if (direct === undefined) return undefined;
   const result = spec.type.safeParse(direct);
   if (result.success) return { label, ok: true, value: result.data };
   const kind = spec.secret === true ? 'secret' : spec.url === true ? 'url' : 'plain';
-  return fail(label, issue(result.error), showValue(direct, kind));
+  const value = showValue(direct, kind);
+  return refuse(ctx, { field: label, value, expected: issue(result.error), file });
 }
 
 /** The first message of a zod error: every message of checks.ts is a whole "expected ..." text. */
@@ -175,15 +182,14 @@ export function fileLayer(
   specs: readonly SettingSpec[],
   section: Section,
 ): Layer | undefined {
-  const label = (path: string) => labelIn(section, path);
   for (const spec of specs) {
     const value = spec.secret === true ? getAt(raw, spec.key) : undefined;
-    if (value !== undefined) ctx.inline.push(label(spec.key));
+    if (value !== undefined) ctx.inline.push(labelIn(section, spec.key));
     if (typeof value === 'string' && value !== '') ctx.secrets.add(value);
   }
   if (!isMapping(raw)) {
     const expected = 'expected a mapping of portal settings (url, clientId, ...)';
-    ctx.problems.push({ field: label(''), value: showValue(raw), expected, file: section.file });
+    ctx.problems.push({ field: section.name, value: showValue(raw), expected, file: section.file });
     return undefined;
   }
   const layer = new Map<string, Entry>();
@@ -191,7 +197,10 @@ export function fileLayer(
   for (const spec of specs) {
     if (layer.has(spec.key)) continue;
     const path = viaFile(spec) ? getAt(raw, `${spec.key}File`) : undefined;
-    const names: [string, string] = [label(spec.key), label(`${spec.key}File`)];
+    const names: [string, string] = [
+      labelIn(section, spec.key),
+      labelIn(section, `${spec.key}File`),
+    ];
     const entry = entryOf(ctx, spec, [getAt(raw, spec.key), path], names, section.file);
     if (entry !== undefined) layer.set(spec.key, entry);
   }
@@ -234,7 +243,8 @@ export function valuesOf<T>(
   specs: readonly SettingSpec[],
   defaults: Readonly<Record<string, unknown>>,
 ): { readonly values: T; readonly complete: boolean } {
-  const values = Object.fromEntries(specs.map(({ key }) => [key, defaults[key]]));
+  const values: Record<string, unknown> = {};
+  for (const { key } of specs) values[key] = defaults[key];
   let complete = true;
   for (const [key, entry] of layer) {
     if (entry.ok) values[key] = entry.value;
