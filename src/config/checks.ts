@@ -32,26 +32,25 @@ export function isLoopbackHost(hostname: string): boolean {
  * Bitrix24 cannot revoke a client secret.
  */
 function checkSecureUrl(raw: string): Check<URL> {
-  let url: URL;
+  let url: URL | undefined;
   try {
     url = new URL(raw.trim());
   } catch {
-    return { ok: false, expected: HTTPS_EXPECTED };
+    // not a URL: the first check below says so
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    return { ok: false, expected: HTTPS_EXPECTED };
-  }
-  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
-    const expected = `${HTTPS_EXPECTED}: tokens never travel in clear text to another machine`;
-    return { ok: false, expected };
-  }
-  if (url.username !== '' || url.password !== '') {
-    return { ok: false, expected: 'expected a URL without user:password in it' };
-  }
-  if (url.search !== '' || url.hash !== '') {
-    return { ok: false, expected: 'expected a URL without ?query or #fragment' };
-  }
-  return { ok: true, value: url };
+  const expected =
+    url?.protocol !== 'https:' && url?.protocol !== 'http:'
+      ? HTTPS_EXPECTED
+      : url.protocol === 'http:' && !isLoopbackHost(url.hostname)
+        ? `${HTTPS_EXPECTED}: tokens never travel in clear text to another machine`
+        : url.username !== '' || url.password !== ''
+          ? 'expected a URL without user:password in it'
+          : url.search !== '' || url.hash !== ''
+            ? 'expected a URL without ?query or #fragment'
+            : undefined;
+  return url === undefined || expected !== undefined
+    ? { ok: false, expected: expected ?? HTTPS_EXPECTED }
+    : { ok: true, value: url };
 }
 
 /** The portal's REST endpoint (`client_endpoint`), normalised to end with `/`. */

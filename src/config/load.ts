@@ -5,15 +5,16 @@
  */
 import { hostname } from 'node:os';
 
+import { SecretRegistry } from '../runtime/secrets.js';
 import { closest } from './checks.js';
 import type { ConfigIo } from './file.js';
 import { nodeIo, readConfigFile } from './file.js';
 import { buildPortals, planPortals } from './portals.js';
 import type { FilePortals } from './portals.js';
 import type { ConfigProblem } from './problems.js';
-import { scrub, scrubProblem, showValue } from './problems.js';
+import { showValue } from './problems.js';
 import { buildTop } from './top.js';
-import { CONFIG_VARIABLE, ENV_VARIABLES, PORTAL_SPECS, TOP_SPECS, viaFile } from './settings.js';
+import { CONFIG_VARIABLE, ENV_VARIABLES, PORTAL_SPECS, TOP_SPECS } from './settings.js';
 import type { Layer, LoadContext } from './sources.js';
 import { envLayer, envValue, fileLayer, isMapping, resolvePath, stack } from './sources.js';
 import type { MonitorConfig } from './types.js';
@@ -58,44 +59,42 @@ export function loadConfig(input: LoadConfigInput): LoadConfigResult {
   const envPortal = envLayer(ctx, env, PORTAL_SPECS);
   const given = envValue(env, CONFIG_VARIABLE.env)?.trim();
   const path = given === undefined ? undefined : resolvePath(ctx, given);
-  const file =
-    given === undefined || path === undefined ? undefined : readFileLayers(ctx, path, given);
-  const layers = file === 'broken' ? undefined : file;
+  const file = given === undefined || path === undefined ? undefined : readFile(ctx, path, given);
 
-  const top = buildTop(
-    ctx,
-    stack([layers?.top ?? new Map(), envTop]),
-    input.hostname ?? hostname(),
-  );
-  // A file that cannot be parsed says nothing about the portals: no "not set" guesses.
-  const plans =
-    file === 'broken' || layers?.entries === 'invalid'
-      ? []
-      : planPortals(ctx, env, envPortal, layers as FilePortals | undefined);
-  const portals = buildPortals(ctx, plans, layers?.path, input.requireRefreshToken !== false);
+  const top = buildTop(ctx, stack([file?.top ?? new Map(), envTop]), input.hostname ?? hostname());
+  const plans = planPortals(ctx, env, envPortal, file);
+  const portals = buildPortals(ctx, plans, path, input.requireRefreshToken !== false);
 
   const warnings = [
-    ...(layers === undefined ? [] : fileModeWarning(ctx, layers)),
+    ...(file === undefined ? [] : fileModeWarning(ctx, file.path)),
     ...unknownVariables(env),
   ];
   if (portals === undefined && ctx.problems.length === 0) {
     ctx.problems.push({ field: 'portals', expected: 'expected at least one portal' });
   }
   const secrets = [...ctx.secrets].sort((a, b) => b.length - a.length);
+  // The process's scrubber, so that a problem is redacted as a log line would be.
+  const registry = new SecretRegistry();
+  for (const secret of secrets) registry.add(secret);
+  const scrub = (text: string) => registry.scrub(text);
   if (ctx.problems.length > 0 || portals === undefined) {
-    return { ok: false, problems: ctx.problems.map((problem) => scrubProblem(problem, secrets)) };
+    const problems = ctx.problems.map(({ field, value, expected, ...rest }) => ({
+      ...rest,
+      field: scrub(field),
+      value: value && scrub(value),
+      expected: scrub(expected),
+    }));
+    return { ok: false, problems };
   }
   return {
     ok: true,
     config: { ...top, portals, secrets, configFile: path },
-    warnings: warnings.map((warning) => scrub(warning, secrets)),
+    warnings: warnings.map(scrub),
   };
 }
 
-interface FileLayers extends Omit<FilePortals, 'entries'> {
+interface FileLayers extends FilePortals {
   readonly top: Layer;
-  /** `invalid`: `portals:` is there but is not a list (already reported). */
-  readonly entries: FilePortals['entries'] | 'invalid';
 }
 
 /** A copy of file data in which `key: null` (YAML `key:` or `~`) means the key is not set. */
@@ -109,11 +108,15 @@ function withoutNulls(value: unknown): unknown {
   );
 }
 
-function readFileLayers(ctx: LoadContext, path: string, given: string): FileLayers | 'broken' {
+/** The settings `defaults` may hold: those not of one portal only. */
+const SHARED_SPECS = PORTAL_SPECS.filter((spec) => spec.own !== true);
+
+function readFile(ctx: LoadContext, path: string, given: string): FileLayers {
   const parsed = readConfigFile(ctx.io, path, given);
   if ('problems' in parsed) {
     ctx.problems.push(...parsed.problems.map((problem) => ({ ...problem, file: path })));
-    return 'broken';
+    // A file that cannot be parsed says nothing about the portals: no "not set" guesses.
+    return { path, top: new Map(), defaults: new Map(), entries: undefined };
   }
   // Top-level `x-...` keys are free, as in compose files: a place for YAML anchors.
   const data = Object.fromEntries(
@@ -121,38 +124,18 @@ function readFileLayers(ctx: LoadContext, path: string, given: string): FileLaye
       ([key]) => !key.startsWith('x-'),
     ),
   );
-  const section = (prefix: string) => ({
-    label: (key: string) => (key === '' ? prefix : `${prefix}.${key}`),
-    mapping: 'expected a mapping of portal settings (url, clientId, ...)',
-    file: path,
-  });
-
-  const top = fileLayer(ctx, data, TOP_SPECS, {
-    label: (key) => key,
-    mapping: '',
-    otherKeys: ['defaults', 'portals'],
-    file: path,
-  });
-
-  const shared = PORTAL_SPECS.filter((spec) => spec.own !== true);
-  const own = PORTAL_SPECS.filter((spec) => spec.own === true).flatMap((spec) =>
-    viaFile(spec) ? [spec.key, `${spec.key}File`] : [spec.key],
-  );
+  const top = fileLayer(ctx, data, TOP_SPECS, { name: '', file: path });
   const rawDefaults = data['defaults'];
   const defaults =
     rawDefaults === undefined
       ? undefined
-      : fileLayer(ctx, rawDefaults, shared, {
-          ...section('defaults'),
-          unknownKey: (key) =>
-            own.includes(key) ? 'only allowed in a portal entry, not in defaults' : undefined,
-        });
+      : fileLayer(ctx, rawDefaults, SHARED_SPECS, { name: 'defaults', file: path });
 
   const rawPortals = data['portals'] ?? [];
-  let entries: FileLayers['entries'] = 'invalid';
+  let entries: FileLayers['entries'];
   if (Array.isArray(rawPortals)) {
     entries = rawPortals.map((raw: unknown, index) =>
-      fileLayer(ctx, raw, PORTAL_SPECS, section(`portals[${index}]`)),
+      fileLayer(ctx, raw, PORTAL_SPECS, { name: `portals[${index}]`, file: path }),
     );
   } else {
     ctx.problems.push({
@@ -165,11 +148,11 @@ function readFileLayers(ctx: LoadContext, path: string, given: string): FileLaye
   return { path, top: top ?? new Map(), defaults: defaults ?? new Map(), entries };
 }
 
-function fileModeWarning(ctx: LoadContext, file: FileLayers): string[] {
+function fileModeWarning(ctx: LoadContext, path: string): string[] {
   if (ctx.inline.length === 0 || process.platform === 'win32') return [];
   let mode: number;
   try {
-    mode = ctx.io.statFile(file.path).mode;
+    mode = ctx.io.statFile(path).mode;
   } catch {
     return [];
   }
@@ -177,7 +160,7 @@ function fileModeWarning(ctx: LoadContext, file: FileLayers): string[] {
   const shown = ctx.inline.slice(0, 3).join(', ');
   const more = ctx.inline.length > 3 ? ` and ${ctx.inline.length - 3} more` : '';
   return [
-    `Config file ${file.path} holds secrets (${shown}${more}) and is readable by group or others ` +
+    `Config file ${path} holds secrets (${shown}${more}) and is readable by group or others ` +
       `(mode ${(mode & 0o777).toString(8).padStart(4, '0')}): run chmod 600 on it, or give the secrets ` +
       'as files (clientSecretFile, refreshTokenFile, ... or the *_FILE variables)',
   ];

@@ -10,18 +10,18 @@ import { resolve } from 'node:path';
 import { fileNameOf } from './checks.js';
 import { readText } from './file.js';
 import { REDACTED, showValue } from './problems.js';
-import type { SettingSpec } from './settings.js';
-import { PORTAL_DEFAULTS, PORTAL_SPECS, viaFile } from './settings.js';
+import type { SettingSpec, Values } from './settings.js';
+import { PORTAL, PORTAL_DEFAULTS, PORTAL_SPECS, viaFile } from './settings.js';
 import type { Layer, LoadContext } from './sources.js';
-import { getAt, resolvePath, stack, what } from './sources.js';
+import { getAt, resolvePath, stack, valuesOf, what } from './sources.js';
 import type { PortalConfig } from './types.js';
 
 /** The config file's portal sections, as load.ts read them. */
 export interface FilePortals {
   readonly path: string;
   readonly defaults: Layer;
-  /** An entry that is not even a mapping is undefined in the list. */
-  readonly entries: readonly (Layer | undefined)[];
+  /** An entry that is not even a mapping is undefined in the list; none: not a list (reported). */
+  readonly entries: readonly (Layer | undefined)[] | undefined;
 }
 
 interface Plan {
@@ -41,7 +41,9 @@ export function planPortals(
   file: FilePortals | undefined,
 ): Plan[] {
   if (file === undefined) return [{ layers: [envPortal], count: 0, hasFile: false }];
-  const count = file.entries.length;
+  if (file.entries === undefined) return [];
+  const { entries } = file;
+  const count = entries.length;
   if (count === 0) {
     // A file of shared settings only: the environment names the one portal.
     if (envPortal.has('url')) return [{ layers: [file.defaults, envPortal], count, hasFile: true }];
@@ -61,18 +63,14 @@ export function planPortals(
       expected: `not allowed with a config file of ${count} portals: set ${key} in each portal entry`,
     });
   }
-  return file.entries.flatMap((entry, index) =>
+  return entries.flatMap((entry, index) =>
     entry === undefined
       ? []
       : [{ layers: [file.defaults, entry, shared], index, count, hasFile: true }],
   );
 }
 
-function specOf(key: string): SettingSpec {
-  const spec = PORTAL_SPECS.find((candidate) => candidate.key === key);
-  if (spec === undefined) throw new Error(`no setting ${key}`);
-  return spec;
-}
+const specOf = (key: string): SettingSpec => ({ ...PORTAL[key as keyof typeof PORTAL], key });
 
 function labelOf(plan: Plan, key: string): string {
   return plan.index === undefined ? specOf(key).env : `portals[${plan.index}].${key}`;
@@ -95,6 +93,7 @@ function notSet(plan: Plan, key: string, because = ''): string {
   return `not set${because} — expected ${what(spec)}: set ${ways.join(', or ')}`;
 }
 
+/** A value that must be unique among the portals, with the name of where it came from. */
 interface Named {
   readonly value: string;
   readonly label: string;
@@ -107,10 +106,6 @@ interface BuiltPortal {
   readonly tokenFile?: Named | undefined;
 }
 
-/** The settings taken as they are (or defaulted), nested as PortalConfig holds them. */
-const SPECIAL = ['url', 'name', 'clientId', 'clientSecret', 'refreshToken', 'tokenFile'];
-const PLAIN = PORTAL_SPECS.filter((spec) => !SPECIAL.includes(spec.key));
-
 function buildPortal(
   ctx: LoadContext,
   plan: Plan,
@@ -118,38 +113,32 @@ function buildPortal(
   needRefresh: boolean,
 ): BuiltPortal {
   const merged = stack(plan.layers);
-  let complete = true;
+  const { values, complete } = valuesOf<Values<typeof PORTAL>>(
+    merged,
+    PORTAL_SPECS,
+    PORTAL_DEFAULTS,
+  );
+  let ready = complete;
   const missing = (key: string, because?: string) => {
     ctx.problems.push({ field: labelOf(plan, key), expected: notSet(plan, key, because), file });
-    complete = false;
-  };
-  const get = <T>(key: string): T | undefined => {
-    const entry = merged.get(key);
-    if (entry?.ok === false) complete = false;
-    return entry?.ok === true ? (entry.value as T) : undefined;
+    ready = false;
   };
   for (const key of ['url', 'clientId', 'clientSecret']) if (!merged.has(key)) missing(key);
-  const restUrl = get<string>('url');
+  const named = (key: string, value: string | undefined, defaulted?: boolean) =>
+    value === undefined ? undefined : { value, label: labelOf(plan, key), defaulted };
 
   // The name defaults to the URL's host, the token file to one named after the portal.
-  const givenName = get<string>('name');
-  const nameValue =
-    givenName ?? (restUrl === undefined || merged.has('name') ? undefined : new URL(restUrl).host);
-  const name =
-    nameValue === undefined
-      ? undefined
-      : { value: nameValue, label: labelOf(plan, 'name'), defaulted: givenName === undefined };
-  const givenTokenFile = get<string>('tokenFile');
-  const tokenFilePath =
-    givenTokenFile !== undefined
-      ? resolvePath(ctx, givenTokenFile)
+  const host =
+    values.url === undefined || merged.has('name') ? undefined : new URL(values.url).host;
+  const name = named('name', values.name ?? host, values.name === undefined);
+  const tokenFile = named(
+    'tokenFile',
+    values.tokenFile !== undefined
+      ? resolvePath(ctx, values.tokenFile)
       : name === undefined || merged.has('tokenFile')
         ? undefined
-        : resolve(ctx.cwd, 'data', `${fileNameOf(name.value)}.tokens.json`);
-  const tokenFile =
-    tokenFilePath === undefined
-      ? undefined
-      : { value: tokenFilePath, label: labelOf(plan, 'tokenFile') };
+        : resolve(ctx.cwd, 'data', `${fileNameOf(name.value)}.tokens.json`),
+  );
 
   if (needRefresh && !merged.has('refreshToken')) {
     // Without a token file (no URL to name it after) there is nothing to fall back on either.
@@ -161,21 +150,20 @@ function buildPortal(
     }
   }
 
-  const settings: Record<string, unknown> = {};
-  for (const { key } of PLAIN) {
-    const [head = key, leaf] = key.split('.');
-    const value = get(key) ?? (PORTAL_DEFAULTS as Record<string, unknown>)[key];
-    settings[head] = leaf === undefined ? value : { ...(settings[head] as object), [leaf]: value };
-  }
-  const given = {
-    restUrl,
-    clientId: get('clientId'),
-    clientSecret: get('clientSecret'),
-    refreshToken: get('refreshToken'),
+  const { url, clientId, clientSecret, ...rest } = values;
+  const {
+    'rateLimit.capacity': capacity,
+    'rateLimit.drainPerSecond': drainPerSecond,
+    ...plain
+  } = rest;
+  if (!ready || name === undefined || tokenFile === undefined) return { name, tokenFile };
+  if (url === undefined || clientId === undefined || clientSecret === undefined) return {};
+  const config = {
+    ...plain,
+    ...{ restUrl: url, clientId, clientSecret, rateLimit: { capacity, drainPerSecond } },
+    ...{ name: name.value, tokenFile: tokenFile.value },
   };
-  if (!complete || name === undefined || tokenFile === undefined) return { name, tokenFile };
-  const config = { ...settings, ...given, name: name.value, tokenFile: tokenFile.value };
-  return { name, tokenFile, config: config as PortalConfig };
+  return { name, tokenFile, config };
 }
 
 /** Why the token file holds no refresh token, as the token store reads it; undefined when it does. */

@@ -3,8 +3,6 @@
  * (an environment variable, or the path of a key in the config file), shows the value given
  * — secrets as `[redacted]` — and says what was expected.
  */
-import { MIN_SECRET_LENGTH } from '../runtime/secrets.js';
-
 export const REDACTED = '[redacted]';
 
 export interface ConfigProblem {
@@ -42,30 +40,6 @@ export function redactUrl(text: string): string {
   return text
     .replace(/\/\/[^/?#]*@/, `//${REDACTED}@`)
     .replace(/(\/rest\/\d+\/)[^/?#]+/, `$1${REDACTED}`);
-}
-
-/** Replaces every occurrence of the given secrets (longest first) in a text. */
-export function scrub(text: string, secrets: readonly string[]): string {
-  const found = secrets.filter(
-    (secret) => secret.length >= MIN_SECRET_LENGTH && text.includes(secret),
-  );
-  let result = text;
-  // Longest first: a secret that contains another is replaced whole.
-  for (const secret of found.sort((a, b) => b.length - a.length)) {
-    result = result.split(secret).join(REDACTED);
-  }
-  return result;
-}
-
-export function scrubProblem(problem: ConfigProblem, secrets: readonly string[]): ConfigProblem {
-  const { field, value, expected } = problem;
-  const clean = (text: string) => scrub(text, secrets);
-  return {
-    ...problem,
-    field: clean(field),
-    value: value && clean(value),
-    expected: clean(expected),
-  };
 }
 
 /** The message the CLI prints before it exits with code 2: every problem, one per line. */

@@ -14,7 +14,7 @@ import { readText } from './file.js';
 import type { ConfigProblem } from './problems.js';
 import { REDACTED, showValue } from './problems.js';
 import type { SettingSpec } from './settings.js';
-import { MAPPINGS, viaFile } from './settings.js';
+import { MAPPINGS, PORTAL_SPECS, TOP_SPECS, viaFile } from './settings.js';
 
 type Entry =
   | { readonly label: string; readonly ok: true; readonly value: unknown }
@@ -53,92 +53,94 @@ export function resolvePath(ctx: LoadContext, path: string): string {
 }
 
 /** The help line in the words of a problem. */
-export const what = (spec: SettingSpec): string => spec.help.replaceAll('`', '');
+export const what = (spec: { readonly help: string }): string => spec.help.replaceAll('`', '');
 
-interface Given {
-  /** The value as given (undefined: not given), and the path of its file form. */
-  readonly direct: unknown;
-  readonly path: unknown;
-  /** The names of both forms for the user: `clientSecret`, `portals[0].clientSecretFile`. */
-  readonly label: string;
-  readonly pathLabel: string;
-  readonly file?: string | undefined;
+/** A problem with a value given: the setting is then neither missing nor taken from below. */
+function refuse(ctx: LoadContext, problem: ConfigProblem): Entry {
+  ctx.problems.push(problem);
+  return { label: problem.field, ok: false };
 }
 
-function fail(
+/**
+ * One setting from one source, given directly or as the path of its file form (undefined: not
+ * given), each form with its name for the user: `clientSecret`, `portals[0].clientSecretFile`.
+ */
+function entryOf(
   ctx: LoadContext,
-  given: Given,
-  field: string,
-  expected: string,
-  value: string,
-): Entry {
-  ctx.problems.push({ field, value, expected, file: given.file });
-  return { label: field, ok: false };
-}
-
-/** One setting from one source: checked by its type, read from its file form. */
-function entryOf(ctx: LoadContext, spec: SettingSpec, given: Given): Entry | undefined {
-  const { direct, path, label, pathLabel } = given;
+  spec: SettingSpec,
+  [direct, path]: [unknown, unknown],
+  [label, pathLabel]: [string, string],
+  file?: string,
+): Entry | undefined {
+  if (direct === undefined && path === undefined) return undefined;
   if (direct !== undefined && path !== undefined) {
     const [key, keyFile] = [label, pathLabel].map((name) => name.split('.').at(-1));
     const shown = spec.secret === true ? REDACTED : showValue(direct);
-    return fail(ctx, given, label, `set either ${key} or ${keyFile}, not both`, shown);
+    const expected = `set either ${key} or ${keyFile}, not both`;
+    return refuse(ctx, { field: label, value: shown, expected, file });
   }
   if (path !== undefined) {
     const where = FilePath.safeParse(path);
-    const message = where.error?.issues[0]?.message;
-    if (!where.success) return fail(ctx, given, pathLabel, message ?? '', showValue(path));
+    const value = showValue(path);
+    if (!where.success)
+      return refuse(ctx, { field: pathLabel, value, expected: issue(where.error), file });
     const read = readText(ctx.io, resolvePath(ctx, where.data));
     if (!read.ok) {
       const expected = `expected a readable file holding ${what(spec)} (${read.reason})`;
-      return fail(ctx, given, pathLabel, expected, showValue(path));
+      return refuse(ctx, { field: pathLabel, value, expected, file });
     }
     // Docker secrets and `echo` end the value with a newline that is not part of it.
-    const value = read.text.replace(/[\r\n]+$/, '');
-    if (spec.secret === true && value !== '') ctx.secrets.add(value);
-    const result = spec.type.safeParse(value);
+    const content = read.text.replace(/[\r\n]+$/, '');
+    if (spec.secret === true && content !== '') ctx.secrets.add(content);
+    const result = spec.type.safeParse(content);
     if (result.success) return { label: pathLabel, ok: true, value: result.data };
-    const expected = `the file's content: ${result.error.issues[0]?.message ?? ''}`;
-    return fail(ctx, given, pathLabel, expected, showValue(path));
+    const expected = `the file's content: ${issue(result.error)}`;
+    return refuse(ctx, { field: pathLabel, value, expected, file });
   }
-  if (direct === undefined) return undefined;
   const result = spec.type.safeParse(direct);
   if (result.success) return { label, ok: true, value: result.data };
   const kind = spec.secret === true ? 'secret' : spec.url === true ? 'url' : 'plain';
-  const expected = result.error.issues[0]?.message ?? '';
-  return fail(ctx, given, label, expected, showValue(direct, kind));
+  const value = showValue(direct, kind);
+  return refuse(ctx, { field: label, value, expected: issue(result.error), file });
 }
 
+/** The first message of a zod error: every message of checks.ts is a whole "expected ..." text. */
+const issue = (error: z.ZodError): string => error.issues[0]?.message ?? '';
+
+/** The keys a portal entry may hold that `defaults` may not. */
+const OWN_KEYS = PORTAL_SPECS.filter((spec) => spec.own === true).flatMap((spec) =>
+  viaFile(spec) ? [spec.key, `${spec.key}File`] : [spec.key],
+);
+
+/** The keys a level of a section may hold, computed once per table and level. */
+const knownKeys = new Map<readonly SettingSpec[], Map<string, readonly string[]>>();
+function keysOf(specs: readonly SettingSpec[], prefix: string): readonly string[] {
+  const byPrefix = knownKeys.get(specs) ?? new Map<string, readonly string[]>();
+  knownKeys.set(specs, byPrefix);
+  const keys = byPrefix.get(prefix) ?? [
+    ...new Set(
+      specs
+        .filter((spec) => spec.key.startsWith(prefix))
+        .flatMap((spec) => {
+          const [head = '', ...rest] = spec.key.slice(prefix.length).split('.');
+          return rest.length === 0 && viaFile(spec) ? [head, `${head}File`] : [head];
+        }),
+    ),
+    // the file's top level also holds the portal sections
+    ...(specs === TOP_SPECS && prefix === '' ? ['defaults', 'portals'] : []),
+  ];
+  byPrefix.set(prefix, keys);
+  return keys;
+}
+
+/** Where a section is in the file: '' (the top level), `defaults`, `portals[3]`. */
 interface Section {
-  /** The name of a key for the user, from its dotted path ('' = the section itself). */
-  readonly label: (path: string) => string;
-  /** What the section must be when it is not a mapping. */
-  readonly mapping: string;
-  /** Overrides the "unknown key" text of a key of the section itself. */
-  readonly unknownKey?: ((key: string) => string | undefined) | undefined;
-  /** Keys read elsewhere (`defaults`, `portals`). */
-  readonly otherKeys?: readonly string[];
+  readonly name: string;
   readonly file: string;
 }
 
-/** The keys a level of a section may hold, computed once per table and level. */
-const knownKeys = new WeakMap<readonly SettingSpec[], Map<string, readonly string[]>>();
-function keysOf(specs: readonly SettingSpec[], prefix: string, other: readonly string[]) {
-  const byPrefix = knownKeys.get(specs) ?? new Map<string, readonly string[]>();
-  knownKeys.set(specs, byPrefix);
-  let keys = byPrefix.get(prefix);
-  if (keys === undefined) {
-    const known = new Set<string>();
-    for (const spec of specs.filter((candidate) => candidate.key.startsWith(prefix))) {
-      const [head = '', ...rest] = spec.key.slice(prefix.length).split('.');
-      known.add(head);
-      if (rest.length === 0 && viaFile(spec)) known.add(`${head}File`);
-    }
-    keys = [...known, ...(prefix === '' ? other : [])];
-    byPrefix.set(prefix, keys);
-  }
-  return keys;
-}
+const labelIn = (section: Section, path: string): string =>
+  section.name === '' ? path : path === '' ? section.name : `${section.name}.${path}`;
 
 /** Unknown keys, and sub-sections that are not mappings (their settings then refused), level by level. */
 function walk(
@@ -148,25 +150,26 @@ function walk(
   section: Section,
   layer: Map<string, Entry>,
 ): void {
-  const known = keysOf(specs, prefix, section.otherKeys ?? []);
+  const known = keysOf(specs, prefix);
   for (const [key, value] of Object.entries(data)) {
     const path = `${prefix}${key}`;
     const mapping = MAPPINGS[path];
-    const problem = { field: section.label(path), file: section.file };
+    const problem = { field: labelIn(section, path), file: section.file };
     if (!known.includes(key)) {
       const hint = closest(key, known);
       const expected =
-        (prefix === '' ? section.unknownKey?.(key) : undefined) ??
-        (hint === undefined
-          ? `unknown key — expected one of ${known.join(', ')}`
-          : `unknown key — did you mean ${hint}?`);
+        section.name === 'defaults' && prefix === '' && OWN_KEYS.includes(key)
+          ? 'only allowed in a portal entry, not in defaults'
+          : hint === undefined
+            ? `unknown key — expected one of ${known.join(', ')}`
+            : `unknown key — did you mean ${hint}?`;
       ctx.problems.push({ ...problem, expected }); // no value: it may be a misspelt secret
     } else if (mapping !== undefined && isMapping(value)) {
       walk(ctx, [value, `${path}.`], specs, section, layer);
     } else if (mapping !== undefined) {
       ctx.problems.push({ ...problem, value: showValue(value), expected: mapping });
       for (const spec of specs.filter((candidate) => candidate.key.startsWith(`${path}.`))) {
-        layer.set(spec.key, { label: section.label(spec.key), ok: false });
+        layer.set(spec.key, { label: labelIn(section, spec.key), ok: false });
       }
     }
   }
@@ -179,27 +182,26 @@ export function fileLayer(
   specs: readonly SettingSpec[],
   section: Section,
 ): Layer | undefined {
-  const { label, file } = section;
   for (const spec of specs) {
     const value = spec.secret === true ? getAt(raw, spec.key) : undefined;
-    if (value !== undefined) ctx.inline.push(label(spec.key));
+    if (value !== undefined) ctx.inline.push(labelIn(section, spec.key));
     if (typeof value === 'string' && value !== '') ctx.secrets.add(value);
   }
   if (!isMapping(raw)) {
-    ctx.problems.push({ field: label(''), value: showValue(raw), expected: section.mapping, file });
+    const expected = 'expected a mapping of portal settings (url, clientId, ...)';
+    ctx.problems.push({ field: section.name, value: showValue(raw), expected, file: section.file });
     return undefined;
   }
   const layer = new Map<string, Entry>();
   walk(ctx, [raw, ''], specs, section, layer);
   for (const spec of specs) {
     if (layer.has(spec.key)) continue;
-    const entry = entryOf(ctx, spec, {
-      direct: getAt(raw, spec.key),
-      path: viaFile(spec) ? getAt(raw, `${spec.key}File`) : undefined,
-      label: label(spec.key),
-      pathLabel: label(`${spec.key}File`),
-      file,
-    });
+    const path = viaFile(spec) ? getAt(raw, `${spec.key}File`) : undefined;
+    const names: [string, string] = [
+      labelIn(section, spec.key),
+      labelIn(section, `${spec.key}File`),
+    ];
+    const entry = entryOf(ctx, spec, [getAt(raw, spec.key), path], names, section.file);
     if (entry !== undefined) layer.set(spec.key, entry);
   }
   return layer;
@@ -227,15 +229,28 @@ export function envLayer(
     // A number is converted only when it looks like one: a wrong value is shown as given.
     const trimmed = spec.secret === true ? text : text?.trim();
     const number = spec.type instanceof z.ZodNumber && /^\d+(\.\d+)?$/.test(trimmed ?? '');
-    const entry = entryOf(ctx, spec, {
-      direct: number ? Number(trimmed) : trimmed,
-      path: viaFile(spec) ? envValue(env, `${spec.env}_FILE`) : undefined,
-      label: spec.env,
-      pathLabel: `${spec.env}_FILE`,
-    });
+    const path = viaFile(spec) ? envValue(env, `${spec.env}_FILE`) : undefined;
+    const names: [string, string] = [spec.env, `${spec.env}_FILE`];
+    const entry = entryOf(ctx, spec, [number ? Number(trimmed) : trimmed, path], names);
     if (entry !== undefined) layer.set(spec.key, entry);
   }
   return layer;
+}
+
+/** The valid values of a layer over the defaults (every key there, set or not); not complete when one was given but invalid. */
+export function valuesOf<T>(
+  layer: Layer,
+  specs: readonly SettingSpec[],
+  defaults: Readonly<Record<string, unknown>>,
+): { readonly values: T; readonly complete: boolean } {
+  const values: Record<string, unknown> = {};
+  for (const { key } of specs) values[key] = defaults[key];
+  let complete = true;
+  for (const [key, entry] of layer) {
+    if (entry.ok) values[key] = entry.value;
+    else complete = false;
+  }
+  return { values: values as T, complete };
 }
 
 /** Layers from lowest to highest precedence, merged setting by setting. */

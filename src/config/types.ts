@@ -8,27 +8,21 @@ type TopValues = Values<typeof TOP>;
 
 export type PollStrategy = z.output<(typeof PORTAL)['strategy']['type']>;
 
+/** Settings a portal is refused without (clientId, clientSecret) or that are derived when not given. */
+type Settled<K extends keyof PortalValues> = { readonly [P in K]-?: NonNullable<PortalValues[P]> };
+
 export type PortalConfig = Omit<
   PortalValues,
-  | 'url'
-  | 'name'
-  | 'tokenFile'
-  | 'clientId'
-  | 'clientSecret'
-  | 'rateLimit.capacity'
-  | 'rateLimit.drainPerSecond'
-> & {
-  /** The `url` setting, ending with `/`. */
-  readonly restUrl: string;
-  readonly name: string;
-  readonly tokenFile: string;
-  readonly clientId: string;
-  readonly clientSecret: string;
-  readonly rateLimit: {
-    readonly capacity: PortalValues['rateLimit.capacity'];
-    readonly drainPerSecond: PortalValues['rateLimit.drainPerSecond'];
+  'url' | 'rateLimit.capacity' | 'rateLimit.drainPerSecond'
+> &
+  Settled<'name' | 'tokenFile' | 'clientId' | 'clientSecret'> & {
+    /** The `url` setting, ending with `/`. */
+    readonly restUrl: string;
+    readonly rateLimit: {
+      readonly capacity: PortalValues['rateLimit.capacity'];
+      readonly drainPerSecond: PortalValues['rateLimit.drainPerSecond'];
+    };
   };
-};
 
 export interface HttpAuthConfig {
   readonly bearerToken?: string | undefined;
