@@ -9,6 +9,7 @@ import {
   parseListen,
 } from '../../src/config/checks.js';
 import { formatProblems, redactUrl, showValue } from '../../src/config/problems.js';
+import { SecretRegistry } from '../../src/runtime/secrets.js';
 
 describe('isLoopbackHost', () => {
   it.each([
@@ -125,6 +126,12 @@ describe('problem text', () => {
     expect(showValue({ a: 1 })).toBe('a mapping');
     expect(showValue('s3cr3t', 'secret')).toBe('[redacted]');
     expect(showValue('y'.repeat(500))).toHaveLength(123);
+  });
+
+  it('scrubs known secrets, longest first (the registry that scrubs config problems)', () => {
+    const secrets = new SecretRegistry();
+    for (const secret of ['abcdef', 'abcdefgh']) secrets.add(secret);
+    expect(secrets.scrub('a abcdef abcdefgh')).toBe('a [redacted] [redacted]');
   });
 
   it('formats one message listing every problem', () => {
