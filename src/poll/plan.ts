@@ -207,7 +207,11 @@ export class CountPlanner {
       this.#always,
       this.#pollsPerRefresh(),
     );
-    if (mayRefresh.run && (this.#size.rows === 0 || this.#size.rows > PAGE_SIZE)) {
+    if (
+      mayRefresh.run &&
+      !this.#namesOnlyNext() &&
+      (this.#size.rows === 0 || this.#size.rows > PAGE_SIZE)
+    ) {
       head.push(newestCommand());
     }
     head.push({ key: 'handlers', command: { method: 'event.get', params: {} }, cost: 'none' });
@@ -495,7 +499,27 @@ export class CountPlanner {
    * to the next poll, or when the whole breakdown's estimate is more than one request holds.
    */
   #pollsPerRefresh(): number {
+    // Sections refreshed in different polls come due one at a time, each at its own age: a
+    // refresh of the older one alone lands within the max age, and so does the other's later.
+    if (this.#staggered()) return 1;
     return Math.max(this.#refreshPolls, this.#lastEstimate > this.#capSeconds ? 2 : 1);
+  }
+
+  /** Names and ages were last refreshed in different polls. */
+  #staggered(): boolean {
+    return this.#groupsAt !== null && this.#agesAt !== null && this.#groupsAt !== this.#agesAt;
+  }
+
+  /**
+   * A forced refresh of staggered sections whose names are the older: it counts the names
+   * alone (the ages are not due yet), so the newest rows, asked only to spare age commands,
+   * would be a count of the whole queue for nothing.
+   */
+  #namesOnlyNext(): boolean {
+    if (this.#always || !this.#staggered()) return false;
+    const groupsAt = this.#groupsAt ?? 0;
+    const agesAt = this.#agesAt ?? 0;
+    return groupsAt < agesAt && this.#lastEstimate > this.#capSeconds;
   }
 
   /** When the older of the two breakdowns was refreshed (null: not both yet). */
