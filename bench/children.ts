@@ -14,12 +14,12 @@ export interface ChildOptions {
   /** Kills the child when it runs longer. @default 10 min */
   readonly timeoutMs?: number;
   /**
-   * Called as each poll mark arrives (not queued as a message). A promise it returns for a
-   * start mark is awaited before the child is told `go` (jobs with `waitForGo`).
+   * Called as each poll mark arrives (not queued as a message). A promise it returns is
+   * awaited before the child is told `go` (jobs with `waitForGo`).
    */
   readonly onMark?: (mark: PollMark) => void | Promise<void>;
-  /** Answer each start mark with `go` once `onMark` settled. @default false */
-  readonly goAfterStart?: boolean;
+  /** Answer each poll mark with `go` once `onMark` settled. @default false */
+  readonly goAfterMark?: boolean;
 }
 
 /** A running child: its messages in order, and a way to send it one. */
@@ -44,7 +44,7 @@ export class Child {
         return;
       }
       const marked = options.onMark?.(message);
-      if (options.goAfterStart === true && message.phase === 'start') {
+      if (options.goAfterMark === true) {
         const go = () => this.send({ kind: 'go' });
         Promise.resolve(marked).then(go, go);
       }

@@ -70,6 +70,7 @@ export async function runPollJob(
       const [report] = await monitor.pollOnce();
       const wallMs = performance.now() - started;
       await send({ kind: 'poll-mark', phase: 'end', run: i });
+      if (job.waitForGo === true) await parentGo();
       if (report === undefined) throw new Error('pollOnce returned no report');
       runs.push({
         ok: report.ok,

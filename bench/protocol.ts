@@ -35,7 +35,7 @@ export interface PollJob {
    */
   readonly intervalMs?: number;
   /**
-   * After each start mark, wait for the parent's `go` (the parent times one `COUNT(*)` of the
+   * After each poll mark, wait for the parent's `go` (the parent times one `COUNT(*)` of the
    * queue there, next to the poll and not charged to it).
    */
   readonly waitForGo?: boolean;

@@ -133,7 +133,7 @@ interface RunFigures {
   readonly wallMs: readonly number[];
   readonly depths: readonly number[];
   readonly runs: readonly PollRun[];
-  /** One `COUNT(*)` of the queue just before each poll, ms (on a schedule only). */
+  /** One `COUNT(*)` of the queue around each poll (mean of before and after), ms (schedule only). */
   readonly baselineMs: readonly number[];
 }
 
@@ -149,18 +149,24 @@ async function runMonitor(
   let current: SqlListTrace[] | null = null;
   if (ctx.trace) queue.trace = (entry) => current?.push(entry);
   let atStart = queue.workNow().seconds;
-  // On a schedule, one COUNT(*) of the queue just before each poll: the headline's yardstick
-  // under the same load as the poll (run by the bench, not charged to the monitor).
+  // On a schedule, one COUNT(*) of the queue just before and one just after each poll: the
+  // headline's yardstick under the load of the poll's moment (run by the bench while the
+  // child waits, not charged to the monitor).
   const steady = ctx.intervalMs !== null;
   const baselines: number[] = [];
+  const before: number[] = [];
   const onMark = async (mark: PollMark) => {
     if (mark.phase === 'start') {
-      if (steady) baselines[mark.run] = await countOnceMs(queue);
+      if (steady) before[mark.run] = await countOnceMs(queue);
       atStart = queue.workNow().seconds;
       current = lists[mark.run] = [];
     } else {
       byPoll[mark.run] = round(queue.workNow().seconds - atStart, 3);
       current = null;
+      // the mean of one count just before and one just after: the load of the poll's moment
+      const first = before[mark.run];
+      if (steady && first !== undefined)
+        baselines[mark.run] = (first + (await countOnceMs(queue))) / 2;
     }
   };
   const result = await runChild(
@@ -175,7 +181,7 @@ async function runMonitor(
       ...(ctx.intervalMs === null ? {} : { intervalMs: ctx.intervalMs, waitForGo: true }),
     },
     'poll',
-    { onMark, goAfterStart: steady },
+    { onMark, goAfterMark: steady },
   );
   queue.trace = null;
   if (ctx.trace) {

@@ -19,8 +19,8 @@ export interface SteadyFigures {
   readonly headlineMedianS: number;
   readonly headlineMaxS: number;
   /**
-   * Each headline poll's DB time over one `COUNT(*)` of the queue timed just before it (the
-   * same load): median and max (NaN without those counts).
+   * Each headline poll's DB time over one `COUNT(*)` of the queue timed around it (the mean
+   * of one just before and one just after: the same load): median and max (NaN without them).
    */
   readonly headlineRatioMedian: number;
   readonly headlineRatioMax: number;
@@ -44,7 +44,7 @@ export interface SteadyFigures {
     readonly requests: number;
     readonly wallS: number;
     readonly timedOut: boolean;
-    /** One `COUNT(*)` of the queue just before the poll, ms. */
+    /** One `COUNT(*)` of the queue around the poll (mean of before and after), ms. */
     readonly countMs?: number;
   }[];
 }
@@ -163,7 +163,7 @@ export function steadyTable(cases: readonly CaseResult[]): string {
       'plan',
       'polls',
       'headline poll DB (median / max)',
-      '÷ COUNT(*) before it (median / max)',
+      '÷ COUNT(*) around it (median / max)',
       'breakdown polls: DB (median / max)',
       'share',
       'share after 5 min',
@@ -187,8 +187,9 @@ export const STEADY_NOTES = [
   "first 5 simulated minutes (a fresh process's first breakdowns). max breakdown age: the",
   'oldest the by-name and by-age figures got before a newer poll replaced them. The rows stay',
   "as filled while the monitor's clock moves on, so they age by the simulated minutes too.",
-  "÷ COUNT(*) before it: each headline poll's DB time over one COUNT(*) of the whole queue that",
-  'the bench ran just before that poll (same load; not charged to the monitor): median and max.',
+  "÷ COUNT(*) around it: each headline poll's DB time over one COUNT(*) of the whole queue, the",
+  'mean of one the bench ran just before and one just after that poll (the same load; not',
+  'charged to the monitor): median and max.',
   'breakdown timeouts: polls whose breakdown request outlasted the request timeout (15 s): the',
   'poll stayed up with the older breakdowns. The JSON holds every poll (steady.byPoll).',
 ];

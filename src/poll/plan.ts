@@ -124,6 +124,11 @@ const MAX_REQUESTS = 2;
  * unbound between two polls; the hourly count one by one finds it even then.
  */
 const RECOUNT_NAMES_MS = 60 * 60_000;
+/**
+ * A whole breakdown estimated above this share of what one request may take is refreshed in
+ * two polls (names, then ages) so that the estimate's drift cannot leave a section late.
+ */
+const STAGGER_SHARE = 0.6;
 
 interface Choice {
   readonly planned: readonly Planned[];
@@ -439,6 +444,21 @@ export class CountPlanner {
       byDifference: withNames ? byDifference : new Map(),
       capSeconds,
     });
+    // In a refresh forced by the max age, a section that is not due yet is left alone: the
+    // sections stay staggered (each comes due on its own, in different polls) and a section
+    // counted a poll ago is not counted again. Staggered sections stay so in a refresh the
+    // budget pays for too: the older one alone, each request no larger than a forced one.
+    const due = (at: number | null) => !forced || at === null || this.#budget.due(now, at);
+    const namesOlder = (this.#groupsAt ?? -1) <= (this.#agesAt ?? -1);
+    let namesDue = due(this.#groupsAt);
+    let agesDue = due(this.#agesAt);
+    if ((!namesDue && !agesDue) || (!forced && !this.#always && this.#staggered())) {
+      // forced a poll early (a refresh expected to take two polls), or staggered: the older
+      namesDue = namesOlder;
+      agesDue = !namesOlder;
+    }
+    if (agesDue && !namesDue && fits(ages)) return whole(true, false);
+    if (namesDue && !agesDue && fits(allNames)) return whole(false, true);
     if (fits([...ages, ...allNames])) return whole(true, true);
     if (fits(allNames)) {
       // the names fit whole alone: one section now, the other at the next poll
@@ -466,7 +486,6 @@ export class CountPlanner {
     };
     // In a refresh forced by the max age, the newer section follows only when it is due
     // too: counting it again now would spend what the next refresh spends anyway.
-    const due = (at: number | null) => !forced || at === null || this.#budget.due(now, at);
     let withAges: boolean;
     if ((this.#groupsAt ?? -1) <= (this.#agesAt ?? -1)) {
       takeNames();
@@ -502,7 +521,12 @@ export class CountPlanner {
     // Sections refreshed in different polls come due one at a time, each at its own age: a
     // refresh of the older one alone lands within the max age, and so does the other's later.
     if (this.#staggered()) return 1;
-    return Math.max(this.#refreshPolls, this.#lastEstimate > this.#capSeconds ? 2 : 1);
+    // Both sections as old, and the whole near what one request holds (the estimate moves
+    // from poll to poll): a poll earlier, so that a refresh split in two still lands in time.
+    return Math.max(
+      this.#refreshPolls,
+      this.#lastEstimate > STAGGER_SHARE * this.#capSeconds ? 2 : 1,
+    );
   }
 
   /** Names and ages were last refreshed in different polls. */
@@ -511,15 +535,13 @@ export class CountPlanner {
   }
 
   /**
-   * A forced refresh of staggered sections whose names are the older: it counts the names
-   * alone (the ages are not due yet), so the newest rows, asked only to spare age commands,
-   * would be a count of the whole queue for nothing.
+   * Staggered sections whose names are the older: a forced refresh counts the names alone
+   * (the ages are not due yet), so the newest rows, asked only to spare age commands, would
+   * be a count of the whole queue for nothing.
    */
   #namesOnlyNext(): boolean {
     if (this.#always || !this.#staggered()) return false;
-    const groupsAt = this.#groupsAt ?? 0;
-    const agesAt = this.#agesAt ?? 0;
-    return groupsAt < agesAt && this.#lastEstimate > this.#capSeconds;
+    return (this.#groupsAt ?? 0) < (this.#agesAt ?? 0);
   }
 
   /** When the older of the two breakdowns was refreshed (null: not both yet). */
