@@ -456,6 +456,10 @@ export class CountPlanner {
       // forced a poll early (a refresh expected to take two polls), or staggered: the older
       namesDue = namesOlder;
       agesDue = !namesOlder;
+    } else if (!this.#always && (this.#groupsAt === null) !== (this.#agesAt === null)) {
+      // the first refresh held one section: the other now, the first is a poll old
+      namesDue = this.#groupsAt === null;
+      agesDue = this.#agesAt === null;
     }
     if (agesDue && !namesDue && fits(ages)) return whole(true, false);
     if (namesDue && !agesDue && fits(allNames)) return whole(false, true);
@@ -535,13 +539,16 @@ export class CountPlanner {
   }
 
   /**
-   * Staggered sections whose names are the older: a forced refresh counts the names alone
-   * (the ages are not due yet), so the newest rows, asked only to spare age commands, would
-   * be a count of the whole queue for nothing.
+   * Staggered sections whose names are the older, or both as old with a refresh expected to
+   * take two polls: a refresh counts the names alone (the ages are not due yet), so the
+   * newest rows, asked only to spare age commands, would be a count of the whole queue for
+   * nothing.
    */
   #namesOnlyNext(): boolean {
-    if (this.#always || !this.#staggered()) return false;
-    return (this.#groupsAt ?? 0) < (this.#agesAt ?? 0);
+    if (this.#always || this.#groupsAt === null || this.#agesAt === null) return false;
+    if (this.#staggered()) return this.#groupsAt < this.#agesAt;
+    // both as old, and a refresh expected to take two polls: the names come first
+    return this.#pollsPerRefresh() > 1;
   }
 
   /** When the older of the two breakdowns was refreshed (null: not both yet). */
