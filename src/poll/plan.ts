@@ -27,7 +27,11 @@
  * whose cutoff most rows are older than is the total minus the rows not older.
  *
  * Request 1 is the headline; request 2 (rarely 3, when a slow server split the headline) the
- * breakdown. Names beyond what the requests and the budget hold are not counted one by one:
+ * breakdown. A breakdown near what one request holds (1M rows) is refreshed in two polls, the
+ * names in one and the ages in the next, and the two stay staggered: each is refreshed when it
+ * is due (every 9 polls at a 30-s schedule), never a poll after the other's refresh, and a
+ * refresh of the names alone does not ask the newest rows (a count of the whole queue that
+ * only spares age commands). Names beyond what the requests and the budget hold are not counted one by one:
  * the most numerous ones are (names never counted first), the rest add up under `other`.
  * When every name was counted and `other` still holds rows (names only the queue knows), the
  * next names refresh adds one command per gap between the known names (≤ 1 unit each) to
