@@ -30,6 +30,8 @@ export interface BenchArgs {
   readonly sqlInterval: number | null;
   /** Simulated minutes of the schedule (polls = minutes × 60 / interval). @default 15 */
   readonly sqlMinutes: number;
+  /** Print each list of a headline poll and of a breakdown poll, per queue (SQL bench). @default false */
+  readonly sqlTrace: boolean;
 }
 
 export const USAGE = `Usage: npm run bench -- [--quick] [--out FILE] [--sizes 1000,10000] [--no-sdk] [--no-fleet]
@@ -55,6 +57,8 @@ export const USAGE = `Usage: npm run bench -- [--quick] [--out FILE] [--sizes 10
                    to back, the monitor's clock moves S seconds from one to the next (budget and
                    the breakdowns' 5-minute promise as on that schedule); plans default to auto
   --sql-minutes M  with --sql-interval: simulated minutes per plan and queue (default 15)
+  --sql-trace      with --sql: print every list of a headline poll and of a breakdown poll
+                   (its COUNT and page time, total, WHERE) for each queue
 `;
 
 export class UsageError extends Error {}
@@ -73,6 +77,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
   let sqlPolls: number | null = null;
   let sqlInterval: number | null = null;
   let sqlMinutes = 15;
+  let sqlTrace = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = (): string => {
@@ -132,6 +137,9 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         sqlMinutes = Number(value());
         if (!(sqlMinutes > 0)) throw new UsageError('--sql-minutes expects positive minutes');
         break;
+      case '--sql-trace':
+        sqlTrace = true;
+        break;
       default:
         throw new UsageError(`Unknown option: ${arg}`);
     }
@@ -155,5 +163,6 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     sqlPolls,
     sqlInterval,
     sqlMinutes,
+    sqlTrace,
   };
 }

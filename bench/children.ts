@@ -13,8 +13,13 @@ export interface ChildOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Kills the child when it runs longer. @default 10 min */
   readonly timeoutMs?: number;
-  /** Called as each poll mark arrives (not queued as a message). */
-  readonly onMark?: (mark: PollMark) => void;
+  /**
+   * Called as each poll mark arrives (not queued as a message). A promise it returns is
+   * awaited before the child is told `go` (jobs with `waitForGo`).
+   */
+  readonly onMark?: (mark: PollMark) => void | Promise<void>;
+  /** Answer each poll mark with `go` once `onMark` settled. @default false */
+  readonly goAfterMark?: boolean;
 }
 
 /** A running child: its messages in order, and a way to send it one. */
@@ -34,8 +39,15 @@ export class Child {
     });
     this.#process.on('message', (raw) => {
       const message = raw as ChildMessage;
-      if (message.kind === 'poll-mark') options.onMark?.(message);
-      else this.#deliver(message);
+      if (message.kind !== 'poll-mark') {
+        this.#deliver(message);
+        return;
+      }
+      const marked = options.onMark?.(message);
+      if (options.goAfterMark === true) {
+        const go = () => this.send({ kind: 'go' });
+        Promise.resolve(marked).then(go, go);
+      }
     });
     this.#exited = new Promise((resolve) => {
       this.#process.once('close', (code, signal) => {

@@ -8,9 +8,21 @@ import { buildMonitor } from '../src/app.js';
 import { sleep, type Clock } from '../src/b24/clock.js';
 import { formatProblems, loadConfig } from '../src/config/load.js';
 import { createLogger } from '../src/runtime/log.js';
-import type { ChildMessage, PollJob, PollResult, PollRun } from './protocol.js';
+import type { ChildMessage, ParentMessage, PollJob, PollResult, PollRun } from './protocol.js';
 import { toJson } from './snapshotJson.js';
 import { maxRssMb } from './stats.js';
+
+/** The parent's next `go`. */
+function parentGo(): Promise<void> {
+  return new Promise((resolve) => {
+    const onMessage = (message: ParentMessage) => {
+      if (message.kind !== 'go') return;
+      process.off('message', onMessage);
+      resolve();
+    };
+    process.on('message', onMessage);
+  });
+}
 
 export async function runPollJob(
   job: PollJob,
@@ -53,10 +65,12 @@ export async function runPollJob(
     for (let i = 0; i < job.runs; i++) {
       if (job.intervalMs !== undefined) offsetMs = simStart + i * job.intervalMs - Date.now();
       await send({ kind: 'poll-mark', phase: 'start', run: i });
+      if (job.waitForGo === true) await parentGo();
       const started = performance.now();
       const [report] = await monitor.pollOnce();
       const wallMs = performance.now() - started;
       await send({ kind: 'poll-mark', phase: 'end', run: i });
+      if (job.waitForGo === true) await parentGo();
       if (report === undefined) throw new Error('pollOnce returned no report');
       runs.push({
         ok: report.ok,

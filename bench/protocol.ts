@@ -34,6 +34,11 @@ export interface PollJob {
    * behave as on that schedule). Absent: the real clock.
    */
   readonly intervalMs?: number;
+  /**
+   * After each poll mark, wait for the parent's `go` (the parent times one `COUNT(*)` of the
+   * queue there, next to the poll and not charged to it).
+   */
+  readonly waitForGo?: boolean;
 }
 
 export interface PollRun {
@@ -200,5 +205,5 @@ export type ChildMessage =
   | ScrapeResult
   | { readonly kind: 'error'; readonly message: string };
 
-/** Parent to fleet child. */
-export type ParentMessage = { readonly kind: 'stop' };
+/** Parent to child: `stop` a fleet child; `go` on with a poll child's next poll. */
+export type ParentMessage = { readonly kind: 'stop' } | { readonly kind: 'go' };

@@ -106,6 +106,7 @@ export async function runSqlBench(
       budgetS: args.sqlFull ? 900 : 60,
       listingsOnEveryQueue: args.sqlFull,
       intervalMs: args.sqlInterval === null ? null : args.sqlInterval * 1000,
+      trace: args.sqlTrace,
       log,
     };
     const estimates: Estimates = new Map();

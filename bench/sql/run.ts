@@ -12,13 +12,20 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { PORTAL_DEFAULTS } from '../../src/config/load.js';
 import type { SimPortal, SimServer } from '../../src/sim/index.js';
 import { addSqlPortal, fillSqlQueue, startMariaDb, TABLE } from '../../src/sim/sql/index.js';
-import type { MariaDb, QueueShape, SqlQueue, SqlWork } from '../../src/sim/sql/index.js';
+import type {
+  MariaDb,
+  QueueShape,
+  SqlListTrace,
+  SqlQueue,
+  SqlWork,
+} from '../../src/sim/sql/index.js';
 import { runChild } from '../children.js';
 import type { PollMark, PollRun, PortalAccess } from '../protocol.js';
 import { EVENT_NAMES_16, EVENT_NAMES_8, formatRows } from '../queueShape.js';
 import { median, round } from '../stats.js';
 import type { SqlPlan } from './plans.js';
 import { steadyFigures, type SteadyFigures } from './steady.js';
+import { traceLines } from './trace.js';
 
 /** The schedule the share of wall time is computed for. */
 export const SCHEDULE_S = 30;
@@ -75,6 +82,8 @@ export interface SqlBenchContext {
   readonly listingsOnEveryQueue: boolean;
   /** The monitor's clock moves this much from one poll to the next (null: the real clock). */
   readonly intervalMs: number | null;
+  /** Print each list of a headline and a breakdown poll (`--sql-trace`). */
+  readonly trace: boolean;
   readonly log: (line: string) => void;
 }
 
@@ -124,6 +133,8 @@ interface RunFigures {
   readonly wallMs: readonly number[];
   readonly depths: readonly number[];
   readonly runs: readonly PollRun[];
+  /** One `COUNT(*)` of the queue around each poll (mean of before and after), ms (schedule only). */
+  readonly baselineMs: readonly number[];
 }
 
 async function runMonitor(
@@ -134,10 +145,29 @@ async function runMonitor(
 ): Promise<RunFigures> {
   const holder = `sql-${plan.name}-${++holders}`;
   const byPoll: number[] = [];
+  const lists: SqlListTrace[][] = [];
+  let current: SqlListTrace[] | null = null;
+  if (ctx.trace) queue.trace = (entry) => current?.push(entry);
   let atStart = queue.workNow().seconds;
-  const onMark = (mark: PollMark) => {
-    if (mark.phase === 'start') atStart = queue.workNow().seconds;
-    else byPoll[mark.run] = round(queue.workNow().seconds - atStart, 3);
+  // On a schedule, one COUNT(*) of the queue just before and one just after each poll: the
+  // headline's yardstick under the load of the poll's moment (run by the bench while the
+  // child waits, not charged to the monitor).
+  const steady = ctx.intervalMs !== null;
+  const baselines: number[] = [];
+  const before: number[] = [];
+  const onMark = async (mark: PollMark) => {
+    if (mark.phase === 'start') {
+      if (steady) before[mark.run] = await countOnceMs(queue);
+      atStart = queue.workNow().seconds;
+      current = lists[mark.run] = [];
+    } else {
+      byPoll[mark.run] = round(queue.workNow().seconds - atStart, 3);
+      current = null;
+      // the mean of one count just before and one just after: the load of the poll's moment
+      const first = before[mark.run];
+      if (steady && first !== undefined)
+        baselines[mark.run] = (first + (await countOnceMs(queue))) / 2;
+    }
   };
   const result = await runChild(
     {
@@ -148,11 +178,15 @@ async function runMonitor(
       tokenFile: join(ctx.tmp, `${holder}.tokens.json`),
       // a real portal's poll must fit the defaults: no longer deadline than a user gets
       env: { MONITOR_POLL_TIMEOUT: String(PORTAL_DEFAULTS.pollTimeoutMs) },
-      ...(ctx.intervalMs === null ? {} : { intervalMs: ctx.intervalMs }),
+      ...(ctx.intervalMs === null ? {} : { intervalMs: ctx.intervalMs, waitForGo: true }),
     },
     'poll',
-    { onMark },
+    { onMark, goAfterMark: steady },
   );
+  queue.trace = null;
+  if (ctx.trace) {
+    for (const line of traceLines(`${plan.name}`, result.runs, lists)) ctx.log(line);
+  }
   return {
     polls: result.runs.length,
     okPolls: result.runs.filter((run) => run.ok).length,
@@ -164,6 +198,7 @@ async function runMonitor(
     wallMs: result.runs.map((run) => run.wallMs),
     depths: result.runs.flatMap((run) => (run.snapshot === null ? [] : [run.snapshot.depth])),
     runs: result.runs,
+    baselineMs: baselines,
   };
 }
 
@@ -194,6 +229,7 @@ async function runSdk(
     wallMs: result.runs.map((run) => run.wallMs),
     depths: result.runs.map((run) => run.rows),
     runs: [],
+    baselineMs: [],
   };
 }
 
@@ -231,20 +267,23 @@ async function measurePlan(
     depthOk: figures.depths.length === 0 ? null : figures.depths.at(-1) === rows,
     ...(ctx.intervalMs === null || figures.runs.length === 0
       ? {}
-      : { steady: steadyFigures(figures.runs, ctx.intervalMs) }),
+      : { steady: steadyFigures(figures.runs, ctx.intervalMs, figures.baselineMs) }),
   };
+}
+
+/** One `COUNT(*)` of the app's whole queue, ms. */
+async function countOnceMs(queue: SqlQueue): Promise<number> {
+  const started = performance.now();
+  await queue.query(
+    `SELECT COUNT(*) AS n FROM ${TABLE} WHERE APP_ID = ? AND (CONNECTOR_ID IS NULL OR CONNECTOR_ID = '')`,
+    [queue.appId],
+  );
+  return performance.now() - started;
 }
 
 async function countAllMs(queue: SqlQueue): Promise<number> {
   const times: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    const started = performance.now();
-    await queue.query(
-      `SELECT COUNT(*) AS n FROM ${TABLE} WHERE APP_ID = ? AND (CONNECTOR_ID IS NULL OR CONNECTOR_ID = '')`,
-      [queue.appId],
-    );
-    times.push(performance.now() - started);
-  }
+  for (let i = 0; i < 5; i++) times.push(await countOnceMs(queue));
   return round(median(times), 1);
 }
 

@@ -18,6 +18,12 @@ export interface SteadyFigures {
   /** The sum of `processing` of the polls that refreshed no breakdown, seconds: median, max. */
   readonly headlineMedianS: number;
   readonly headlineMaxS: number;
+  /**
+   * Each headline poll's DB time over one `COUNT(*)` of the queue timed around it (the mean
+   * of one just before and one just after: the same load): median and max (NaN without them).
+   */
+  readonly headlineRatioMedian: number;
+  readonly headlineRatioMax: number;
   readonly breakdownPolls: number;
   /** The same for the polls that refreshed a breakdown (names, ages or both). */
   readonly breakdownMedianS: number;
@@ -38,6 +44,8 @@ export interface SteadyFigures {
     readonly requests: number;
     readonly wallS: number;
     readonly timedOut: boolean;
+    /** One `COUNT(*)` of the queue around the poll (mean of before and after), ms. */
+    readonly countMs?: number;
   }[];
 }
 
@@ -51,12 +59,23 @@ function max(values: readonly number[]): number {
   return values.length === 0 ? NaN : Math.max(...values);
 }
 
-export function steadyFigures(runs: readonly PollRun[], intervalMs: number): SteadyFigures {
+export function steadyFigures(
+  runs: readonly PollRun[],
+  intervalMs: number,
+  countMs: readonly number[] = [],
+): SteadyFigures {
   const intervalS = intervalMs / 1000;
   const seconds = (run: PollRun) => run.processingSeconds ?? 0;
   const ok = runs.filter((run) => run.ok);
   const breakdown = ok.filter((run) => (run.refreshed?.length ?? 0) > 0);
   const headline = ok.filter((run) => (run.refreshed?.length ?? 0) === 0);
+  const ratios = runs.flatMap((run, i) => {
+    const count = countMs[i];
+    if (!run.ok || (run.refreshed?.length ?? 0) > 0 || count === undefined || !(count > 0)) {
+      return [];
+    }
+    return [(seconds(run) * 1000) / count];
+  });
   const total = runs.reduce((sum, run) => sum + seconds(run), 0);
   const warm = Math.ceil(300 / intervalS);
   const later = runs.slice(warm);
@@ -77,6 +96,8 @@ export function steadyFigures(runs: readonly PollRun[], intervalMs: number): Ste
     breakdownTimeouts: runs.filter((run) => run.breakdownTimedOut === true).length,
     headlineMedianS: round(median(headline.map(seconds)), 3),
     headlineMaxS: round(max(headline.map(seconds)), 3),
+    headlineRatioMedian: round(median(ratios), 2),
+    headlineRatioMax: round(max(ratios), 2),
     breakdownPolls: breakdown.length,
     breakdownMedianS: round(median(breakdown.map(seconds)), 3),
     breakdownMaxS: round(max(breakdown.map(seconds)), 3),
@@ -86,12 +107,13 @@ export function steadyFigures(runs: readonly PollRun[], intervalMs: number): Ste
     maxBreakdownAgeS: round(maxAge, 1),
     maxRequests: max(runs.map((run) => run.requests)),
     maxWallS: round(max(runs.map((run) => run.wallMs)) / 1000, 2),
-    byPoll: runs.map((run) => ({
+    byPoll: runs.map((run, i) => ({
       s: round(seconds(run), 3),
       refreshed: run.refreshed?.join('+') ?? '',
       requests: run.requests,
       wallS: round(run.wallMs / 1000, 2),
       timedOut: run.breakdownTimedOut === true,
+      ...(countMs[i] === undefined ? {} : { countMs: round(countMs[i] ?? 0, 1) }),
     })),
   };
 }
@@ -99,6 +121,10 @@ export function steadyFigures(runs: readonly PollRun[], intervalMs: number): Ste
 function secs(value: number): string {
   if (!Number.isFinite(value)) return '—';
   return value < 1 ? `${Math.round(value * 1000)} ms` : `${value.toFixed(2)} s`;
+}
+
+function ratio(value: number): string {
+  return Number.isFinite(value) ? `${value.toFixed(1)}×` : '—';
 }
 
 function pct(value: number): string {
@@ -117,6 +143,7 @@ export function steadyTable(cases: readonly CaseResult[]): string {
           plan.plan,
           `${s.polls} × ${s.intervalS} s`,
           `${secs(s.headlineMedianS)} / ${secs(s.headlineMaxS)}`,
+          `${ratio(s.headlineRatioMedian)} / ${ratio(s.headlineRatioMax)}`,
           `${s.breakdownPolls}: ${secs(s.breakdownMedianS)} / ${secs(s.breakdownMaxS)}`,
           pct(s.sharePercent),
           pct(s.steadySharePercent),
@@ -136,6 +163,7 @@ export function steadyTable(cases: readonly CaseResult[]): string {
       'plan',
       'polls',
       'headline poll DB (median / max)',
+      '÷ COUNT(*) around it (median / max)',
       'breakdown polls: DB (median / max)',
       'share',
       'share after 5 min',
@@ -146,7 +174,7 @@ export function steadyTable(cases: readonly CaseResult[]): string {
       'breakdown timeouts',
     ],
     rows,
-    ['left', 'right', 'left', ...Array<'right'>(8).fill('right'), 'left', 'right'],
+    ['left', 'right', 'left', ...Array<'right'>(9).fill('right'), 'left', 'right'],
   );
 }
 
@@ -159,6 +187,9 @@ export const STEADY_NOTES = [
   "first 5 simulated minutes (a fresh process's first breakdowns). max breakdown age: the",
   'oldest the by-name and by-age figures got before a newer poll replaced them. The rows stay',
   "as filled while the monitor's clock moves on, so they age by the simulated minutes too.",
+  "÷ COUNT(*) around it: each headline poll's DB time over one COUNT(*) of the whole queue, the",
+  'mean of one the bench ran just before and one just after that poll (the same load; not',
+  'charged to the monitor): median and max.',
   'breakdown timeouts: polls whose breakdown request outlasted the request timeout (15 s): the',
   'poll stayed up with the older breakdowns. The JSON holds every poll (steady.byPoll).',
 ];

@@ -27,7 +27,11 @@
  * whose cutoff most rows are older than is the total minus the rows not older.
  *
  * Request 1 is the headline; request 2 (rarely 3, when a slow server split the headline) the
- * breakdown. Names beyond what the requests and the budget hold are not counted one by one:
+ * breakdown. A breakdown near what one request holds (1M rows) is refreshed in two polls, the
+ * names in one and the ages in the next, and the two stay staggered: each is refreshed when it
+ * is due (every 9 polls at a 30-s schedule), never a poll after the other's refresh, and a
+ * refresh of the names alone does not ask the newest rows (a count of the whole queue that
+ * only spares age commands). Names beyond what the requests and the budget hold are not counted one by one:
  * the most numerous ones are (names never counted first), the rest add up under `other`.
  * When every name was counted and `other` still holds rows (names only the queue knows), the
  * next names refresh adds one command per gap between the known names (≤ 1 unit each) to
@@ -124,6 +128,11 @@ const MAX_REQUESTS = 2;
  * unbound between two polls; the hourly count one by one finds it even then.
  */
 const RECOUNT_NAMES_MS = 60 * 60_000;
+/**
+ * A whole breakdown estimated above this share of what one request may take is refreshed in
+ * two polls (names, then ages) so that the estimate's drift cannot leave a section late.
+ */
+const STAGGER_SHARE = 0.6;
 
 interface Choice {
   readonly planned: readonly Planned[];
@@ -207,7 +216,11 @@ export class CountPlanner {
       this.#always,
       this.#pollsPerRefresh(),
     );
-    if (mayRefresh.run && (this.#size.rows === 0 || this.#size.rows > PAGE_SIZE)) {
+    if (
+      mayRefresh.run &&
+      !this.#namesOnlyNext() &&
+      (this.#size.rows === 0 || this.#size.rows > PAGE_SIZE)
+    ) {
       head.push(newestCommand());
     }
     head.push({ key: 'handlers', command: { method: 'event.get', params: {} }, cost: 'none' });
@@ -435,6 +448,25 @@ export class CountPlanner {
       byDifference: withNames ? byDifference : new Map(),
       capSeconds,
     });
+    // In a refresh forced by the max age, a section that is not due yet is left alone: the
+    // sections stay staggered (each comes due on its own, in different polls) and a section
+    // counted a poll ago is not counted again. Staggered sections stay so in a refresh the
+    // budget pays for too: the older one alone, each request no larger than a forced one.
+    const due = (at: number | null) => !forced || at === null || this.#budget.due(now, at);
+    const namesOlder = (this.#groupsAt ?? -1) <= (this.#agesAt ?? -1);
+    let namesDue = due(this.#groupsAt);
+    let agesDue = due(this.#agesAt);
+    if ((!namesDue && !agesDue) || (!forced && !this.#always && this.#staggered())) {
+      // forced a poll early (a refresh expected to take two polls), or staggered: the older
+      namesDue = namesOlder;
+      agesDue = !namesOlder;
+    } else if (!this.#always && (this.#groupsAt === null) !== (this.#agesAt === null)) {
+      // the first refresh held one section: the other now, the first is a poll old
+      namesDue = this.#groupsAt === null;
+      agesDue = this.#agesAt === null;
+    }
+    if (agesDue && !namesDue && fits(ages)) return whole(true, false);
+    if (namesDue && !agesDue && fits(allNames)) return whole(false, true);
     if (fits([...ages, ...allNames])) return whole(true, true);
     if (fits(allNames)) {
       // the names fit whole alone: one section now, the other at the next poll
@@ -462,7 +494,6 @@ export class CountPlanner {
     };
     // In a refresh forced by the max age, the newer section follows only when it is due
     // too: counting it again now would spend what the next refresh spends anyway.
-    const due = (at: number | null) => !forced || at === null || this.#budget.due(now, at);
     let withAges: boolean;
     if ((this.#groupsAt ?? -1) <= (this.#agesAt ?? -1)) {
       takeNames();
@@ -495,7 +526,33 @@ export class CountPlanner {
    * to the next poll, or when the whole breakdown's estimate is more than one request holds.
    */
   #pollsPerRefresh(): number {
-    return Math.max(this.#refreshPolls, this.#lastEstimate > this.#capSeconds ? 2 : 1);
+    // Sections refreshed in different polls come due one at a time, each at its own age: a
+    // refresh of the older one alone lands within the max age, and so does the other's later.
+    if (this.#staggered()) return 1;
+    // Both sections as old, and the whole near what one request holds (the estimate moves
+    // from poll to poll): a poll earlier, so that a refresh split in two still lands in time.
+    return Math.max(
+      this.#refreshPolls,
+      this.#lastEstimate > STAGGER_SHARE * this.#capSeconds ? 2 : 1,
+    );
+  }
+
+  /** Names and ages were last refreshed in different polls. */
+  #staggered(): boolean {
+    return this.#groupsAt !== null && this.#agesAt !== null && this.#groupsAt !== this.#agesAt;
+  }
+
+  /**
+   * Staggered sections whose names are the older, or both as old with a refresh expected to
+   * take two polls: a refresh counts the names alone (the ages are not due yet), so the
+   * newest rows, asked only to spare age commands, would be a count of the whole queue for
+   * nothing.
+   */
+  #namesOnlyNext(): boolean {
+    if (this.#always || this.#groupsAt === null || this.#agesAt === null) return false;
+    if (this.#staggered()) return this.#groupsAt < this.#agesAt;
+    // both as old, and a refresh expected to take two polls: the names come first
+    return this.#pollsPerRefresh() > 1;
   }
 
   /** When the older of the two breakdowns was refreshed (null: not both yet). */

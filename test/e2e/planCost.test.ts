@@ -28,6 +28,8 @@ const COUNT_SECONDS = 0.3;
 interface Costed {
   /** Processing seconds reported per HTTP request, in order. */
   readonly requests: number[];
+  /** The command keys of each batch, in order. */
+  readonly batches: string[][];
   client: RestClient;
 }
 
@@ -48,8 +50,10 @@ function costed(
     return (COUNT_SECONDS * Math.max(50, rows)) / size.rows;
   };
   let batches = 0;
+  const keys: string[][] = [];
   return {
     requests,
+    batches: keys,
     client: {
       async call(method, params, callOptions) {
         const answer = await client.call(method, params, callOptions);
@@ -59,6 +63,7 @@ function costed(
       },
       async batch(commands, callOptions) {
         batches += 1;
+        keys.push(Object.keys(commands));
         if (options.timeOutBatch?.(batches) === true) {
           throw new TimeoutError('no complete answer within the request timeout');
         }
@@ -140,6 +145,54 @@ describe('on a portal whose COUNT(*) over the queue takes 0.3 s', () => {
     const truth = p.portal.truth(Math.floor(last.breakdownAt!));
     expect(last.snapshot!.groups).toEqual(truth.groups);
     expect(last.snapshot!.olderThan).toEqual(truth.olderThan);
+  });
+
+  it('refreshes names and ages in different polls once a whole breakdown nears one request, each when it is due, and asks the newest rows only for the ages', async () => {
+    const { p, clock, meter } = await start({});
+
+    const reports: PollReport[] = [];
+    const batchesByPoll: string[][][] = [];
+    for (let i = 0; i < 40; i++) {
+      const from = meter.batches.length;
+      const report = await p.poller.poll();
+      if (!report.ok) throw new Error(`poll failed: ${report.error?.message}`);
+      reports.push(report);
+      batchesByPoll.push(meter.batches.slice(from));
+      clock.advance(30_000);
+    }
+
+    const refreshed = reports.map((r) => r.refreshed ?? []);
+    // after the first refresh, each refresh holds one section: names and ages never together
+    for (const sections of refreshed.slice(2)) expect(sections.length).toBeLessThanOrEqual(1);
+    const namesAt = refreshed.flatMap((sections, i) => (sections.includes('names') ? [i] : []));
+    const agesAt = refreshed.flatMap((sections, i) => (sections.includes('ages') ? [i] : []));
+    // each section every 9 polls at most (270 s: within 5 minutes of the last refresh)
+    for (const at of [namesAt, agesAt]) {
+      expect(at.length).toBeGreaterThanOrEqual(4);
+      for (let i = 1; i < at.length; i++) expect(at[i]! - at[i - 1]!).toBeLessThanOrEqual(9);
+    }
+    for (const [i, batches] of batchesByPoll.entries()) {
+      const keys = batches.flat();
+      const names = keys.some((k) => k.startsWith('n:'));
+      const ages = keys.some((k) => k.startsWith('age:'));
+      if (i >= 2) expect(names && ages).toBe(false);
+      // the newest rows spare only age commands: not asked in a poll that counts names alone
+      // (from the third poll: the first plans before it knows what the breakdown costs)
+      if (i >= 2 && names && !ages) expect(keys).not.toContain('h:newest');
+      expect(
+        reports[i]!.startedAt / 1000 - (reports[i]!.breakdownAt ?? Infinity),
+      ).toBeLessThanOrEqual(300);
+    }
+    const last = reports.at(-1)!;
+    const truth = p.portal.truth(Math.floor(last.breakdownAt!));
+    const groupsTruth = p.portal.truth(
+      Math.floor(reports[namesAt.at(-1)!]!.startedAt / 1000),
+    ).groups;
+    expect(last.snapshot!.groups).toEqual(groupsTruth);
+    expect(last.snapshot!.olderThan).toEqual(
+      p.portal.truth(Math.floor(reports[agesAt.at(-1)!]!.startedAt / 1000)).olderThan,
+    );
+    expect(truth.groups).toEqual(groupsTruth);
   });
 
   it('shrinks the breakdown to what half a short request timeout holds', async () => {

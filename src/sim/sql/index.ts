@@ -21,7 +21,7 @@ import type { SqlQueueOptions } from './store.js';
 export { findMariaDb, startMariaDb } from './mariadb.js';
 export type { MariaDb } from './mariadb.js';
 export { SqlQueue } from './store.js';
-export type { SqlQueueOptions, SqlWork } from './store.js';
+export type { SqlListTrace, SqlQueueOptions, SqlWork } from './store.js';
 export { fillSqlQueue } from './fill.js';
 export type { QueueShape } from './fill.js';
 export { orderSql, whereSql } from './where.js';

@@ -98,6 +98,17 @@ export interface SqlWork {
   busySeconds: number;
 }
 
+/** One list as the store ran it (the bench's `--sql-trace`): where the database time went. */
+export interface SqlListTrace {
+  readonly where: string;
+  readonly params: readonly SqlValue[];
+  readonly order: string;
+  readonly offset: number;
+  readonly total: number;
+  readonly countMs: number;
+  readonly pageMs: number;
+}
+
 const HANDLER_READS = "SHOW SESSION STATUS LIKE 'Handler_read%'";
 
 async function handlerReads(connection: PoolConnection): Promise<number> {
@@ -110,6 +121,8 @@ export class SqlQueue implements OfflineListBackend {
   readonly offsetMinutes: number;
   readonly database: string;
   readonly work: SqlWork = { lists: 0, seconds: 0, handlerReads: 0, inFlight: 0, busySeconds: 0 };
+  /** Called after each list with its queries' times (null: not traced). */
+  trace: ((entry: SqlListTrace) => void) | null = null;
   private busySince = 0;
   /** Rows the status query itself reads, subtracted from each delta; set by measureHandlers. */
   private handlerOverhead: number | null = null;
@@ -161,20 +174,30 @@ export class SqlQueue implements OfflineListBackend {
         `SELECT COUNT(*) AS n FROM ${TABLE} WHERE ${where.sql}`,
         [...where.params],
       );
+      const counting = performance.now();
+      const order = orderSql(request.order);
       const [rows] = await connection.query<ListRow[]>(
-        `SELECT ${SELECT_COLUMNS} FROM ${TABLE} WHERE ${where.sql} ORDER BY ${orderSql(request.order)} LIMIT ? OFFSET ?`,
+        `SELECT ${SELECT_COLUMNS} FROM ${TABLE} WHERE ${where.sql} ORDER BY ${order} LIMIT ? OFFSET ?`,
         [...where.params, request.limit, request.offset],
       );
-      this.work.seconds += (performance.now() - started) / 1000;
+      const ended = performance.now();
+      this.work.seconds += (ended - started) / 1000;
       this.work.lists++;
       if (this.handlerOverhead !== null) {
         const after = await handlerReads(connection);
         this.work.handlerReads += after - before - this.handlerOverhead;
       }
-      return {
-        rows: rows.map((row) => render(row, this.offsetMinutes)),
-        total: Number((counted[0] as { n: number | string } | undefined)?.n ?? 0),
-      };
+      const total = Number((counted[0] as { n: number | string } | undefined)?.n ?? 0);
+      this.trace?.({
+        where: where.sql,
+        params: where.params,
+        order,
+        offset: request.offset,
+        total,
+        countMs: counting - started,
+        pageMs: ended - counting,
+      });
+      return { rows: rows.map((row) => render(row, this.offsetMinutes)), total };
     } finally {
       if (--this.work.inFlight === 0) {
         this.work.busySeconds += (performance.now() - this.busySince) / 1000;

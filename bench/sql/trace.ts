@@ -1,0 +1,58 @@
+/**
+ * `--sql-trace`: where a poll's database time goes. Every list the SQL-backed portal ran
+ * during a poll, with its `COUNT(*)` and page time, its total and its WHERE clause (the
+ * app and connector scope left out), for one headline poll and the dearest breakdown poll of
+ * each kind (names, ages, both) of a run.
+ */
+import type { SqlListTrace } from '../../src/sim/sql/index.js';
+import type { PollRun } from '../protocol.js';
+
+/** The scope every list shares, left out of the printed WHERE. */
+const SCOPE = /^APP_ID = \? AND \(CONNECTOR_ID IS NULL OR CONNECTOR_ID = ''\)( AND )?/;
+
+function whereText(entry: SqlListTrace): string {
+  const params = entry.params.slice(1);
+  let i = 0;
+  const text = entry.where.replace(SCOPE, '').replace(/\?/g, () => {
+    const value = params[i++];
+    return typeof value === 'string' ? `'${value}'` : String(value);
+  });
+  return text === '' ? '(all)' : text;
+}
+
+function pollLines(title: string, lists: readonly SqlListTrace[]): string[] {
+  const sum = lists.reduce((s, e) => s + e.countMs + e.pageMs, 0);
+  const lines = [`  ${title}: ${lists.length} lists, ${Math.round(sum)} ms`];
+  for (const e of lists) {
+    const ms = `${Math.round(e.countMs)}+${Math.round(e.pageMs)} ms`.padStart(12);
+    lines.push(
+      `    ${ms}  total ${String(e.total).padStart(8)}  ${whereText(e)}  ORDER BY ${e.order}${e.offset > 0 ? ` OFFSET ${e.offset}` : ''}`,
+    );
+  }
+  return lines;
+}
+
+/** The trace of the last headline-only poll and of the dearest poll of each kind of breakdown. */
+export function traceLines(
+  label: string,
+  runs: readonly PollRun[],
+  lists: readonly (readonly SqlListTrace[] | undefined)[],
+): string[] {
+  const seconds = (i: number) => runs[i]?.processingSeconds ?? 0;
+  const kind = (i: number) => runs[i]?.refreshed?.join('+') ?? '';
+  const indexes = runs.map((_, i) => i);
+  const headline = indexes.filter((i) => kind(i) === '').at(-1);
+  const out = [`${label}: trace`];
+  if (headline !== undefined) {
+    out.push(...pollLines(`headline poll ${headline}`, lists[headline] ?? []));
+  }
+  const kinds = new Set(indexes.filter((i) => i > 0 && kind(i) !== '').map(kind));
+  for (const k of kinds) {
+    const dearest = indexes
+      .filter((i) => i > 0 && kind(i) === k)
+      .sort((a, b) => seconds(b) - seconds(a))[0];
+    if (dearest === undefined) continue;
+    out.push(...pollLines(`breakdown poll ${dearest} (${k})`, lists[dearest] ?? []));
+  }
+  return out;
+}
