@@ -78,13 +78,19 @@ function rssMb(pid: number): { rss: number; peak: number } {
   return { rss: round(kb('VmRSS') / 1024), peak: round(kb('VmHWM') / 1024) };
 }
 
-/** Polls a shard has started (the sum of b24_offline_polls_total), read from its /metrics. */
-async function pollsOf(url: string): Promise<number> {
+/**
+ * Polls a shard has started (the sum of b24_offline_polls_total), read from its /metrics, and
+ * when the request was sent (the text format is rendered then: no body of it is kept that
+ * recent); a rate divides by the time between two requests, not by the cadence phase: on a
+ * loaded machine a 14 MB answer takes seconds and would stretch the count's window.
+ */
+async function pollsOf(url: string): Promise<{ polls: number; at: number }> {
+  const at = performance.now();
   const text = await (await fetch(`${url}/metrics`)).text();
   let polls = 0;
   for (const match of text.matchAll(/^b24_offline_polls_total\{[^}]*\} (\S+)$/gm))
     polls += Number(match[1]);
-  return polls;
+  return { polls, at };
 }
 
 /** The probe's seconds of one shard between `from` and `to` (Date.now()). */
@@ -261,7 +267,7 @@ async function main(): Promise<void> {
     const elapsed = (performance.now() - started) / 1000;
     const cpu = shards.map((s, i) => (cpuSeconds(s.child.pid!) - cpuStart[i]!) / elapsed);
     const pollsPerMinute = (await Promise.all(shards.map((s) => pollsOf(s.url)))).map(
-      (polls, i) => ((polls - pollsStart[i]!) / elapsed) * 60,
+      (end, i) => ((end.polls - pollsStart[i]!.polls) / (end.at - pollsStart[i]!.at)) * 60_000,
     );
     const loadAfter = loadavg();
     const samples = (await nextMessage()).samples!;
