@@ -79,14 +79,18 @@ function rssMb(pid: number): { rss: number; peak: number } {
 }
 
 /**
- * Polls a shard has started (the sum of b24_offline_polls_total), read from its /metrics, and
- * when the request was sent (the text format is rendered then: no body of it is kept that
- * recent); a rate divides by the time between two requests, not by the cadence phase: on a
- * loaded machine a 14 MB answer takes seconds and would stretch the count's window.
+ * Polls a shard has started (the sum of b24_offline_polls_total), read from its /metrics as
+ * Prometheus reads it (OpenMetrics, gzip: the body the shard renders ahead, at most 2 s old),
+ * and when it was asked. Not the text format: its first render would format every series
+ * once more, and format each poll's series twice for 2 minutes, right at the start of the
+ * measurement. A rate divides by the time between two reads, not by the cadence phase.
  */
 async function pollsOf(url: string): Promise<{ polls: number; at: number }> {
   const at = performance.now();
-  const text = await (await fetch(`${url}/metrics`)).text();
+  const answer = await fetch(`${url}/metrics`, {
+    headers: { accept: 'application/openmetrics-text; version=1.0.0' },
+  });
+  const text = await answer.text();
   let polls = 0;
   for (const match of text.matchAll(/^b24_offline_polls_total\{[^}]*\} (\S+)$/gm))
     polls += Number(match[1]);
