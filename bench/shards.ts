@@ -78,13 +78,23 @@ function rssMb(pid: number): { rss: number; peak: number } {
   return { rss: round(kb('VmRSS') / 1024), peak: round(kb('VmHWM') / 1024) };
 }
 
-/** Polls a shard has started (the sum of b24_offline_polls_total), read from its /metrics. */
-async function pollsOf(url: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+/**
+ * Polls a shard has started (the sum of b24_offline_polls_total), read from its /metrics as
+ * Prometheus reads it (OpenMetrics, gzip: the body the shard renders ahead, at most 2 s old),
+ * and when it was asked. Not the text format: its first render would format every series
+ * once more, and format each poll's series twice for 2 minutes, right at the start of the
+ * measurement. A rate divides by the time between two reads, not by the cadence phase.
+ */
+async function pollsOf(url: string): Promise<{ polls: number; at: number }> {
+  const at = performance.now();
+  const answer = await fetch(`${url}/metrics`, {
+    headers: { accept: 'application/openmetrics-text; version=1.0.0' },
+  });
+  const text = await answer.text();
   let polls = 0;
   for (const match of text.matchAll(/^b24_offline_polls_total\{[^}]*\} (\S+)$/gm))
     polls += Number(match[1]);
-  return polls;
+  return { polls, at };
 }
 
 /** The probe's seconds of one shard between `from` and `to` (Date.now()). */
@@ -261,7 +271,7 @@ async function main(): Promise<void> {
     const elapsed = (performance.now() - started) / 1000;
     const cpu = shards.map((s, i) => (cpuSeconds(s.child.pid!) - cpuStart[i]!) / elapsed);
     const pollsPerMinute = (await Promise.all(shards.map((s) => pollsOf(s.url)))).map(
-      (polls, i) => ((polls - pollsStart[i]!) / elapsed) * 60,
+      (end, i) => ((end.polls - pollsStart[i]!.polls) / (end.at - pollsStart[i]!.at)) * 60_000,
     );
     const loadAfter = loadavg();
     const samples = (await nextMessage()).samples!;
