@@ -8,7 +8,8 @@ import { ApiError, AuthError, BadResponseError } from './errors.js';
 import { OAuthAnswer, requestGrant, type OAuthClientOptions } from './oauth.js';
 import { redact } from './redact.js';
 import type { FreshTokenPair } from './refreshExchange.js';
-import { repeatableApiCode, type TransportOptions } from './transport.js';
+import { repeatableApiCode } from './errorReasons.js';
+import type { TransportOptions } from './httpExchange.js';
 
 const AUTHORIZE_LABEL = 'oauth/token (authorization_code)';
 

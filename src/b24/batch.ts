@@ -9,7 +9,7 @@ import { buildQuery } from '../php/buildQuery.js';
 import { redact } from './redact.js';
 import { BatchEnvelope } from './schemas.js';
 import type { Send } from './send.js';
-import { repeatableApiCode } from './transport.js';
+import { repeatableApiCode } from './errorReasons.js';
 import type { BatchAnswer, BatchCommand, CallOptions, ClientObserver } from './types.js';
 
 export interface BatchDeps {
@@ -59,7 +59,7 @@ export async function runBatch(
     }
   }
   // A command's error is text from the portal, quoted in messages and used as a metric
-  // label: like a whole answer's error (transport.ts), it may echo the token it was sent.
+  // label: like a whole answer's error (answerOrError.ts), it may echo the token it was sent.
   const result_error = Object.fromEntries(
     Object.entries(envelope.result.result_error).map(([name, failure]) => {
       const code = repeatableApiCode(failure.error, [sent.token]);

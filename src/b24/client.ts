@@ -14,7 +14,7 @@ import { DEFAULT_RETRY_POLICY } from './retry.js';
 import { RestAnswer } from './schemas.js';
 import { createSend, type Limiter } from './send.js';
 import type { TokenManager } from './tokens.js';
-import { DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUTS, type Timeouts } from './transport.js';
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUTS, type Timeouts } from './httpExchange.js';
 import type {
   CallAnswer,
   CallOptions,

@@ -7,7 +7,8 @@
 import { z } from 'zod';
 import { ApiError, AuthError, BadResponseError } from './errors.js';
 import { redact } from './redact.js';
-import { repeatableApiCode, exchangeJson, type TransportOptions } from './transport.js';
+import { repeatableApiCode } from './errorReasons.js';
+import { exchangeJson, type TransportOptions } from './httpExchange.js';
 import type { TokenPair } from './tokenStore.js';
 
 export interface OAuthClientOptions {

@@ -12,7 +12,7 @@ import { RateLimiter } from './rateLimiter.js';
 import { FileTokenStore } from './fileTokenStore.js';
 import type { TokenStore } from './tokenStore.js';
 import { TokenManager } from './tokens.js';
-import type { Timeouts } from './transport.js';
+import type { Timeouts } from './httpExchange.js';
 import type { ClientObserver } from './types.js';
 
 export interface PortalClientDeps {

@@ -9,7 +9,7 @@ import type { Clock } from './clock.js';
 import { AuthError, MonitorError, NetworkError } from './errors.js';
 import { type OAuthClientOptions, refreshTokenPair } from './oauth.js';
 import type { TokenPair } from './tokenStore.js';
-import { DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUTS, type Timeouts } from './transport.js';
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUTS, type Timeouts } from './httpExchange.js';
 import type { ClientObserver } from './types.js';
 
 /** A pair fresh from the OAuth server: it always has an access token. */

@@ -12,7 +12,8 @@ import { AbortedError, ApiError, BadResponseError, NetworkError, TimeoutError } 
 import { decideRetry, type RetryPolicy } from './retry.js';
 import { assertMayRefreshAgain, isTokenRefusal } from './tokenRefusal.js';
 import type { TokenManager } from './tokens.js';
-import { postRest, type TransportOptions } from './transport.js';
+import type { TransportOptions } from './httpExchange.js';
+import { postRest } from './postRest.js';
 import type { CallOptions, ClientObserver, Params } from './types.js';
 
 /** What the client needs from a limiter; a RateLimiter may be shared by several clients. */

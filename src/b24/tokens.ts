@@ -22,7 +22,7 @@ import {
   type RefreshExchange,
 } from './refreshExchange.js';
 import type { SharedRefresh, TokenPair, TokenStore } from './tokenStore.js';
-import type { Timeouts } from './transport.js';
+import type { Timeouts } from './httpExchange.js';
 import type { SecretSink } from '../runtime/secrets.js';
 import type { ClientObserver } from './types.js';
 

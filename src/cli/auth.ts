@@ -19,7 +19,7 @@ import { MonitorError } from '../b24/errors.js';
 import { timeoutsFor } from '../b24/portalClient.js';
 import { lockTokenFile, TokenFileLockedError, type TokenFileLock } from '../b24/tokenFileLock.js';
 import { FileTokenStore } from '../b24/fileTokenStore.js';
-import { DEFAULT_MAX_BODY_BYTES } from '../b24/transport.js';
+import { DEFAULT_MAX_BODY_BYTES } from '../b24/httpExchange.js';
 import { formatProblems, loadConfig } from '../config/load.js';
 import type { MonitorConfig, PortalConfig } from '../config/types.js';
 import { createLogger, SecretRegistry } from '../runtime/log.js';

@@ -7,7 +7,7 @@
 import { MAX_BATCH_COMMANDS } from '../b24/allowList.js';
 import { sleep } from '../b24/clock.js';
 import { ApiError, BadResponseError } from '../b24/errors.js';
-import { reasonFor } from '../b24/transport.js';
+import { reasonFor } from '../b24/errorReasons.js';
 import type { BatchCommand, CallAnswer, CallOptions, RestClient } from '../b24/types.js';
 
 export async function runCommands(

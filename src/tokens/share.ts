@@ -20,7 +20,7 @@
 import { hostname } from 'node:os';
 import { refreshTokenPair, type OAuthClientOptions } from '../b24/oauth.js';
 import { PORTAL_DEFAULTS } from '../config/settings.js';
-import { DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUTS } from '../b24/transport.js';
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUTS } from '../b24/httpExchange.js';
 import { RedisConnection } from './redisConnection.js';
 import {
   DEFAULT_PREFIX,

@@ -10,7 +10,7 @@ import {
   TokenStoreError,
 } from '../../src/b24/errors.js';
 import { decideRetry, retryClass } from '../../src/b24/retry.js';
-import { reasonFor } from '../../src/b24/transport.js';
+import { reasonFor } from '../../src/b24/errorReasons.js';
 
 const NOW = 1_700_000_000_000;
 

@@ -7,7 +7,8 @@ import {
   NetworkError,
   TimeoutError,
 } from '../../src/b24/errors.js';
-import { DEFAULT_TIMEOUTS, postRest, type TransportOptions } from '../../src/b24/transport.js';
+import { DEFAULT_TIMEOUTS, type TransportOptions } from '../../src/b24/httpExchange.js';
+import { postRest } from '../../src/b24/postRest.js';
 import {
   ACCESS_TOKEN,
   errorText,

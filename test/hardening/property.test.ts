@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRestClient, type B24RestClient } from '../../src/b24/client.js';
 import { MonitorError } from '../../src/b24/errors.js';
 import { TokenManager } from '../../src/b24/tokens.js';
-import { answerOrError } from '../../src/b24/transport.js';
+import { answerOrError } from '../../src/b24/answerOrError.js';
 import type {
   BatchAnswer,
   BatchCommand,

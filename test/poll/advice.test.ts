@@ -11,7 +11,7 @@ import {
   MonitorError,
   TokenStoreError,
 } from '../../src/b24/errors.js';
-import { reasonFor } from '../../src/b24/transport.js';
+import { reasonFor } from '../../src/b24/errorReasons.js';
 import { adviceFor } from '../../src/poll/advice.js';
 
 function api(status: number, code: string): ApiError {
