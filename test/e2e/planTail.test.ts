@@ -34,12 +34,12 @@ function liveTimestamps(portal: SimPortal): number[] {
 async function start(): Promise<{ p: PlanPortal; clock: ManualClock; meter: Costed }> {
   const clock = new ManualClock(Date.now());
   let meter: Costed | undefined;
-  let p: PlanPortal | undefined;
-  p = await startPlanPortal({
+  // the queue's rows are read at each request, once the portal exists
+  const p: PlanPortal = await startPlanPortal({
     clock,
     portal: { events: names8, operatingLimit: null },
     wrap: (client) => {
-      meter = costed(client, SIZE, {}, () => (p === undefined ? [] : liveTimestamps(p.portal)));
+      meter = costed(client, SIZE, {}, () => liveTimestamps(p.portal));
       return meter.client;
     },
   });
