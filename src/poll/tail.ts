@@ -43,7 +43,7 @@ import { STATUSES, type GroupStats, type Status, type StatusStats } from '../que
 type Answers = Readonly<Record<string, CallAnswer>>;
 
 /** T = the full count's time minus this: room for the portal's clock to lag the monitor's. */
-export const TAIL_MARGIN_S = 120;
+const TAIL_MARGIN_S = 120;
 /** A baseline is used for at most this long; then every name is counted in full again. */
 const TAIL_MAX_AGE_MS = 60 * 60_000;
 
