@@ -226,7 +226,7 @@ export function nameCommands(
   return planned;
 }
 
-function pageOf(h: Headline, view: StatusView): readonly Row[] | null {
+export function pageOf(h: Headline, view: StatusView): readonly Row[] | null {
   if (h.newestComplete) return h.newest;
   return view.trusted && view.complete ? view.rows : null;
 }

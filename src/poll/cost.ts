@@ -37,7 +37,7 @@ export type CostClass = 'all' | 'reserved' | 'none';
  * A `TIMESTAMP_X` range holding at most this share of the queue is read through its index;
  * a wider one is read as if unbounded (MariaDB chose `ALL` at 10 % and `range` at 2.5 % at 1M).
  */
-const RANGE_SHARE = 0.05;
+export const RANGE_SHARE = 0.05;
 
 /** A command's cost: its class, and the rows of its `TIMESTAMP_X` range when it has one. */
 export interface Costed {

@@ -70,6 +70,15 @@ import {
   type Planned,
 } from './headline.js';
 import { NameBook } from './names.js';
+import {
+  armBaseline,
+  armCommands,
+  checkCommands,
+  readCheck,
+  readTail,
+  tailCommands,
+  type TailBaseline,
+} from './tail.js';
 import { pack, Packer } from './pack.js';
 import { parseOfflineEventNames } from './parseAnswers.js';
 import { callOptions, PAGE_SIZE, type ScanInput } from './offlineList.js';
@@ -133,6 +142,12 @@ const RECOUNT_NAMES_MS = 60 * 60_000;
  * two polls (names, then ages) so that the estimate's drift cannot leave a section late.
  */
 const STAGGER_SHARE = 0.6;
+/**
+ * A full count of names also measures the queue's old part (for tail.ts) only when it is
+ * estimated above this many seconds: below, a refresh costs less than the budget of one poll
+ * at a 30-s schedule (5 %: 1.5 s), and the plan stays as simple as it was.
+ */
+const TAIL_MIN_SECONDS = 1;
 
 interface Choice {
   readonly planned: readonly Planned[];
@@ -145,6 +160,10 @@ interface Choice {
   readonly byDifference: ByDifference;
   /** The most seconds one request of it should take. */
   readonly capSeconds: number;
+  /** The names are counted from the queue's recent tail (tail.ts). */
+  readonly tail: boolean;
+  /** The cutoff whose old part this full count of names also measures (tail.ts), or null. */
+  readonly armCutoff: number | null;
 }
 
 function processingOf(
@@ -181,6 +200,10 @@ export class CountPlanner {
   #refreshPolls = 1;
   /** The last poll's estimate of a whole breakdown, seconds. */
   #lastEstimate = 0;
+  /** The old part of the queue at the last full count of names that measured it (tail.ts). */
+  #tail: TailBaseline | null = null;
+  /** The newest TIMESTAMP_X any page showed: how long the queue's tail is, roughly. */
+  #newestKnown: number | null = null;
 
   constructor(options: PlanOptions = {}) {
     this.#budget = new DatabaseBudget({
@@ -223,6 +246,10 @@ export class CountPlanner {
     ) {
       head.push(newestCommand());
     }
+    // A names refresh may count the tail only: first, whether the old rows are as they were.
+    if (!this.#always && mayRefresh.run && this.#tail !== null) {
+      head.push(...checkCommands(this.#tail, now));
+    }
     head.push({ key: 'handlers', command: { method: 'event.get', params: {} }, cost: 'none' });
     const headPacks = this.#pack(head, this.#size, 2, this.#capSeconds);
     for (const pack of headPacks) Object.assign(answers, await this.#runAsHeadline(input, pack));
@@ -257,7 +284,20 @@ export class CountPlanner {
     const ages = ageCommands(input, h);
     const implied = this.#implied(h, ranked, now);
     const allNames = nameCommands(h, ranked, implied);
-    this.#lastEstimate = this.#estimate([...ages, ...allNames], h.size);
+    this.#noteNewest(h);
+    const base = this.#tail;
+    const check =
+      base === null || this.#always || this.#missing.length > 0
+        ? null
+        : readCheck(h, base, answers);
+    const tail =
+      base === null || check === null ? null : tailCommands(h, base, check, ranked, input.takenAt);
+    // Worth measuring only where the full count of names is a real cost (TAIL_MIN_SECONDS).
+    const arm =
+      this.#always || tail !== null || this.#estimate(allNames, h.size) < TAIL_MIN_SECONDS
+        ? null
+        : armCommands(h, ranked, input.takenAt, this.#newestKnown);
+    this.#lastEstimate = this.#estimate([...ages, ...(tail ?? allNames)], h.size);
     const decision = this.#budget.decide(
       now,
       this.#lastAt(),
@@ -290,6 +330,8 @@ export class CountPlanner {
         this.#capSeconds,
         now,
         decision.why === 'max_age',
+        tail,
+        arm,
       );
       if (choice.planned.length === 0 && decision.why !== 'budget' && requestsLeft > 0) {
         // Nothing fits half the timeout and the breakdown is about to be too old: a server
@@ -304,6 +346,8 @@ export class CountPlanner {
           this.#timeoutSeconds * 0.9,
           now,
           decision.why === 'max_age',
+          tail,
+          arm,
         );
       }
       counted = [...choice.names];
@@ -320,7 +364,10 @@ export class CountPlanner {
           const got = await this.#run(input, pack);
           Object.assign(answers, got);
           const seconds = processingOf(got, Object.keys(got));
-          this.#speed.observe(this.#rows(pack, h.size), seconds);
+          // A tail's request is mostly per-name ranges of the PROCESS_ID index, each row a
+          // lookup of the table (EVENT_NAME): slower per row than the passes the model learns
+          // from, it would make the next headline look too slow for one request.
+          if (!choice.tail) this.#speed.observe(this.#rows(pack, h.size), seconds);
           processing += seconds;
         } catch (error) {
           if (!(error instanceof TimeoutError)) throw error;
@@ -343,7 +390,16 @@ export class CountPlanner {
         this.#agesAt = now;
         refreshed.push('ages');
       }
-      if (choice.namesIncluded && answered('n:')) {
+      if (choice.tail && check !== null && base !== null && answered('n:')) {
+        const read = readTail(h, base, check, counted, answers);
+        this.#groups = read.groups;
+        // figures that do not add up (a queue that changed between requests): count in full next
+        if (!read.consistent) this.#tail = null;
+        this.#missing = shortfall(this.#groups);
+        this.#groupsAt = now;
+        refreshed.push('names');
+        this.#names.remember(this.#groups, counted, [...bound, ...input.knownEventNames], now);
+      } else if (choice.namesIncluded && answered('n:')) {
         this.#groups = readNames(h, counted, answers, choice.byDifference);
         for (const key of Object.keys(answers)) {
           if (!key.startsWith('n:gap:')) continue;
@@ -354,6 +410,10 @@ export class CountPlanner {
         if (counted.length >= ranked.length && choice.byDifference.size === 0) {
           // counted one by one: the last names may be taken by difference until the next hour
           this.#namesExactAt = this.#missing.length === 0 ? now : null;
+        }
+        if (choice.armCutoff !== null && counted.length >= ranked.length) {
+          this.#tail =
+            armBaseline(this.#groups, counted, answers, choice.armCutoff, now) ?? this.#tail;
         }
         this.#groupsAt = now;
         refreshed.push('names');
@@ -426,6 +486,8 @@ export class CountPlanner {
     capSeconds: number,
     now: number,
     forced: boolean,
+    tail: readonly Planned[] | null,
+    arm: { cutoff: number; planned: Planned[] } | null,
   ): Choice {
     const est = (p: Planned) => this.#speed.estimate(rowsExamined(p, h.size));
     const fits = (planned: readonly Planned[]) => {
@@ -438,16 +500,26 @@ export class CountPlanner {
     const missing = this.#missing;
     const discover =
       missing.length === 0 ? [] : gapCommands(ranked, missing.length === 1 ? missing[0]! : null);
-    const byDifference = discover.length === 0 ? implied : new Map<Status, string>();
-    const allNames = [...(freeNames ? [] : nameCommands(h, ranked, byDifference)), ...discover];
-    const whole = (withAges: boolean, withNames: boolean): Choice => ({
-      planned: [...(withAges ? ages : []), ...(withNames ? allNames : [])],
-      ages: withAges,
-      names: withNames ? [...ranked] : [],
-      namesIncluded: withNames,
-      byDifference: withNames ? byDifference : new Map(),
-      capSeconds,
-    });
+    const useTail = tail !== null && discover.length === 0;
+    const byDifference = discover.length === 0 && !useTail ? implied : new Map<Status, string>();
+    const allNames = useTail
+      ? tail
+      : [...(freeNames ? [] : nameCommands(h, ranked, byDifference)), ...discover];
+    const whole = (withAges: boolean, withNames: boolean): Choice => {
+      const planned = [...(withAges ? ages : []), ...(withNames ? allNames : [])];
+      // A full count of names also measures the old part when that fits too (tail.ts).
+      const armed = withNames && !useTail && arm !== null && fits([...planned, ...arm.planned]);
+      return {
+        planned: armed ? [...planned, ...arm.planned] : planned,
+        ages: withAges,
+        names: withNames ? [...ranked] : [],
+        namesIncluded: withNames,
+        byDifference: withNames ? byDifference : new Map(),
+        capSeconds,
+        tail: withNames && useTail,
+        armCutoff: armed ? arm.cutoff : null,
+      };
+    };
     // In a refresh forced by the max age, a section that is not due yet is left alone: the
     // sections stay staggered (each comes due on its own, in different polls) and a section
     // counted a poll ago is not counted again. Staggered sections stay so in a refresh the
@@ -511,6 +583,8 @@ export class CountPlanner {
       // some names left to `other`: no name is implied
       byDifference: new Map(),
       capSeconds,
+      tail: false,
+      armCutoff: null,
     };
   }
 
@@ -553,6 +627,16 @@ export class CountPlanner {
     if (this.#staggered()) return this.#groupsAt < this.#agesAt;
     // both as old, and a refresh expected to take two polls: the names come first
     return this.#pollsPerRefresh() > 1;
+  }
+
+  /** Remembers the newest TIMESTAMP_X the headline's pages show. */
+  #noteNewest(h: Headline): void {
+    const pages = [h.newest, h.oldestRows, ...STATUSES.map((s) => h.statuses[s].rows)];
+    for (const rows of pages) {
+      for (const row of rows) {
+        if (this.#newestKnown === null || row.ts > this.#newestKnown) this.#newestKnown = row.ts;
+      }
+    }
   }
 
   /** When the older of the two breakdowns was refreshed (null: not both yet). */

@@ -4,17 +4,20 @@
  * reserved rows, totals by filter) are checked against a real database's semantics.
  */
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { parseOffset } from '../../src/sim/index.js';
+import { ManualClock, parseOffset } from '../../src/sim/index.js';
 import { SqlQueue, copyQueue, startMariaDb } from '../../src/sim/sql/index.js';
 import type { MariaDb } from '../../src/sim/sql/index.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { describeWithMariaDb } from '../helpers/mariadb.js';
+import { costed, type Costed } from '../helpers/costed.js';
+import { startPlanPortal, type PlanPortal } from '../helpers/planPortal.js';
 
 const EVENTS = ['ONCRMLEADADD', 'ONCRMDEALUPDATE', 'ONTASKADD'];
 
 describeWithMariaDb('a poll of the SQL-backed portal', () => {
   let db: MariaDb;
   let harness: Harness | undefined;
+  let plan: PlanPortal | undefined;
   let queue: SqlQueue | undefined;
   let appId = 0;
 
@@ -24,8 +27,10 @@ describeWithMariaDb('a poll of the SQL-backed portal', () => {
 
   afterEach(async () => {
     await harness?.close();
+    await plan?.close();
     await queue?.close();
     harness = undefined;
+    plan = undefined;
     queue = undefined;
   });
 
@@ -75,4 +80,47 @@ describeWithMariaDb('a poll of the SQL-backed portal', () => {
       expect(queue.work.lists).toBeGreaterThan(0);
     },
   );
+
+  it('count: names from the tail of a static queue equal the ground truth of the rows in MariaDB', async () => {
+    queue = await SqlQueue.open({
+      socket: db.socket,
+      appId: ++appId,
+      offsetMinutes: parseOffset('+03:00'),
+    });
+    const clock = new ManualClock(Date.now());
+    const counts = {
+      ONCRMLEADADD: { queued: 300, reserved: 60, error: 80 },
+      ONCRMDEALUPDATE: { queued: 200, reserved: 55, error: 70 },
+      ONTASKADD: { queued: 100, error: 60 },
+    };
+    let meter: Costed | undefined;
+    const timestamps: number[] = [];
+    // priced as a large queue (a full pass 0.3 s), so that the plan counts the tail
+    plan = await startPlanPortal({
+      clock,
+      portal: { events: EVENTS, listBackend: queue, firstId: appId * 100_000 },
+      wrap: (client) => {
+        meter = costed(client, { rows: 925, reserved: 115 }, {}, () => timestamps);
+        return meter.client;
+      },
+    });
+    const now = clock.now();
+    plan.portal.fill({ counts, newestMs: now - 86_400_000, oldestMs: now - 3 * 86_400_000 });
+    plan.portal.queue().forEachLive((row) => timestamps.push(row.timestampMs / 1000));
+    await copyQueue(plan.portal.queue(), queue);
+
+    let tail = 0;
+    for (let i = 0; i < 24; i++) {
+      const from = meter!.batches.length;
+      const report = await plan.poller.poll();
+      expect(report.error).toBeUndefined();
+      const keys = meter!.batches.slice(from).flat();
+      if (report.refreshed?.includes('names')) {
+        expect(report.snapshot!.groups).toEqual(plan.portal.truth(report.snapshot!.takenAt).groups);
+        if (keys.some((k) => k.startsWith('n:t:reserved:'))) tail += 1;
+      }
+      clock.advance(30_000);
+    }
+    expect(tail).toBeGreaterThan(0);
+  });
 });
