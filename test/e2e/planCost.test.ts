@@ -6,31 +6,23 @@
  * size each request to half the request timeout, and keep the breakdowns at most 5 minutes
  * old; a breakdown request that times out leaves the poll up.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PollReport } from '../../src/poll/report.js';
 import { STATUSES } from '../../src/queue/snapshot.js';
 import { ManualClock } from '../../src/sim/index.js';
-import { startPlanPortal, type PlanPortal } from '../helpers/planPortal.js';
+import type { PlanPortal } from '../helpers/planPortal.js';
+import { DAY, names8, STUCK_COUNTS as STUCK, usePlanPortals } from './planShared.js';
 import { costed, COUNT_SECONDS, type Costed } from '../helpers/costed.js';
 
-let open: PlanPortal[] = [];
-afterEach(async () => {
-  for (const p of open) await p.close();
-  open = [];
-});
+const startPortal = usePlanPortals();
 
-const DAY = 86_400_000;
-const names8 = Array.from({ length: 8 }, (_, i) => `ONCRMEVENT${i}`);
-const STUCK = Object.fromEntries(
-  names8.map((n) => [n, { queued: 2_000, reserved: 100, error: 400 }]),
-);
 const SIZE = { rows: 20_000, reserved: 800 };
 
 async function start(env: Record<string, string>, costedOptions = {}) {
   const clock = new ManualClock(Date.now());
   let meter: Costed | undefined;
   const timestamps: number[] = [];
-  const p = await startPlanPortal({
+  const p = await startPortal({
     clock,
     env,
     portal: { events: names8 },
@@ -39,7 +31,6 @@ async function start(env: Record<string, string>, costedOptions = {}) {
       return meter.client;
     },
   });
-  open.push(p);
   p.portal.fill({
     counts: STUCK,
     newestMs: clock.now() - 2 * DAY,

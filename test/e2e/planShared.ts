@@ -1,5 +1,5 @@
 /**
- * What the count plan's end-to-end files share (plan.test.ts, planBudget.test.ts): a plan
+ * What the count plan's end-to-end files share (plan, planBudget, planCost, planTail): a plan
  * portal per test, closed after it; a poll that must succeed; the truth per status; the
  * queue shapes both files poll.
  */
