@@ -7,11 +7,10 @@
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAuth } from '../../src/cli/auth.js';
 import { FORCED_ERRORS, SimServer, type SimPortal } from '../../src/sim/index.js';
+import { startAuth } from '../helpers/authInProcess.js';
 import { freePort, runCli, startCli, waitFor } from '../helpers/processes.js';
 
 /** Real time that a test can move ahead: the sim's codes live 30 s of it. */
@@ -85,36 +84,6 @@ async function consent(authorizeUrl: string): Promise<URL> {
 /** The consent page's address as `auth` printed it. */
 function printedAuthorizeUrl(stdout: string): string | undefined {
   return /(https?:\/\/\S+\/oauth\/authorize\/\?\S+)/.exec(stdout)?.[1];
-}
-
-/**
- * `auth` in-process: runAuth is what the CLI calls with argv after `auth`, with the process's
- * environment and standard streams. The behaviours that need a real process (its standard
- * input, its exit code for a usage error, the pair read back by `once`) keep one spawn each.
- */
-function startAuth(
-  args: readonly string[],
-  env: Readonly<Record<string, string | undefined>>,
-): AuthRun {
-  const stdin = new PassThrough();
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
-  stderr.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
-  const exited = runAuth(args, { env, stdin, stdout, stderr }).then((code) => ({
-    code,
-    stdout: out,
-    stderr: err,
-  }));
-  return { stdin, stdout: () => out, exited };
-}
-
-interface AuthRun {
-  readonly stdin: PassThrough;
-  stdout(): string;
-  readonly exited: Promise<{ code: number; stdout: string; stderr: string }>;
 }
 
 async function auth(

@@ -5,12 +5,11 @@
  * stopped, the same code still works.
  */
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import { PassThrough } from 'node:stream';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAuth } from '../../src/cli/auth.js';
+import { startAuth } from '../helpers/authInProcess.js';
 import { SimServer, type SimPortal } from '../../src/sim/index.js';
 import { portalEnv } from '../helpers/env.js';
 import { startCli, waitFor } from '../helpers/processes.js';
@@ -56,14 +55,8 @@ async function auth(
   env: Record<string, string>,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const [, ...args] = argv;
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
-  stderr.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
-  const code = await runAuth(args, { env, stdin: new PassThrough(), stdout, stderr });
-  return { code, stdout: out, stderr: err };
+  const run = startAuth(args, env);
+  return run.exited;
 }
 
 describe('auth and a running monitor', () => {
