@@ -217,8 +217,9 @@ export class ExpositionCache {
    * Renders `format` in the background from now on, before any scrape, as after a scrape
    * whose gap to the next is not known (every `maxStaleMs / 2`, for at most `FIRST_SCRAPE_MS`
    * or until the first scrape): the first scrape of a large exposition then finds a body at most
-   * `maxStaleMs` old instead of waiting for a first full render. The server calls it for the
-   * format Prometheus asks for (OpenMetrics, gzip).
+   * `maxStaleMs` old instead of waiting for a first full render. Once a render shows the
+   * exposition small (at most `staleAboveBytes`) it stops: each scrape renders such a body
+   * itself. The server calls it for the format Prometheus asks for (OpenMetrics, gzip).
    */
   renderAhead(openMetrics: boolean, gzip: boolean): void {
     const state = this.#state(openMetrics);
@@ -248,6 +249,8 @@ export class ExpositionCache {
     state.refresh = setTimeout(
       () => {
         state.refresh = null;
+        // a small exposition is rendered fresh by each scrape: nothing to render ahead
+        if (state.done !== null && state.done.bytes <= this.#staleAboveBytes) return;
         const wait = this.#refresh(state, openMetrics);
         if (!known && state.askedAt === scrapedAt && this.#now() < warmUpUntil)
           this.#planRefresh(state, openMetrics, gapMs, scrapedAt, warmUpUntil);

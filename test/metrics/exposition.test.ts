@@ -273,6 +273,23 @@ describe('ExpositionCache of a large exposition', () => {
     }
   });
 
+  it('stops rendering ahead once a render shows the exposition small: each scrape renders that itself', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const metrics = createMetrics('0.0.0');
+      metrics.queueDepth.set({ portal: 'a' }, 1);
+      // the default bound: a body over 1 MB is large, this one is a few kB
+      const cache = new ExpositionCache(new MetricsRenderer(metrics), { maxStaleMs: 2_000 });
+      cache.renderAhead(true, true);
+      await vi.advanceTimersByTimeAsync(600_000);
+      cache.close();
+      // the first render ahead, then one more look that finds it small
+      expect(cache.renders).toBe(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('scrapes about a second apart never wait for a render of their own', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     try {
