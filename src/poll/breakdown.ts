@@ -26,6 +26,7 @@ import {
   emptyAgeCounts,
   STATUSES,
   type AgeThreshold,
+  type GroupStats,
   type Status,
   type StatusStats,
 } from '../queue/snapshot.js';
@@ -231,6 +232,18 @@ export function pageOf(h: Headline, view: StatusView): readonly Row[] | null {
   return view.trusted && view.complete ? view.rows : null;
 }
 
+/** A name's rows of a status as a page that holds every row of that status shows them. */
+export function pageStats(page: readonly Row[], status: Status, name: string): GroupStats {
+  let count = 0;
+  let oldest: number | null = null;
+  for (const r of page) {
+    if (r.status !== status || r.name !== name) continue;
+    count += 1;
+    if (oldest === null || r.ts < oldest) oldest = r.ts;
+  }
+  return { count, oldest };
+}
+
 /**
  * Rows by name and status for `names` (every one counted), plus `other` for the rows of any
  * other name, so that the sums equal the headline's totals.
@@ -253,14 +266,7 @@ export function readNames(
       return { count: Math.max(0, view.total - others), oldest };
     }
     const page = pageOf(h, view);
-    if (page !== null) {
-      const rows = page.filter((r) => r.status === status && r.name === name);
-      const oldest = rows.reduce<number | null>(
-        (m, r) => (m === null || r.ts < m ? r.ts : m),
-        null,
-      );
-      return { count: rows.length, oldest };
-    }
+    if (page !== null) return pageStats(page, status, name);
     if (status === 'reserved' && h.reservedByDifference) {
       const all = totalOf(answers[`n:all:${name}`], `n:all:${name}`);
       const count = Math.max(0, all - statOf(name, 'queued').count - statOf(name, 'error').count);

@@ -33,9 +33,8 @@ import {
   totalOf,
   type Headline,
   type Planned,
-  type Row,
 } from './headline.js';
-import { OTHER_EVENT_NAME, pageOf } from './breakdown.js';
+import { OTHER_EVENT_NAME, pageOf, pageStats } from './breakdown.js';
 import { RANGE_SHARE } from './cost.js';
 import type { CallAnswer, Params } from '../b24/types.js';
 import { STATUSES, type GroupStats, type Status, type StatusStats } from '../queue/snapshot.js';
@@ -224,17 +223,6 @@ function firstTs(answer: CallAnswer | undefined): number | null {
   return answer === undefined ? null : (pageRows(answer)[0]?.ts ?? null);
 }
 
-function fromPage(page: readonly Row[], status: Status, name: string): GroupStats {
-  let count = 0;
-  let oldest: number | null = null;
-  for (const r of page) {
-    if (r.status !== status || r.name !== name) continue;
-    count += 1;
-    if (oldest === null || r.ts < oldest) oldest = r.ts;
-  }
-  return { count, oldest };
-}
-
 /**
  * Rows by name and status from the tail's answers. `consistent` is false when the figures do
  * not add up (a queue that changed between the requests): the groups are then the best
@@ -256,7 +244,7 @@ export function readTail(
       const view = h.statuses[status];
       if (view.total === 0) return { count: 0, oldest: null };
       const page = pageOf(h, view);
-      return page === null ? direct() : fromPage(page, status, name);
+      return page === null ? direct() : pageStats(page, status, name);
     };
     const queued = stat('queued', () => {
       const key = `n:t:queued:${name}`;
