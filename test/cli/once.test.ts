@@ -2,7 +2,7 @@
  * `b24-offline-monitor once [--json]` as a user runs it: exit codes, output, and a rotated
  * refresh token that survives a restart (the seed token from the environment is used up).
  */
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +10,8 @@ import { formatProblems, loadConfig } from '../../src/config/load.js';
 import type { SimServer } from '../../src/sim/index.js';
 import { type SimPortal } from '../../src/sim/index.js';
 import { portalEnv, startAcme } from '../helpers/env.js';
-import { jsonLines, runCli } from '../helpers/processes.js';
+import { jsonLines, runCli, startCli, waitFor } from '../helpers/processes.js';
+import { startSlowOAuth } from '../hardening/slowOAuth.js';
 
 let sim: SimServer;
 let portal: SimPortal;
@@ -127,6 +128,49 @@ describe('once', () => {
     });
     expect(String(failure?.['msg'])).toMatch(/re-authorized/);
     expectNoSecrets(run.stdout + run.stderr);
+  });
+
+  // The refresh rotated the pair (the seed is dead) but the file could not take the new one:
+  // once this process exits, no refresh token is left. The poll worked; the run still failed.
+  it('exits 1 when the rotated pair cannot be saved, and says so in its result and its log', async () => {
+    const seed = portal.authorize('monitor');
+    const tokenDir = join(dir, 'unsaved');
+    await mkdir(tokenDir);
+    let open = (): void => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const oauth = await startSlowOAuth(sim.oauthUrl, 0, gate);
+    try {
+      const env = {
+        ...envFor(seed.refreshToken, join(tokenDir, 'acme.tokens.json')),
+        B24_OAUTH_URL: oauth.url,
+      };
+      const run = startCli(['once', '--json'], env);
+      // the process holds its lock and waits for the new pair: its directory goes away now
+      await waitFor(
+        () => Promise.resolve(oauth.forwarded === 1 ? true : undefined),
+        20_000,
+        'the token request',
+      );
+      await rename(tokenDir, `${tokenDir}.away`);
+      await writeFile(tokenDir, 'not a directory');
+      open();
+      const finished = await run.exited;
+
+      expect(finished.code, finished.stderr).toBe(1);
+      const [result] = JSON.parse(finished.stdout) as Record<string, unknown>[];
+      expect(result).toMatchObject({ portal: 'acme', ok: true, depth: 75, error: null });
+      expect(result?.['tokenFileError']).toEqual(expect.stringMatching(/\S/));
+      const logged = jsonLines(finished.stderr).filter((line) =>
+        String(line['msg']).startsWith('Token file could not be written'),
+      );
+      expect(logged).toHaveLength(1);
+      expect(logged[0]).toMatchObject({ level: 'error', portal: 'acme' });
+      expect(oauth.forwarded).toBe(1);
+      expectNoSecrets(finished.stdout + finished.stderr);
+    } finally {
+      open();
+      await oauth.close();
+    }
   });
 
   // Exit 2, nothing on stdout, the message on stderr for `once` is a process's behaviour:

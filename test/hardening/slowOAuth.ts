@@ -1,7 +1,8 @@
 /**
  * A slow OAuth server: a proxy in front of the simulated one that forwards each token request
  * at once (so the pair is rotated, the old refresh token dead) and holds the answer back for
- * `delayMs`. A shutdown in that window must wait for the answer and save it.
+ * `delayMs`, or until `gate` settles when one is given. A shutdown in that window must wait for
+ * the answer and save it.
  */
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
@@ -18,7 +19,11 @@ export interface SlowOAuth {
   close(): Promise<void>;
 }
 
-export async function startSlowOAuth(target: string, delayMs: number): Promise<SlowOAuth> {
+export async function startSlowOAuth(
+  target: string,
+  delayMs: number,
+  gate?: Promise<void>,
+): Promise<SlowOAuth> {
   const state = { forwarded: 0, answered: 0, delayMs };
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -33,7 +38,7 @@ export async function startSlowOAuth(target: string, delayMs: number): Promise<S
         });
         const body = Buffer.from(await answer.arrayBuffer());
         state.forwarded += 1;
-        await new Promise((resolve) => setTimeout(resolve, state.delayMs));
+        await (gate ?? new Promise((resolve) => setTimeout(resolve, state.delayMs)));
         res.writeHead(answer.status, { 'content-type': 'application/json' });
         res.end(body, () => {
           state.answered += 1;
