@@ -208,4 +208,15 @@ describe('once', () => {
 
     expect(run.code).toBe(code);
   });
+
+  // however the tests start the CLI (build, bundle or tsx), it finds its own package.json
+  it('--version prints the version of package.json', async () => {
+    const pkg = JSON.parse(
+      await readFile(new URL('../../package.json', import.meta.url), 'utf8'),
+    ) as { version: string };
+
+    const run = await runCli(['--version'], {});
+
+    expect(run.stdout.trim()).toBe(pkg.version);
+  });
 });
