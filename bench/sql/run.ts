@@ -185,7 +185,7 @@ async function runMonitor(
   );
   queue.trace = null;
   if (ctx.trace) {
-    for (const line of traceLines(`${plan.name}`, result.runs, lists)) ctx.log(line);
+    for (const line of traceLines(plan.name, result.runs, lists, baselines)) ctx.log(line);
   }
   return {
     polls: result.runs.length,

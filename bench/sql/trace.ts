@@ -32,19 +32,35 @@ function pollLines(title: string, lists: readonly SqlListTrace[]): string[] {
   return lines;
 }
 
-/** The trace of the last headline-only poll and of the dearest poll of each kind of breakdown. */
+/**
+ * The trace of the last headline-only poll, of the dearest one (over the `COUNT(*)` timed
+ * around it, when given: what sets the headline's max), and of the dearest poll of each kind
+ * of breakdown.
+ */
 export function traceLines(
   label: string,
   runs: readonly PollRun[],
   lists: readonly (readonly SqlListTrace[] | undefined)[],
+  countMs: readonly (number | undefined)[] = [],
 ): string[] {
   const seconds = (i: number) => runs[i]?.processingSeconds ?? 0;
   const kind = (i: number) => runs[i]?.refreshed?.join('+') ?? '';
   const indexes = runs.map((_, i) => i);
-  const headline = indexes.filter((i) => kind(i) === '').at(-1);
+  const headlines = indexes.filter((i) => i > 0 && kind(i) === '');
   const out = [`${label}: trace`];
-  if (headline !== undefined) {
-    out.push(...pollLines(`headline poll ${headline}`, lists[headline] ?? []));
+  const yardstick = (i: number) => {
+    const count = countMs[i];
+    return count === undefined ? '' : `, COUNT(*) around it ${Math.round(count)} ms`;
+  };
+  const last = headlines.at(-1);
+  if (last !== undefined) {
+    out.push(...pollLines(`headline poll ${last}${yardstick(last)}`, lists[last] ?? []));
+  }
+  const cost = (i: number) => seconds(i) / (countMs[i] ?? 1);
+  const dearest = [...headlines].sort((a, b) => cost(b) - cost(a))[0];
+  if (dearest !== undefined && dearest !== last) {
+    const title = `dearest headline poll ${dearest}${yardstick(dearest)}`;
+    out.push(...pollLines(title, lists[dearest] ?? []));
   }
   const kinds = new Set(indexes.filter((i) => i > 0 && kind(i) !== '').map(kind));
   for (const k of kinds) {
