@@ -62,6 +62,7 @@ export function traceLines(
     const title = `dearest headline poll ${dearest}${yardstick(dearest)}`;
     out.push(...pollLines(title, lists[dearest] ?? []));
   }
+  out.push(...summaryLines(runs, lists));
   const kinds = new Set(indexes.filter((i) => i > 0 && kind(i) !== '').map(kind));
   for (const k of kinds) {
     const dearest = indexes
@@ -71,4 +72,29 @@ export function traceLines(
     out.push(...pollLines(`breakdown poll ${dearest} (${k})`, lists[dearest] ?? []));
   }
   return out;
+}
+
+/**
+ * One line per poll: its lists by kind (by name without a time range: a pass or a
+ * PROCESS_ID range; by name in a time range; other time ranges; the rest), so that a run
+ * shows which polls counted names in full and which from the tail.
+ */
+function summaryLines(
+  runs: readonly PollRun[],
+  lists: readonly (readonly SqlListTrace[] | undefined)[],
+): string[] {
+  return runs.map((run, i) => {
+    const polled = lists[i] ?? [];
+    const count = (test: (e: SqlListTrace) => boolean) => polled.filter(test).length;
+    const named = (e: SqlListTrace) => e.where.includes('EVENT_NAME');
+    const timed = (e: SqlListTrace) => e.where.includes('TIMESTAMP_X');
+    const ms = polled.reduce((s, e) => s + e.countMs + e.pageMs, 0);
+    const kinds = [
+      `${count((e) => named(e) && !timed(e))} by name`,
+      `${count((e) => named(e) && timed(e))} by name since T`,
+      `${count((e) => !named(e) && timed(e))} time ranges`,
+      `${count((e) => !named(e) && !timed(e))} other`,
+    ].join(', ');
+    return `  poll ${i} (${run.refreshed?.join('+') || 'headline'}): ${polled.length} lists, ${Math.round(ms)} ms: ${kinds}`;
+  });
 }
