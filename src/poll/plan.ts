@@ -548,6 +548,18 @@ export class CountPlanner {
     }
     if (agesDue && !namesDue && fits(ages)) return whole(true, false);
     if (namesDue && !agesDue && fits(allNames)) return whole(false, true);
+    // A full count of names that the ages would keep from measuring the queue's old part
+    // (tail.ts: 2 commands a name, past 50 commands or the request's cap) takes it alone
+    // when nothing forces both now; the ages follow at the next poll, and the names are
+    // counted from the tail from then on instead of in full every time (bench --sql, stuck).
+    const armable = !forced && !useTail && arm !== null;
+    if (
+      armable &&
+      !fits([...ages, ...allNames, ...arm.planned]) &&
+      fits([...allNames, ...arm.planned])
+    ) {
+      return whole(false, true);
+    }
     if (fits([...ages, ...allNames])) return whole(true, true);
     if (fits(allNames)) {
       // the names fit whole alone: one section now, the other at the next poll

@@ -138,6 +138,64 @@ describe('on a portal whose COUNT(*) over the queue takes 0.3 s', () => {
     expect(truth.groups).toEqual(groupsTruth);
   });
 
+  it('measures the old part with the first full count of names when the ages would crowd it out of the request, and counts the names from the tail from then on', async () => {
+    // 9 names and rows up to a second ago: the ages (12 commands), the names (27) and the
+    // old part's ranges (18) are more than the 50 commands of one request, names and ranges are not
+    const names9 = [...names8, 'ONCRMEVENT8'];
+    const clock = new ManualClock(Date.now());
+    let meter: Costed | undefined;
+    const timestamps: number[] = [];
+    const p = await startPortal({
+      clock,
+      env: { MONITOR_REQUEST_TIMEOUT: '30000' },
+      portal: { events: names9 },
+      wrap: (client) => {
+        meter = costed(client, SIZE, {}, () => timestamps);
+        return meter.client;
+      },
+    });
+    const counts = { queued: 2_000, reserved: 100, error: 400 };
+    p.portal.fill({
+      counts: Object.fromEntries(names9.map((n) => [n, counts])),
+      newestMs: clock.now() - 1000,
+      oldestMs: clock.now() - 10 * DAY,
+    });
+    p.portal.queue().forEachLive((row) => timestamps.push(row.timestampMs / 1000));
+
+    const reports: PollReport[] = [];
+    const keysByPoll: string[][] = [];
+    for (let i = 0; i < 30; i++) {
+      const from = meter!.batches.length;
+      const report = await p.poller.poll();
+      if (!report.ok) throw new Error(`poll failed: ${report.error?.message}`);
+      reports.push(report);
+      keysByPoll.push(meter!.batches.slice(from).flat());
+      clock.advance(30_000);
+    }
+
+    const full = (keys: string[]) => keys.some((k) => /^n:(queued|error|reserved):/.test(k));
+    const fromTail = (keys: string[]) => keys.some((k) => k.startsWith('n:t:reserved:'));
+    // the first poll counts every name in full and measures the old part; the ages follow
+    expect(full(keysByPoll[0]!)).toBe(true);
+    expect(keysByPoll[0]!.some((k) => k.startsWith('n:t:a:'))).toBe(true);
+    expect(reports[1]!.refreshed).toEqual(['ages']);
+    // later names refreshes count the tail only
+    const later = keysByPoll.slice(1).filter((keys) => keys.some((k) => k.startsWith('n:')));
+    expect(later.length).toBeGreaterThanOrEqual(2);
+    for (const keys of later) {
+      expect(full(keys)).toBe(false);
+      expect(fromTail(keys)).toBe(true);
+    }
+    for (const report of reports.slice(1)) {
+      expect(report.startedAt / 1000 - report.breakdownAt!).toBeLessThanOrEqual(300);
+    }
+    const share = reports.reduce((sum, r) => sum + (r.processingSeconds ?? 0), 0) / (30 * 30);
+    expect(share).toBeLessThanOrEqual(0.05);
+    // the queue does not change: the names from the tail are the truth
+    const last = reports.at(-1)!;
+    expect(last.snapshot!.groups).toEqual(p.portal.truth(Math.floor(last.breakdownAt!)).groups);
+  });
+
   it('shrinks the breakdown to what half a short request timeout holds', async () => {
     const { p, clock, meter } = await start({ MONITOR_REQUEST_TIMEOUT: '3000' });
 
