@@ -19,6 +19,7 @@ import type {
   SqlQueue,
   SqlWork,
 } from '../../src/sim/sql/index.js';
+import type { RowDataPacket } from 'mysql2/promise';
 import { runChild } from '../children.js';
 import type { PollMark, PollRun, PortalAccess } from '../protocol.js';
 import { EVENT_NAMES_16, EVENT_NAMES_8, formatRows } from '../queueShape.js';
@@ -133,8 +134,10 @@ interface RunFigures {
   readonly wallMs: readonly number[];
   readonly depths: readonly number[];
   readonly runs: readonly PollRun[];
-  /** One `COUNT(*)` of the queue around each poll (mean of before and after), ms (schedule only). */
+  /** One `COUNT(*)` of the queue around each poll (mean of 2 before and 2 after), ms (schedule only). */
   readonly baselineMs: readonly number[];
+  /** Rows the server read (Handler_read_*) between each poll's start and end marks. */
+  readonly readsByPoll: readonly number[];
 }
 
 async function runMonitor(
@@ -149,24 +152,29 @@ async function runMonitor(
   let current: SqlListTrace[] | null = null;
   if (ctx.trace) queue.trace = (entry) => current?.push(entry);
   let atStart = queue.workNow().seconds;
-  // On a schedule, one COUNT(*) of the queue just before and one just after each poll: the
+  // On a schedule, two COUNT(*)s of the queue just before and two just after each poll: the
   // headline's yardstick under the load of the poll's moment (run by the bench while the
-  // child waits, not charged to the monitor).
+  // child waits, not charged to the monitor; two on each side so that one count that
+  // happened to run alone on the machine does not set it).
   const steady = ctx.intervalMs !== null;
   const baselines: number[] = [];
   const before: number[] = [];
+  const readsByPoll: number[] = [];
+  let readsAtStart = 0;
+  const yardstick = async () => (await countOnceMs(queue)) + (await countOnceMs(queue));
   const onMark = async (mark: PollMark) => {
     if (mark.phase === 'start') {
-      if (steady) before[mark.run] = await countOnceMs(queue);
+      if (steady) before[mark.run] = await yardstick();
       atStart = queue.workNow().seconds;
+      readsAtStart = queue.workNow().handlerReads;
       current = lists[mark.run] = [];
     } else {
       byPoll[mark.run] = round(queue.workNow().seconds - atStart, 3);
+      readsByPoll[mark.run] = queue.workNow().handlerReads - readsAtStart;
       current = null;
-      // the mean of one count just before and one just after: the load of the poll's moment
+      // the mean of the counts just before and just after: the load of the poll's moment
       const first = before[mark.run];
-      if (steady && first !== undefined)
-        baselines[mark.run] = (first + (await countOnceMs(queue))) / 2;
+      if (steady && first !== undefined) baselines[mark.run] = (first + (await yardstick())) / 4;
     }
   };
   const result = await runChild(
@@ -185,7 +193,7 @@ async function runMonitor(
   );
   queue.trace = null;
   if (ctx.trace) {
-    for (const line of traceLines(`${plan.name}`, result.runs, lists)) ctx.log(line);
+    for (const line of traceLines(plan.name, result.runs, lists, baselines)) ctx.log(line);
   }
   return {
     polls: result.runs.length,
@@ -199,6 +207,7 @@ async function runMonitor(
     depths: result.runs.flatMap((run) => (run.snapshot === null ? [] : [run.snapshot.depth])),
     runs: result.runs,
     baselineMs: baselines,
+    readsByPoll,
   };
 }
 
@@ -230,6 +239,7 @@ async function runSdk(
     depths: result.runs.map((run) => run.rows),
     runs: [],
     baselineMs: [],
+    readsByPoll: [],
   };
 }
 
@@ -240,6 +250,7 @@ async function measurePlan(
   rows: number,
   names: readonly string[],
   plan: SqlPlan,
+  countReads: number,
 ): Promise<PlanResult> {
   const before: SqlWork = queue.workNow();
   const figures =
@@ -267,8 +278,37 @@ async function measurePlan(
     depthOk: figures.depths.length === 0 ? null : figures.depths.at(-1) === rows,
     ...(ctx.intervalMs === null || figures.runs.length === 0
       ? {}
-      : { steady: steadyFigures(figures.runs, ctx.intervalMs, figures.baselineMs) }),
+      : {
+          steady: steadyFigures(figures.runs, ctx.intervalMs, figures.baselineMs, {
+            byPoll: figures.readsByPoll,
+            count: countReads,
+          }),
+        }),
   };
+}
+
+/**
+ * Waits until InnoDB has written out the pages the fill dirtied (at most 2 minutes): the
+ * flushing after a million-row insert runs for a minute or so and slows every query of the
+ * first polls (the same depth count took 1.5 times the bench's own COUNT(*) in the first
+ * minute), work no monitor caused and a real portal's queue, not loaded seconds before, does
+ * not have. Returns the seconds waited.
+ */
+async function settle(queue: SqlQueue): Promise<number> {
+  const started = performance.now();
+  const dirty = async () => {
+    const rows = await queue.query<RowDataPacket[]>(
+      "SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_dirty'",
+    );
+    return Number((rows[0] as { Value?: string } | undefined)?.Value ?? 0);
+  };
+  await queue.query('SET GLOBAL innodb_max_dirty_pages_pct = 0');
+  try {
+    while ((await dirty()) > 100 && performance.now() - started < 120_000) await delay(1000);
+  } finally {
+    await queue.query('SET GLOBAL innodb_max_dirty_pages_pct = DEFAULT');
+  }
+  return round((performance.now() - started) / 1000, 1);
 }
 
 /** One `COUNT(*)` of the app's whole queue, ms. */
@@ -279,6 +319,29 @@ async function countOnceMs(queue: SqlQueue): Promise<number> {
     [queue.appId],
   );
   return performance.now() - started;
+}
+
+/** Rows one `COUNT(*)` of the app's whole queue reads (Handler_read_*): the unit of work. */
+async function countRowsRead(queue: SqlQueue): Promise<number> {
+  const connection = await queue.connection();
+  const reads = async () => {
+    const [rows] = await connection.query<RowDataPacket[]>(
+      "SHOW SESSION STATUS LIKE 'Handler_read%'",
+    );
+    return rows.reduce((sum, row) => sum + Number((row as { Value: string }).Value), 0);
+  };
+  try {
+    const first = await reads();
+    const overhead = (await reads()) - first;
+    const before = await reads();
+    await connection.query(
+      `SELECT COUNT(*) AS n FROM ${TABLE} WHERE APP_ID = ? AND (CONNECTOR_ID IS NULL OR CONNECTOR_ID = '')`,
+      [queue.appId],
+    );
+    return (await reads()) - before - overhead;
+  } finally {
+    connection.release();
+  }
 }
 
 async function countAllMs(queue: SqlQueue): Promise<number> {
@@ -325,8 +388,11 @@ export async function measureCase(
     });
     await queue.query(`ANALYZE TABLE ${TABLE}`);
     const fillS = round((performance.now() - started) / 1000, 1);
+    const settleS = await settle(queue);
+    ctx.log(`${label}: filled in ${fillS} s, the database settled in ${settleS} s`);
     await queue.measureHandlers();
     const countMs = await countAllMs(queue);
+    const countReads = await countRowsRead(queue);
     const results: PlanResult[] = [];
     for (const plan of plans) {
       if (plan.kind === 'sdk' && ctx.https === null) {
@@ -345,7 +411,7 @@ export async function measureCase(
         continue;
       }
       ctx.log(`${label}: ${plan.name}`);
-      const result = await measurePlan(ctx, portal, queue, spec.rows, names, plan);
+      const result = await measurePlan(ctx, portal, queue, spec.rows, names, plan, countReads);
       estimates.set(plan.name, { rows: spec.rows, seconds: result.dbSecondsPerPoll });
       results.push(result);
     }

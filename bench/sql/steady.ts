@@ -24,6 +24,12 @@ export interface SteadyFigures {
    */
   readonly headlineRatioMedian: number;
   readonly headlineRatioMax: number;
+  /**
+   * Each headline poll's rows read (Handler_read_*) over those of one `COUNT(*)` of the queue:
+   * the same ratio in work done, which the machine's load does not move (NaN without them).
+   */
+  readonly headlineReadsMedian: number;
+  readonly headlineReadsMax: number;
   readonly breakdownPolls: number;
   /** The same for the polls that refreshed a breakdown (names, ages or both). */
   readonly breakdownMedianS: number;
@@ -63,6 +69,10 @@ export function steadyFigures(
   runs: readonly PollRun[],
   intervalMs: number,
   countMs: readonly number[] = [],
+  reads: { readonly byPoll: readonly number[]; readonly count: number } = {
+    byPoll: [],
+    count: 0,
+  },
 ): SteadyFigures {
   const intervalS = intervalMs / 1000;
   const seconds = (run: PollRun) => run.processingSeconds ?? 0;
@@ -75,6 +85,13 @@ export function steadyFigures(
       return [];
     }
     return [(seconds(run) * 1000) / count];
+  });
+  const readRatios = runs.flatMap((run, i) => {
+    const read = reads.byPoll[i];
+    if (!run.ok || (run.refreshed?.length ?? 0) > 0 || read === undefined || !(reads.count > 0)) {
+      return [];
+    }
+    return [read / reads.count];
   });
   const total = runs.reduce((sum, run) => sum + seconds(run), 0);
   const warm = Math.ceil(300 / intervalS);
@@ -98,6 +115,8 @@ export function steadyFigures(
     headlineMaxS: round(max(headline.map(seconds)), 3),
     headlineRatioMedian: round(median(ratios), 2),
     headlineRatioMax: round(max(ratios), 2),
+    headlineReadsMedian: round(median(readRatios), 2),
+    headlineReadsMax: round(max(readRatios), 2),
     breakdownPolls: breakdown.length,
     breakdownMedianS: round(median(breakdown.map(seconds)), 3),
     breakdownMaxS: round(max(breakdown.map(seconds)), 3),
@@ -144,6 +163,7 @@ export function steadyTable(cases: readonly CaseResult[]): string {
           `${s.polls} × ${s.intervalS} s`,
           `${secs(s.headlineMedianS)} / ${secs(s.headlineMaxS)}`,
           `${ratio(s.headlineRatioMedian)} / ${ratio(s.headlineRatioMax)}`,
+          `${ratio(s.headlineReadsMedian)} / ${ratio(s.headlineReadsMax)}`,
           `${s.breakdownPolls}: ${secs(s.breakdownMedianS)} / ${secs(s.breakdownMaxS)}`,
           pct(s.sharePercent),
           pct(s.steadySharePercent),
@@ -164,6 +184,7 @@ export function steadyTable(cases: readonly CaseResult[]): string {
       'polls',
       'headline poll DB (median / max)',
       '÷ COUNT(*) around it (median / max)',
+      "rows read ÷ COUNT(*)'s (median / max)",
       'breakdown polls: DB (median / max)',
       'share',
       'share after 5 min',
@@ -174,7 +195,7 @@ export function steadyTable(cases: readonly CaseResult[]): string {
       'breakdown timeouts',
     ],
     rows,
-    ['left', 'right', 'left', ...Array<'right'>(9).fill('right'), 'left', 'right'],
+    ['left', 'right', 'left', ...Array<'right'>(10).fill('right'), 'left', 'right'],
   );
 }
 
@@ -188,8 +209,9 @@ export const STEADY_NOTES = [
   'oldest the by-name and by-age figures got before a newer poll replaced them. The rows stay',
   "as filled while the monitor's clock moves on, so they age by the simulated minutes too.",
   "÷ COUNT(*) around it: each headline poll's DB time over one COUNT(*) of the whole queue, the",
-  'mean of one the bench ran just before and one just after that poll (the same load; not',
-  'charged to the monitor): median and max.',
+  'mean of two the bench ran just before and two just after that poll (the same load; not',
+  "charged to the monitor): median and max. rows read ÷ COUNT(*)'s: the same in rows the",
+  "server read (Handler_read_*), which the machine's load does not move.",
   'breakdown timeouts: polls whose breakdown request outlasted the request timeout (15 s): the',
   'poll stayed up with the older breakdowns. The JSON holds every poll (steady.byPoll).',
 ];
