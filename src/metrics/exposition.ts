@@ -32,6 +32,7 @@ import type { MetricsRenderer } from './render.js';
 const gzipAsync = promisify(gzipCallback);
 
 interface Entry {
+  readonly openMetrics: boolean;
   readonly generation: number;
   readonly metricCount: number;
   readonly startedAt: number;
@@ -64,6 +65,21 @@ export interface ExpositionOptions {
   /** @default 1_000_000 (about 170 portals' series) */
   readonly staleAboveBytes?: number;
   readonly now?: () => number;
+  /**
+   * Called with each gzip body of a large exposition once compressed: the metrics worker
+   * answers scrapes from these (server.ts), and tells `scraped()` when it did.
+   */
+  readonly onLargeGzip?: (body: LargeGzipBody) => void;
+}
+
+/** A large exposition's gzip body, with what says how old it is. */
+export interface LargeGzipBody {
+  readonly openMetrics: boolean;
+  /** When its render started (Date.now()). */
+  readonly startedAt: number;
+  /** The plain body's length. */
+  readonly plainBytes: number;
+  readonly gzip: Buffer;
 }
 
 /** A gzip body is made ahead only for a format scraped with gzip this recently. */
@@ -84,6 +100,7 @@ export class ExpositionCache {
   readonly #maxStaleMs: number;
   readonly #staleAboveBytes: number;
   readonly #now: () => number;
+  readonly #onLargeGzip: ((body: LargeGzipBody) => void) | undefined;
   readonly #states = new Map<boolean, State>();
   /** Renders started (each one formats every series); for tests and the bench. */
   renders = 0;
@@ -94,6 +111,31 @@ export class ExpositionCache {
     this.#maxStaleMs = options.maxStaleMs ?? 2_000;
     this.#staleAboveBytes = options.staleAboveBytes ?? 1_000_000;
     this.#now = options.now ?? Date.now;
+    this.#onLargeGzip = options.onLargeGzip;
+  }
+
+  /** Over this many plain bytes an exposition is large: served up to `maxStaleMs` old. */
+  get staleAboveBytes(): number {
+    return this.#staleAboveBytes;
+  }
+
+  get maxStaleMs(): number {
+    return this.#maxStaleMs;
+  }
+
+  /**
+   * Records a scrape answered elsewhere at `at` (the metrics worker, from a body that
+   * `onLargeGzip` gave it), as `body()` records its own: the renders ahead are planned from
+   * these times. A scrape reported after a later one was recorded changes nothing.
+   */
+  scraped(openMetrics: boolean, gzip: boolean, at: number): void {
+    const state = this.#state(openMetrics);
+    if (at <= state.askedAt) return;
+    const gap = at - state.askedAt;
+    state.askedAt = at;
+    if (gzip) state.gzipAskedAt = at;
+    // the next scrape is expected one gap after this one, not after the report arrived
+    this.#planRefresh(state, openMetrics, gap - Math.max(0, this.#now() - at), at);
   }
 
   /** Bodies held now (plain and gzip, over both formats, rendering or kept). */
@@ -153,7 +195,17 @@ export class ExpositionCache {
   #gzip(entry: Entry): Promise<Buffer> {
     // Level 1: 11 MB shrink ~10 times at a fraction of level 6's time; zlib's thread pool
     // does the work, not the event loop.
-    entry.gzip ??= entry.plain.then((plain) => gzipAsync(plain, { level: zlib.Z_BEST_SPEED }));
+    entry.gzip ??= entry.plain.then(async (plain) => {
+      const gzip = await gzipAsync(plain, { level: zlib.Z_BEST_SPEED });
+      if (plain.length > this.#staleAboveBytes)
+        this.#onLargeGzip?.({
+          openMetrics: entry.openMetrics,
+          startedAt: entry.startedAt,
+          plainBytes: plain.length,
+          gzip,
+        });
+      return gzip;
+    });
     return entry.gzip;
   }
 
@@ -191,6 +243,7 @@ export class ExpositionCache {
   ): Entry {
     this.renders++;
     const entry: Entry = {
+      openMetrics,
       generation,
       metricCount,
       startedAt: now,
