@@ -64,7 +64,7 @@ export type ToMetricsWorker =
   | { readonly kind: 'close' };
 
 /** A listen error's fields, to rebuild it on the main thread with the same message and code. */
-export interface ListenErrorFields {
+interface ListenErrorFields {
   readonly message: string;
   readonly code?: string;
   readonly errno?: number;
