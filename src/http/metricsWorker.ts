@@ -157,6 +157,34 @@ function metricsWorker(load: Load, helpers: Helpers): void {
     return { openMetrics, body: body.gzip };
   };
 
+  const answer = (request: NodeHttp.IncomingMessage, response: NodeHttp.ServerResponse): void => {
+    const now = Date.now();
+    const found = heldFor(request, now);
+    if (found === undefined) {
+      forward(request, response);
+      return;
+    }
+    post({ kind: 'scraped', openMetrics: found.openMetrics, at: now });
+    response.writeHead(200, {
+      'content-type': found.openMetrics ? data.contentTypes.openMetrics : data.contentTypes.text,
+      'content-length': String(found.body.length),
+      'cache-control': 'no-store',
+      vary: 'Accept-Encoding',
+      'content-encoding': 'gzip',
+    });
+    if (request.method === 'HEAD') {
+      response.end();
+      return;
+    }
+    // a slice at a time, each after the client took the last (views, not copies)
+    const body = found.body;
+    const slices = function* (): Generator<Buffer> {
+      for (let i = 0; i < body.length; i += data.chunkBytes)
+        yield body.subarray(i, i + data.chunkBytes);
+    };
+    pipeline(Readable.from(slices(), { objectMode: false }), response).catch(ignore);
+  };
+
   const server = http.createServer(
     {
       headersTimeout: data.limits.headersTimeoutMs,
@@ -165,31 +193,12 @@ function metricsWorker(load: Load, helpers: Helpers): void {
       connectionsCheckingInterval: Math.min(1_000, data.limits.headersTimeoutMs),
     },
     (request, response) => {
-      const now = Date.now();
-      const answer = heldFor(request, now);
-      if (answer === undefined) {
-        forward(request, response);
-        return;
+      try {
+        answer(request, response);
+      } catch {
+        // whatever this one request did wrong, the thread (and the socket it owns) goes on
+        response.destroy();
       }
-      post({ kind: 'scraped', openMetrics: answer.openMetrics, at: now });
-      response.writeHead(200, {
-        'content-type': answer.openMetrics ? data.contentTypes.openMetrics : data.contentTypes.text,
-        'content-length': String(answer.body.length),
-        'cache-control': 'no-store',
-        vary: 'Accept-Encoding',
-        'content-encoding': 'gzip',
-      });
-      if (request.method === 'HEAD') {
-        response.end();
-        return;
-      }
-      // a slice at a time, each after the client took the last (views, not copies)
-      const body = answer.body;
-      const slices = function* (): Generator<Buffer> {
-        for (let i = 0; i < body.length; i += data.chunkBytes)
-          yield body.subarray(i, i + data.chunkBytes);
-      };
-      pipeline(Readable.from(slices(), { objectMode: false }), response).catch(ignore);
     },
   );
   server.setTimeout(data.limits.idleTimeoutMs, (socket: NodeNet.Socket) => socket.destroy());
@@ -212,6 +221,8 @@ function metricsWorker(load: Load, helpers: Helpers): void {
   server.once('error', refused);
   server.listen(data.port, data.host, () => {
     server.off('error', refused);
+    // an accept that fails (EMFILE...) refuses that connection; the server goes on
+    server.on('error', ignore);
     const address = server.address() as NodeNet.AddressInfo;
     post({
       kind: 'listening',

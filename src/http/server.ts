@@ -296,7 +296,15 @@ export async function startHttpServer(
     for (const poller of options.pollers) poller.expireStale(now);
     exposition.scraped(message.openMetrics, true, message.at);
   });
+  let closing = false;
   worker.on('error', (error) => options.logger.error({ err: error }, 'The metrics worker failed'));
+  worker.on('exit', (code) => {
+    if (!closing)
+      options.logger.error(
+        { exitCode: code },
+        'The metrics worker stopped: /metrics, /healthz and / no longer answer',
+      );
+  });
   const { address, family, port } = started.listening;
   const host = family === 'IPv6' ? `[${address}]` : address;
   return {
@@ -304,6 +312,7 @@ export async function startHttpServer(
     url: `http://${host}:${port}`,
     close: async () => {
       // the public socket first (the worker closes its connections and exits), then this one
+      closing = true;
       worker.postMessage({ kind: 'close' } satisfies ToMetricsWorker);
       const stopped = await Promise.race([
         closed.then(() => true),
