@@ -21,6 +21,11 @@
  * `maxStaleMs` ago, and the next render runs in the background just before the next scrape
  * is expected; a small exposition (tests, a few hundred portals) stays exactly fresh.
  *
+ * The metrics worker (src/http/metricsWorker.ts) answers scrapes of a large exposition off
+ * this thread: each large gzip body goes to it once compressed (`onLargeGzip`), it applies the
+ * same `maxStaleMs` bound, and each scrape it answered comes back through `scraped()`, from
+ * which the renders ahead are planned as from this cache's own scrapes.
+ *
  * Memory: per format (text, OpenMetrics) the newest finished entry and the one being
  * rendered, each one plain and at most one gzip body; a replaced entry lives on only in the
  * answers still being written.
