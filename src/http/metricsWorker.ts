@@ -61,6 +61,12 @@ export type ToMetricsWorker =
       readonly plainBytes: number;
       readonly gzip: Uint8Array;
     }
+  /** A gzip render of `openMetrics` started (`startedAt`) or ended (with a body or not). */
+  | {
+      readonly kind: 'gzip-start' | 'gzip-end';
+      readonly openMetrics: boolean;
+      readonly startedAt: number;
+    }
   | { readonly kind: 'close' };
 
 /** A listen error's fields, to rebuild it on the main thread with the same message and code. */
@@ -107,6 +113,10 @@ function metricsWorker(load: Load, helpers: Helpers): void {
   };
   /** Per format, the newest gzip body pushed: bodies only get replaced by later renders. */
   const held = new Map<boolean, { startedAt: number; plainBytes: number; gzip: Buffer }>();
+  /** Per format, when the newest gzip render under way on the main thread started. */
+  const rendering = new Map<boolean, number>();
+  /** Per format, the scrapes waiting for a render (its start): each looks again when it ends. */
+  const waiting = new Map<boolean, { startedAt: number; retry: () => void }[]>();
   const post = (message: FromMetricsWorker): void => port.postMessage(message);
   const ignore = (): void => undefined;
 
@@ -142,32 +152,57 @@ function metricsWorker(load: Load, helpers: Helpers): void {
     pipeline(request, upstream).catch(ignore);
   };
 
-  /** The held body for this request, if the worker may answer it. */
-  const heldFor = (request: NodeHttp.IncomingMessage, now: number) => {
+  /**
+   * What to do with a request that arrived at `now`: answer it from a held body, wait for the
+   * render under way, or pass it on. ExpositionCache's rule for a large exposition: the newest
+   * body if its render started at most `maxStaleMs` before the scrape, else the render under
+   * way if that one did (the scrape waits for it), else a render of its own (main thread).
+   */
+  const decide = (
+    request: NodeHttp.IncomingMessage,
+    now: number,
+  ):
+    | { readonly serve: Buffer; readonly openMetrics: boolean }
+    | { readonly wait: number; readonly openMetrics: boolean }
+    | undefined => {
     if (request.method !== 'GET' && request.method !== 'HEAD') return undefined;
     if ((request.url ?? '/').split('?')[0] !== '/metrics') return undefined;
     if (!helpers.acceptsGzip(request.headers['accept-encoding'])) return undefined;
     const openMetrics = helpers.wantsOpenMetrics(request.headers.accept);
     const body = held.get(openMetrics);
+    // a small exposition is exactly fresh: only the main thread knows what changed
     if (body === undefined || body.plainBytes <= data.staleAboveBytes) return undefined;
-    if (now - body.startedAt > data.maxStaleMs) return undefined;
     // the main thread answers the 401, with its challenge
     if (!helpers.authorizes(request.headers.authorization ?? '', data.auth, crypto))
       return undefined;
-    return { openMetrics, body: body.gzip };
+    if (now - body.startedAt <= data.maxStaleMs) return { serve: body.gzip, openMetrics };
+    const started = rendering.get(openMetrics);
+    if (started !== undefined && started > body.startedAt && now - started <= data.maxStaleMs)
+      return { wait: started, openMetrics };
+    return undefined;
   };
 
-  const answer = (request: NodeHttp.IncomingMessage, response: NodeHttp.ServerResponse): void => {
-    const now = Date.now();
-    const found = heldFor(request, now);
-    if (found === undefined) {
+  const answer = (
+    request: NodeHttp.IncomingMessage,
+    response: NodeHttp.ServerResponse,
+    now = Date.now(),
+    waited = false,
+  ): void => {
+    const found = decide(request, now);
+    if (found !== undefined && 'wait' in found && !waited) {
+      const list = waiting.get(found.openMetrics) ?? [];
+      waiting.set(found.openMetrics, list);
+      list.push({ startedAt: found.wait, retry: () => answer(request, response, now, true) });
+      return;
+    }
+    if (found === undefined || 'wait' in found) {
       forward(request, response);
       return;
     }
     post({ kind: 'scraped', openMetrics: found.openMetrics, at: now });
     response.writeHead(200, {
       'content-type': found.openMetrics ? data.contentTypes.openMetrics : data.contentTypes.text,
-      'content-length': String(found.body.length),
+      'content-length': String(found.serve.length),
       'cache-control': 'no-store',
       vary: 'Accept-Encoding',
       'content-encoding': 'gzip',
@@ -177,7 +212,7 @@ function metricsWorker(load: Load, helpers: Helpers): void {
       return;
     }
     // a slice at a time, each after the client took the last (views, not copies)
-    const body = found.body;
+    const body = found.serve;
     const slices = function* (): Generator<Buffer> {
       for (let i = 0; i < body.length; i += data.chunkBytes)
         yield body.subarray(i, i + data.chunkBytes);
@@ -242,6 +277,24 @@ function metricsWorker(load: Load, helpers: Helpers): void {
         plainBytes: message.plainBytes,
         gzip: Buffer.from(gzip.buffer, gzip.byteOffset, gzip.byteLength),
       });
+      return;
+    }
+    if (message.kind === 'gzip-start') {
+      if (message.startedAt > (rendering.get(message.openMetrics) ?? -Infinity))
+        rendering.set(message.openMetrics, message.startedAt);
+      return;
+    }
+    if (message.kind === 'gzip-end') {
+      if (rendering.get(message.openMetrics) === message.startedAt)
+        rendering.delete(message.openMetrics);
+      // its body (if large) came just before: each scrape that waited for it looks again
+      const list = waiting.get(message.openMetrics) ?? [];
+      const done = list.filter((w) => w.startedAt <= message.startedAt);
+      waiting.set(
+        message.openMetrics,
+        list.filter((w) => w.startedAt > message.startedAt),
+      );
+      for (const { retry } of done) retry();
       return;
     }
     server.close(() => {

@@ -238,6 +238,15 @@ export async function startHttpServer(
       };
       pushTo.worker?.postMessage(message, [copy.buffer]);
     },
+    onGzipStart: (openMetrics, startedAt, made) => {
+      const post = (kind: 'gzip-start' | 'gzip-end') =>
+        pushTo.worker?.postMessage({ kind, openMetrics, startedAt } satisfies ToMetricsWorker);
+      post('gzip-start');
+      made.then(
+        () => post('gzip-end'),
+        () => post('gzip-end'),
+      );
+    },
   });
   // what Prometheus asks for: its first scrape of a large exposition finds a body ready
   exposition.renderAhead(true, true);

@@ -75,6 +75,12 @@ export interface ExpositionOptions {
    * answers scrapes from these (server.ts), and tells `scraped()` when it did.
    */
   readonly onLargeGzip?: (body: LargeGzipBody) => void;
+  /**
+   * Called when a gzip body starts to be made (its render may still be under way), with
+   * what settles once it is made (after `onLargeGzip`) or failed: a scrape the worker cannot
+   * answer from its body may wait for this one, as a scrape here waits for a render under way.
+   */
+  readonly onGzipStart?: (openMetrics: boolean, startedAt: number, made: Promise<unknown>) => void;
 }
 
 /** A large exposition's gzip body, with what says how old it is. */
@@ -106,6 +112,7 @@ export class ExpositionCache {
   readonly #staleAboveBytes: number;
   readonly #now: () => number;
   readonly #onLargeGzip: ((body: LargeGzipBody) => void) | undefined;
+  readonly #onGzipStart: ExpositionOptions['onGzipStart'];
   readonly #states = new Map<boolean, State>();
   /** Renders started (each one formats every series); for tests and the bench. */
   renders = 0;
@@ -117,6 +124,7 @@ export class ExpositionCache {
     this.#staleAboveBytes = options.staleAboveBytes ?? 1_000_000;
     this.#now = options.now ?? Date.now;
     this.#onLargeGzip = options.onLargeGzip;
+    this.#onGzipStart = options.onGzipStart;
   }
 
   /** Over this many plain bytes an exposition is large: served up to `maxStaleMs` old. */
@@ -200,7 +208,8 @@ export class ExpositionCache {
   #gzip(entry: Entry): Promise<Buffer> {
     // Level 1: 11 MB shrink ~10 times at a fraction of level 6's time; zlib's thread pool
     // does the work, not the event loop.
-    entry.gzip ??= entry.plain.then(async (plain) => {
+    if (entry.gzip !== null) return entry.gzip;
+    entry.gzip = entry.plain.then(async (plain) => {
       const gzip = await gzipAsync(plain, { level: zlib.Z_BEST_SPEED });
       if (plain.length > this.#staleAboveBytes)
         this.#onLargeGzip?.({
@@ -211,6 +220,7 @@ export class ExpositionCache {
         });
       return gzip;
     });
+    this.#onGzipStart?.(entry.openMetrics, entry.startedAt, entry.gzip);
     return entry.gzip;
   }
 
