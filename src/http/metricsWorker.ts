@@ -67,6 +67,8 @@ export type ToMetricsWorker =
       readonly openMetrics: boolean;
       readonly startedAt: number;
     }
+  /** The render asked for by `render` `id` is done (or failed): its body, if any, came before. */
+  | { readonly kind: 'rendered'; readonly id: number }
   | { readonly kind: 'close' };
 
 /** A listen error's fields, to rebuild it on the main thread with the same message and code. */
@@ -88,6 +90,8 @@ export type FromMetricsWorker =
     }
   | { readonly kind: 'listen-error'; readonly error: ListenErrorFields }
   | { readonly kind: 'scraped'; readonly openMetrics: boolean; readonly at: number }
+  /** A scrape found no body recent enough and no render under way: the main thread renders. */
+  | { readonly kind: 'render'; readonly id: number; readonly openMetrics: boolean }
   | { readonly kind: 'closed' };
 
 interface Helpers {
@@ -117,6 +121,9 @@ function metricsWorker(load: Load, helpers: Helpers): void {
   const rendering = new Map<boolean, number>();
   /** Per format, the scrapes waiting for a render (its start): each looks again when it ends. */
   const waiting = new Map<boolean, { startedAt: number; retry: () => void }[]>();
+  /** Scrapes waiting for a render they asked for, by request id. */
+  const asked = new Map<number, () => void>();
+  let lastId = 0;
   const post = (message: FromMetricsWorker): void => port.postMessage(message);
   const ignore = (): void => undefined;
 
@@ -153,10 +160,11 @@ function metricsWorker(load: Load, helpers: Helpers): void {
   };
 
   /**
-   * What to do with a request that arrived at `now`: answer it from a held body, wait for the
-   * render under way, or pass it on. ExpositionCache's rule for a large exposition: the newest
-   * body if its render started at most `maxStaleMs` before the scrape, else the render under
-   * way if that one did (the scrape waits for it), else a render of its own (main thread).
+   * What to do with a request that arrived at `now`: answer it from a held body, wait for a
+   * render, or pass it on. ExpositionCache's rule for a large exposition: the newest body if
+   * its render started at most `maxStaleMs` before the scrape, else the render under way if
+   * that one did (the scrape waits for it), else a render of its own, which the main thread
+   * makes and hands over like the others: the worker still writes the answer.
    */
   const decide = (
     request: NodeHttp.IncomingMessage,
@@ -164,6 +172,7 @@ function metricsWorker(load: Load, helpers: Helpers): void {
   ):
     | { readonly serve: Buffer; readonly openMetrics: boolean }
     | { readonly wait: number; readonly openMetrics: boolean }
+    | { readonly render: true; readonly openMetrics: boolean }
     | undefined => {
     if (request.method !== 'GET' && request.method !== 'HEAD') return undefined;
     if ((request.url ?? '/').split('?')[0] !== '/metrics') return undefined;
@@ -179,27 +188,39 @@ function metricsWorker(load: Load, helpers: Helpers): void {
     const started = rendering.get(openMetrics);
     if (started !== undefined && started > body.startedAt && now - started <= data.maxStaleMs)
       return { wait: started, openMetrics };
-    return undefined;
+    return { render: true, openMetrics };
   };
 
+  /**
+   * `again`: this scrape already waited (for a render under way, or one it asked for); if
+   * that gave no body to answer with (the exposition turned small, the render failed), the
+   * main thread answers it.
+   */
   const answer = (
     request: NodeHttp.IncomingMessage,
     response: NodeHttp.ServerResponse,
     now = Date.now(),
-    waited = false,
+    again: 'waited' | 'asked' | null = null,
   ): void => {
     const found = decide(request, now);
-    if (found !== undefined && 'wait' in found && !waited) {
-      const list = waiting.get(found.openMetrics) ?? [];
-      waiting.set(found.openMetrics, list);
-      list.push({ startedAt: found.wait, retry: () => answer(request, response, now, true) });
-      return;
-    }
-    if (found === undefined || 'wait' in found) {
+    if (found === undefined || (again !== null && !('serve' in found))) {
       forward(request, response);
       return;
     }
-    post({ kind: 'scraped', openMetrics: found.openMetrics, at: now });
+    if ('wait' in found) {
+      const list = waiting.get(found.openMetrics) ?? [];
+      waiting.set(found.openMetrics, list);
+      list.push({ startedAt: found.wait, retry: () => answer(request, response, now, 'waited') });
+      return;
+    }
+    if ('render' in found) {
+      const id = ++lastId;
+      asked.set(id, () => answer(request, response, now, 'asked'));
+      post({ kind: 'render', id, openMetrics: found.openMetrics });
+      return;
+    }
+    // the main thread records a scrape that asked it for a render itself
+    if (again !== 'asked') post({ kind: 'scraped', openMetrics: found.openMetrics, at: now });
     response.writeHead(200, {
       'content-type': found.openMetrics ? data.contentTypes.openMetrics : data.contentTypes.text,
       'content-length': String(found.serve.length),
@@ -277,6 +298,12 @@ function metricsWorker(load: Load, helpers: Helpers): void {
         plainBytes: message.plainBytes,
         gzip: Buffer.from(gzip.buffer, gzip.byteOffset, gzip.byteLength),
       });
+      return;
+    }
+    if (message.kind === 'rendered') {
+      const retry = asked.get(message.id);
+      asked.delete(message.id);
+      retry?.();
       return;
     }
     if (message.kind === 'gzip-start') {

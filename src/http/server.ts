@@ -299,11 +299,21 @@ export async function startHttpServer(
   pushTo.worker = worker;
   const closed = once(worker, 'exit');
   worker.on('message', (message: FromMetricsWorker) => {
-    if (message.kind !== 'scraped') return;
-    // what the handler does before a scrape it answers; the body served was rendered before
+    if (message.kind !== 'scraped' && message.kind !== 'render') return;
+    // what the handler does before a scrape it answers
     const now = Date.now();
     for (const poller of options.pollers) poller.expireStale(now);
-    exposition.scraped(message.openMetrics, true, message.at);
+    if (message.kind === 'scraped') {
+      // the body served was rendered before: this only plans the next renders
+      exposition.scraped(message.openMetrics, true, message.at);
+      return;
+    }
+    // a render for a scrape that found none recent enough: the body goes to the worker
+    // (onLargeGzip) before this settles, and the worker writes the answer
+    const rendered = () =>
+      worker.postMessage({ kind: 'rendered', id: message.id } satisfies ToMetricsWorker);
+    // (a failed render: the worker passes the scrape on, whose own render logs and answers 500)
+    exposition.body(message.openMetrics, true).then(rendered, rendered);
   });
   let closing = false;
   worker.on('error', (error) => options.logger.error({ err: error }, 'The metrics worker failed'));
