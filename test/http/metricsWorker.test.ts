@@ -174,6 +174,30 @@ describe('/metrics answered by the worker thread', () => {
     },
   );
 
+  it(
+    'a scrape that finds only a body too old gets a new render, written by the worker thread',
+    { timeout: 60_000 },
+    async () => {
+      const metrics = metricsWith(20_000);
+      const monitor = await start(metrics);
+      let reachedMainThread = 0;
+      monitor.server.on('connection', () => reachedMainThread++);
+      const gzip = { 'accept-encoding': 'gzip' };
+      // the text format: nothing is held for it yet, so the main thread answers this one
+      await scrape(monitor.url, gzip);
+      // now held: the worker answers, and no render is planned after the next 1 s
+      await scrape(monitor.url, gzip);
+      await new Promise((resolve) => setTimeout(resolve, 4_000));
+      metrics.events.set({ portal: 'p', event_name: 'ONEVENT0', status: 'queued' }, 4242);
+
+      const late = await scrape(monitor.url, gzip);
+
+      expect(late.status).toBe(200);
+      expect(late.text).toContain('event_name="ONEVENT0",status="queued"} 4242');
+      expect(reachedMainThread).toBe(1);
+    },
+  );
+
   it('a small exposition is still rendered fresh for each scrape', async () => {
     const metrics = metricsWith(3);
     const { url } = await start(metrics);
