@@ -8,14 +8,17 @@
  * and V8 heap: the main isolate's collections do not stop it, and, asleep until a request
  * comes, it is scheduled at once. Node cannot hand a socket to a thread, so this thread listens.
  *
- * What it answers itself: `GET`/`HEAD /metrics` with gzip accepted, authorized, while it holds
- * a gzip body of that format (pushed by the main thread after each render of a large
- * exposition) whose render started at most `maxStaleMs` ago: the ExpositionCache's own policy
- * for a large exposition. It reports each such scrape's time to the main thread, which plans
- * its renders ahead from them. Everything else (a small exposition, exactly fresh; a plain
- * body; a body too old or not there yet; 401s; /healthz, /readyz, the status pages, 404, 405)
- * is passed as it came to the main thread's own server on loopback, one connection per
- * request, and its answer streamed back with backpressure.
+ * What it answers itself: `GET`/`HEAD /metrics` with gzip accepted, authorized, of a large
+ * exposition (the main thread pushes each gzip body of one after its render), with the
+ * ExpositionCache's own policy: the newest body if its render started at most `maxStaleMs`
+ * before the scrape; else the render under way if that one did (the scrape waits for its
+ * body); else the main thread renders one for this scrape (a message; the body comes back
+ * like the others). Either way this thread writes the answer: the main loop only renders.
+ * It reports each scrape it answered from a held body, and the main thread plans its renders
+ * ahead from those times. Everything else (a small exposition, which must be exactly fresh;
+ * a plain body; a format it holds nothing of yet; 401s; /healthz, /readyz, the status pages,
+ * 404, 405) is passed as it came to the main thread's own server on loopback, one connection
+ * per request, and its answer streamed back with backpressure.
  *
  * How it is loaded: from source text (`metricsWorkerSource`), not a file, so that it runs the
  * same from src (tsx, vitest), from dist and from a one-file bundle of the CLI. So this

@@ -3,9 +3,10 @@
  * `/healthz`, `/readyz`, `/`. A scrape only renders what the background polls left.
  *
  * Two servers: a worker thread owns the public socket (metricsWorker.ts) and answers the
- * scrapes of a large exposition itself, from gzip bodies this thread renders and pushes to it,
- * so that they do not wait for this thread's event loop; every other request it passes to the
- * handler below, which listens on a loopback port of its own.
+ * gzip scrapes of a large exposition itself, from bodies this thread renders and pushes to it
+ * (asked for one when none is recent enough), so that they do not wait for this thread's
+ * event loop to accept them and write them; every other request it passes to the handler
+ * below, which listens on a loopback port of its own.
  *
  * It runs for months next to clients it does not control, so every connection is bounded:
  * idle ones are closed, their number is capped, a request must arrive whole in time, and
