@@ -298,7 +298,8 @@ export async function startHttpServer(
   }
   const worker = started.worker;
   pushTo.worker = worker;
-  const closed = once(worker, 'exit');
+  // not events.once: that would reject on an 'error' of the thread, unhandled until close()
+  const closed = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   worker.on('message', (message: FromMetricsWorker) => {
     if (message.kind !== 'scraped' && message.kind !== 'render') return;
     // what the handler does before a scrape it answers
