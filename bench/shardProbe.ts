@@ -60,3 +60,26 @@ if (file !== undefined) {
     appendFileSync(file, `${JSON.stringify(second)}\n`);
   }, 1_000).unref();
 }
+
+/**
+ * `BENCH_WORKER_PORT` (step 1 of the off-main-thread question, `--worker-probe`): a worker
+ * thread with its own HTTP server on that port answers every request with a fixed gzip body of
+ * `BENCH_WORKER_BYTES` (default ~800 KB, the size of a shard's body): how fast a thread that
+ * does not share the shard's event loop or V8 heap answers on the same busy machine.
+ */
+const workerPort = process.env['BENCH_WORKER_PORT'];
+if (workerPort !== undefined) {
+  const { Worker } = await import('node:worker_threads');
+  const source = `
+    const { createServer } = require('node:http');
+    const { randomBytes } = require('node:crypto');
+    const body = randomBytes(${Number(process.env['BENCH_WORKER_BYTES'] ?? 800_000)});
+    createServer((request, response) => {
+      response.writeHead(200, { 'content-type': 'application/openmetrics-text; version=1.0.0; charset=utf-8',
+        'content-encoding': 'gzip', 'content-length': String(body.length) });
+      for (let i = 0; i < body.length; i += 65536) response.write(body.subarray(i, i + 65536));
+      response.end();
+    }).listen(${Number(workerPort)}, '127.0.0.1');
+  `;
+  new Worker(source, { eval: true }).unref();
+}

@@ -21,6 +21,8 @@ export interface ShardScrapeJob {
   readonly cadenceMs: number;
   readonly extra: number;
   readonly maxPauseMs: number;
+  /** Per shard, a second URL scraped at the same moments (the worker probe of bench/shardProbe.ts). */
+  readonly probeUrls?: readonly string[];
 }
 
 export interface ShardScrapeSamples {
@@ -32,6 +34,8 @@ export interface ShardScrapeSamples {
   plainBytes: number;
   series: number;
   failures: number;
+  /** The probe URL's latencies (all scrapes), when there is one. */
+  probeMs: number[];
 }
 
 /** What Prometheus 2.x/3.x sends. */
@@ -60,8 +64,21 @@ async function main(job: ShardScrapeJob): Promise<void> {
     plainBytes: 0,
     series: 0,
     failures: 0,
+    probeMs: [],
   }));
+  const probe = async (shard: number): Promise<void> => {
+    const url = job.probeUrls?.[shard];
+    if (url === undefined) return;
+    const started = performance.now();
+    const answer = await request(url, {
+      dispatcher,
+      headers: { accept: ACCEPT, 'accept-encoding': 'gzip' },
+    });
+    await answer.body.arrayBuffer();
+    samples[shard]!.probeMs.push(performance.now() - started);
+  };
   const scrape = async (shard: number): Promise<number> => {
+    void probe(shard).catch(() => undefined);
     const startedAt = Date.now();
     const started = performance.now();
     const answer = await request(`${job.urls[shard]}/metrics`, {

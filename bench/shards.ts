@@ -48,6 +48,8 @@ const NODE_FLAGS = ((i) =>
   process.argv.indexOf('--node-flags'),
 );
 const AB = process.argv.includes('--ab');
+/** `--worker-probe`: each shard also runs bench/shardProbe.ts's worker-thread server, scraped alongside. */
+const WORKER_PROBE = process.argv.includes('--worker-probe');
 const SCHEDULE = '*/30 * * * * *';
 
 function log(line: string): void {
@@ -141,6 +143,7 @@ function loopSummary(shard: number, probe: readonly ProbeSecond[]): string {
 interface ShardProcess {
   readonly shard: number;
   readonly url: string;
+  readonly probeUrl?: string;
   readonly child: ChildProcess;
 }
 
@@ -201,6 +204,7 @@ async function main(): Promise<void> {
     const shards: ShardProcess[] = [];
     for (let shard = 0; shard < SHARDS; shard++) {
       const port = await freePort();
+      const probePort = WORKER_PROBE ? await freePort() : undefined;
       const profile = PROFILE_DIR !== undefined && shard === 0;
       const args = ['--import', 'tsx', '--import', PROBE, 'src/cli.ts', 'start'];
       if (profile) args.unshift('--cpu-prof', '--cpu-prof-dir', PROFILE_DIR);
@@ -215,11 +219,17 @@ async function main(): Promise<void> {
           MONITOR_LISTEN: `127.0.0.1:${port}`,
           LOG_LEVEL: 'warn',
           BENCH_PROBE_FILE: join(dir, `probe-${shard}.jsonl`),
+          ...(probePort === undefined ? {} : { BENCH_WORKER_PORT: String(probePort) }),
         },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
       children.push(child);
-      shards.push({ shard, url: `http://127.0.0.1:${port}`, child });
+      shards.push({
+        shard,
+        url: `http://127.0.0.1:${port}`,
+        child,
+        ...(probePort === undefined ? {} : { probeUrl: `http://127.0.0.1:${probePort}/metrics` }),
+      });
     }
     for (const shard of shards) {
       for (;;) {
@@ -247,6 +257,7 @@ async function main(): Promise<void> {
           cadenceMs: SECONDS * 1000,
           extra: EXTRA,
           maxPauseMs: PAUSE_MS,
+          ...(WORKER_PROBE ? { probeUrls: shards.map((s) => s.probeUrl!) } : {}),
         } satisfies ShardScrapeJob),
       ],
       { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
@@ -311,6 +322,12 @@ async function main(): Promise<void> {
           `${round(quantile(all, 0.5), 1)} / ${round(quantile(all, 0.99), 1)} (${all.length}) |`,
       );
       if (s.failures > 0) console.log(`  shard ${shard.shard}: ${s.failures} failed scrapes`);
+      if (s.probeMs.length > 0)
+        console.log(
+          `  shard ${shard.shard} worker probe (fixed gzip body from a worker thread, same moments): p50 / p99 / max ` +
+            `${round(quantile(s.probeMs, 0.5), 1)} / ${round(quantile(s.probeMs, 0.99), 1)} / ${round(Math.max(...s.probeMs), 1)} ms ` +
+            `(${s.probeMs.length}; over 250 ms: ${s.probeMs.filter((ms) => ms > 250).length})`,
+        );
       const probe = probeOf(dir, shard.shard, measuredFrom, measuredTo);
       slow.push(
         `shard ${shard.shard}: ` +

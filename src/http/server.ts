@@ -2,16 +2,24 @@
  * The monitor's HTTP server: `/metrics` (Prometheus text, or OpenMetrics when asked),
  * `/healthz`, `/readyz`, `/`. A scrape only renders what the background polls left.
  *
+ * Two servers: a worker thread owns the public socket (metricsWorker.ts) and answers the
+ * gzip scrapes of a large exposition itself, from bodies this thread renders and pushes to it
+ * (asked for one when none is recent enough), so that they do not wait for this thread's
+ * event loop to accept them and write them; every other request it passes to the handler
+ * below, which listens on a loopback port of its own.
+ *
  * It runs for months next to clients it does not control, so every connection is bounded:
  * idle ones are closed, their number is capped, a request must arrive whole in time, and
  * `/metrics` is streamed with backpressure (gzip when the scraper accepts it, as Prometheus
  * does) from the body ExpositionCache keeps, so a client that asks for 15 MB and never reads
  * holds a socket buffer and a reference, not a copy.
  */
+import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { HttpAuthConfig } from '../config/types.js';
 import type { MonitorMetrics } from '../metrics/definitions.js';
@@ -19,6 +27,13 @@ import type { PortalPoller } from '../poll/poller.js';
 import { ExpositionCache } from '../metrics/exposition.js';
 import { MetricsRenderer } from '../metrics/render.js';
 import { challenge, isAuthorized } from './auth.js';
+import {
+  metricsWorkerSource,
+  type FromMetricsWorker,
+  type MetricsWorkerData,
+  type ToMetricsWorker,
+} from './metricsWorker.js';
+import { acceptsGzip, wantsOpenMetrics } from './negotiate.js';
 import { isStatusPath, statusPageFor } from './statusPage.js';
 
 export interface HttpServerOptions {
@@ -52,6 +67,10 @@ const DEFAULT_HTTP_LIMITS: HttpLimits = {
 const CHUNK_BYTES = 64 * 1024;
 
 export interface MonitorServer {
+  /**
+   * The handler's own server, on loopback: what the worker passes on (not the scrapes it
+   * answers itself) arrives here.
+   */
   readonly server: Server;
   /** `http://host:port` once listening. */
   readonly url: string;
@@ -82,22 +101,6 @@ function readiness(pollers: readonly PortalPoller[]): {
       notReady.push({ portal: poller.name, reason: 'last successful poll is stale' });
   }
   return { ready: notReady.length === 0, portals: notReady.slice(0, 100) };
-}
-
-function wantsOpenMetrics(request: IncomingMessage): boolean {
-  return (request.headers.accept ?? '').includes('application/openmetrics-text');
-}
-
-/** `Accept-Encoding` names gzip without refusing it (`gzip;q=0`). */
-function acceptsGzip(request: IncomingMessage): boolean {
-  const header = request.headers['accept-encoding'];
-  if (header === undefined) return false;
-  return header.split(',').some((part) => {
-    const [coding = '', ...params] = part.trim().toLowerCase().split(';');
-    if (coding.trim() !== 'gzip' && coding.trim() !== 'x-gzip') return false;
-    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
-    return q === undefined || Number(q.slice(2)) > 0;
-  });
 }
 
 /** Views into `body`, not copies. */
@@ -173,8 +176,8 @@ function createHttpHandler(options: HttpServerOptions, exposition: ExpositionCac
     const now = Date.now();
     for (const poller of pollers) poller.expireStale(now);
     try {
-      const openMetrics = wantsOpenMetrics(request);
-      const gzip = acceptsGzip(request);
+      const openMetrics = wantsOpenMetrics(request.headers.accept);
+      const gzip = acceptsGzip(request.headers['accept-encoding']);
       const body = await exposition.body(openMetrics, gzip);
       await stream(request, response, renderer.contentType(openMetrics), body, gzip);
     } catch (error) {
@@ -182,6 +185,34 @@ function createHttpHandler(options: HttpServerOptions, exposition: ExpositionCac
       send(response, 500, 'text/plain; charset=utf-8', 'Rendering metrics failed\n');
     }
   };
+}
+
+/** Listens; the error of a refused address is thrown. */
+async function listen(server: Server, port: number, host: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** Starts the worker that owns the public socket; resolves once it listens, or throws its listen error. */
+async function startWorker(
+  data: MetricsWorkerData,
+): Promise<{ worker: Worker; listening: FromMetricsWorker & { kind: 'listening' } }> {
+  // execArgv []: not the main thread's --import hooks (tsx, a bench probe); the source needs none
+  const worker = new Worker(metricsWorkerSource(), { eval: true, execArgv: [], workerData: data });
+  // rejects with the thread's error if it fails before its first message
+  const [first] = (await once(worker, 'message')) as [FromMetricsWorker];
+  if (first.kind === 'listening') return { worker, listening: first };
+  await worker.terminate();
+  if (first.kind === 'listen-error') {
+    const { message, ...fields } = first.error;
+    throw Object.assign(new Error(message), fields);
+  }
+  throw new Error(`The metrics worker answered ${first.kind} before listening`);
 }
 
 export async function startHttpServer(
@@ -192,7 +223,32 @@ export async function startHttpServer(
   },
 ): Promise<MonitorServer> {
   const limits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
-  const exposition = new ExpositionCache(new MetricsRenderer(options.metrics));
+  // the worker, once started: bodies rendered before are not needed (it has none to answer from)
+  const pushTo: { worker?: Worker } = {};
+  const exposition = new ExpositionCache(new MetricsRenderer(options.metrics), {
+    onLargeGzip: ({ openMetrics, startedAt, plainBytes, gzip }) => {
+      // A copy (~800 KB for a shard) that the worker then owns: this thread's body may still
+      // be written to clients here. Transferred, not copied again.
+      const copy = new Uint8Array(gzip);
+      const message: ToMetricsWorker = {
+        kind: 'body',
+        openMetrics,
+        startedAt,
+        plainBytes,
+        gzip: copy,
+      };
+      pushTo.worker?.postMessage(message, [copy.buffer]);
+    },
+    onGzipStart: (openMetrics, startedAt, made) => {
+      const post = (kind: 'gzip-start' | 'gzip-end') =>
+        pushTo.worker?.postMessage({ kind, openMetrics, startedAt } satisfies ToMetricsWorker);
+      post('gzip-start');
+      made.then(
+        () => post('gzip-end'),
+        () => post('gzip-end'),
+      );
+    },
+  });
   // what Prometheus asks for: its first scrape of a large exposition finds a body ready
   exposition.renderAhead(true, true);
   const handler = createHttpHandler(options, exposition);
@@ -217,22 +273,77 @@ export async function startHttpServer(
   server.maxConnections = limits.maxConnections;
   // no background render of /metrics after the server is gone
   server.on('close', () => exposition.close());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
+  // loopback only, port chosen by the system: reached through the worker, which applies the
+  // same limits in front of it
+  await listen(server, 0, '127.0.0.1');
+  let started: Awaited<ReturnType<typeof startWorker>>;
+  try {
+    started = await startWorker({
+      host: options.host,
+      port: options.port,
+      limits,
+      upstreamPort: (server.address() as AddressInfo).port,
+      auth: options.auth,
+      contentTypes: {
+        text: exposition.renderer.contentType(false),
+        openMetrics: exposition.renderer.contentType(true),
+      },
+      maxStaleMs: exposition.maxStaleMs,
+      staleAboveBytes: exposition.staleAboveBytes,
+      chunkBytes: CHUNK_BYTES,
     });
+  } catch (error) {
+    await new Promise((resolve) => server.close(resolve));
+    throw error;
+  }
+  const worker = started.worker;
+  pushTo.worker = worker;
+  // not events.once: that would reject on an 'error' of the thread, unhandled until close()
+  const closed = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  worker.on('message', (message: FromMetricsWorker) => {
+    if (message.kind !== 'scraped' && message.kind !== 'render') return;
+    // what the handler does before a scrape it answers
+    const now = Date.now();
+    for (const poller of options.pollers) poller.expireStale(now);
+    if (message.kind === 'scraped') {
+      // the body served was rendered before: this only plans the next renders
+      exposition.scraped(message.openMetrics, true, message.at);
+      return;
+    }
+    // a render for a scrape that found none recent enough: the body goes to the worker
+    // (onLargeGzip) before this settles, and the worker writes the answer
+    const rendered = () =>
+      worker.postMessage({ kind: 'rendered', id: message.id } satisfies ToMetricsWorker);
+    // (a failed render: the worker passes the scrape on, whose own render logs and answers 500)
+    exposition.body(message.openMetrics, true).then(rendered, rendered);
   });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  let closing = false;
+  worker.on('error', (error) => options.logger.error({ err: error }, 'The metrics worker failed'));
+  worker.on('exit', (code) => {
+    if (!closing)
+      options.logger.error(
+        { exitCode: code },
+        'The metrics worker stopped: /metrics, /healthz and / no longer answer',
+      );
+  });
+  const { address, family, port } = started.listening;
+  const host = family === 'IPv6' ? `[${address}]` : address;
   return {
     server,
-    url: `http://${host}:${address.port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
+    url: `http://${host}:${port}`,
+    close: async () => {
+      // the public socket first (the worker closes its connections and exits), then this one
+      closing = true;
+      worker.postMessage({ kind: 'close' } satisfies ToMetricsWorker);
+      const stopped = await Promise.race([
+        closed.then(() => true),
+        new Promise<false>((resolve) => setTimeout(() => resolve(false), 5_000).unref()),
+      ]);
+      if (!stopped) await worker.terminate();
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-      }),
+      });
+    },
   };
 }

@@ -21,6 +21,11 @@
  * `maxStaleMs` ago, and the next render runs in the background just before the next scrape
  * is expected; a small exposition (tests, a few hundred portals) stays exactly fresh.
  *
+ * The metrics worker (src/http/metricsWorker.ts) answers scrapes of a large exposition off
+ * this thread: each large gzip body goes to it once compressed (`onLargeGzip`), it applies the
+ * same `maxStaleMs` bound, and each scrape it answered comes back through `scraped()`, from
+ * which the renders ahead are planned as from this cache's own scrapes.
+ *
  * Memory: per format (text, OpenMetrics) the newest finished entry and the one being
  * rendered, each one plain and at most one gzip body; a replaced entry lives on only in the
  * answers still being written.
@@ -32,6 +37,7 @@ import type { MetricsRenderer } from './render.js';
 const gzipAsync = promisify(gzipCallback);
 
 interface Entry {
+  readonly openMetrics: boolean;
   readonly generation: number;
   readonly metricCount: number;
   readonly startedAt: number;
@@ -64,6 +70,27 @@ export interface ExpositionOptions {
   /** @default 1_000_000 (about 170 portals' series) */
   readonly staleAboveBytes?: number;
   readonly now?: () => number;
+  /**
+   * Called with each gzip body of a large exposition once compressed: the metrics worker
+   * answers scrapes from these (server.ts), and tells `scraped()` when it did.
+   */
+  readonly onLargeGzip?: (body: LargeGzipBody) => void;
+  /**
+   * Called when a gzip body starts to be made (its render may still be under way), with
+   * what settles once it is made (after `onLargeGzip`) or failed: a scrape the worker cannot
+   * answer from its body may wait for this one, as a scrape here waits for a render under way.
+   */
+  readonly onGzipStart?: (openMetrics: boolean, startedAt: number, made: Promise<unknown>) => void;
+}
+
+/** A large exposition's gzip body, with what says how old it is. */
+export interface LargeGzipBody {
+  readonly openMetrics: boolean;
+  /** When its render started (Date.now()). */
+  readonly startedAt: number;
+  /** The plain body's length. */
+  readonly plainBytes: number;
+  readonly gzip: Buffer;
 }
 
 /** A gzip body is made ahead only for a format scraped with gzip this recently. */
@@ -84,6 +111,8 @@ export class ExpositionCache {
   readonly #maxStaleMs: number;
   readonly #staleAboveBytes: number;
   readonly #now: () => number;
+  readonly #onLargeGzip: ((body: LargeGzipBody) => void) | undefined;
+  readonly #onGzipStart: ExpositionOptions['onGzipStart'];
   readonly #states = new Map<boolean, State>();
   /** Renders started (each one formats every series); for tests and the bench. */
   renders = 0;
@@ -94,6 +123,32 @@ export class ExpositionCache {
     this.#maxStaleMs = options.maxStaleMs ?? 2_000;
     this.#staleAboveBytes = options.staleAboveBytes ?? 1_000_000;
     this.#now = options.now ?? Date.now;
+    this.#onLargeGzip = options.onLargeGzip;
+    this.#onGzipStart = options.onGzipStart;
+  }
+
+  /** Over this many plain bytes an exposition is large: served up to `maxStaleMs` old. */
+  get staleAboveBytes(): number {
+    return this.#staleAboveBytes;
+  }
+
+  get maxStaleMs(): number {
+    return this.#maxStaleMs;
+  }
+
+  /**
+   * Records a scrape answered elsewhere at `at` (the metrics worker, from a body that
+   * `onLargeGzip` gave it), as `body()` records its own: the renders ahead are planned from
+   * these times. A scrape reported after a later one was recorded changes nothing.
+   */
+  scraped(openMetrics: boolean, gzip: boolean, at: number): void {
+    const state = this.#state(openMetrics);
+    if (at <= state.askedAt) return;
+    const gap = at - state.askedAt;
+    state.askedAt = at;
+    if (gzip) state.gzipAskedAt = at;
+    // the next scrape is expected one gap after this one, not after the report arrived
+    this.#planRefresh(state, openMetrics, gap - Math.max(0, this.#now() - at), at);
   }
 
   /** Bodies held now (plain and gzip, over both formats, rendering or kept). */
@@ -153,7 +208,19 @@ export class ExpositionCache {
   #gzip(entry: Entry): Promise<Buffer> {
     // Level 1: 11 MB shrink ~10 times at a fraction of level 6's time; zlib's thread pool
     // does the work, not the event loop.
-    entry.gzip ??= entry.plain.then((plain) => gzipAsync(plain, { level: zlib.Z_BEST_SPEED }));
+    if (entry.gzip !== null) return entry.gzip;
+    entry.gzip = entry.plain.then(async (plain) => {
+      const gzip = await gzipAsync(plain, { level: zlib.Z_BEST_SPEED });
+      if (plain.length > this.#staleAboveBytes)
+        this.#onLargeGzip?.({
+          openMetrics: entry.openMetrics,
+          startedAt: entry.startedAt,
+          plainBytes: plain.length,
+          gzip,
+        });
+      return gzip;
+    });
+    this.#onGzipStart?.(entry.openMetrics, entry.startedAt, entry.gzip);
     return entry.gzip;
   }
 
@@ -191,6 +258,7 @@ export class ExpositionCache {
   ): Entry {
     this.renders++;
     const entry: Entry = {
+      openMetrics,
       generation,
       metricCount,
       startedAt: now,

@@ -8,7 +8,7 @@ import { gunzipSync } from 'node:zlib';
 import { Gauge } from 'prom-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createMetrics } from '../../src/metrics/definitions.js';
-import { ExpositionCache } from '../../src/metrics/exposition.js';
+import { ExpositionCache, type LargeGzipBody } from '../../src/metrics/exposition.js';
 import { MetricsRenderer } from '../../src/metrics/render.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { parsePromText, valueOf } from '../helpers/promText.js';
@@ -332,6 +332,56 @@ describe('ExpositionCache of a large exposition', () => {
       // the scrape's render, then one a second while the next scrape is awaited
       expect(rendersInAMinute).toBe(1 + 60);
       expect(cache.renders).toBe(rendersInAMinute);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('ExpositionCache feeding the metrics worker', () => {
+  it('hands each large gzip body on; scrapes reported by scraped() keep the renders just ahead of them', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const metrics = createMetrics('0.0.0');
+      const pushed: LargeGzipBody[] = [];
+      const cache = new ExpositionCache(new MetricsRenderer(metrics), {
+        maxStaleMs: 2_000,
+        // every body counts as large here: a real one is over 1 MB (~170 portals)
+        staleAboveBytes: 0,
+        onLargeGzip: (body) => pushed.push(body),
+      });
+      metrics.queueDepth.set({ portal: 'a' }, 0);
+      // the first scrape finds the worker empty-handed: the cache answers it
+      const first = await cache.body(true, true);
+      const firstPushed = pushed.length;
+      // then Prometheus's 15 s, each scrape answered by the worker and reported
+      const tooOld: number[] = [];
+      let rendersAfterLearning = 0;
+      for (let i = 0; i < 8; i++) {
+        metrics.queueDepth.set({ portal: 'a' }, i + 1);
+        await vi.advanceTimersByTimeAsync(14_500);
+        // gzip runs in zlib's thread pool, in real time: let the renders started above finish
+        for (let spins = 0; pushed.length < cache.renders && spins < 10_000; spins++)
+          await new Promise((resolve) => setImmediate(resolve));
+        await vi.advanceTimersByTimeAsync(500);
+        const now = Date.now();
+        if (now - pushed.at(-1)!.startedAt > 2_000) tooOld.push(i);
+        if (i === 1) rendersAfterLearning = cache.renders;
+        cache.scraped(true, true, now);
+      }
+      cache.close();
+
+      expect(firstPushed).toBe(1);
+      expect(pushed[0]!.openMetrics).toBe(true);
+      expect(pushed[0]!.plainBytes).toBe(gunzipSync(first).length);
+      expect(pushed[0]!.gzip).toEqual(first);
+      // every reported scrape found a body at most maxStaleMs old to answer with
+      expect(tooOld).toEqual([]);
+      // once the gap is known, one render per scrape (the 6 gaps after the second scrape)
+      expect(cache.renders - rendersAfterLearning).toBe(6);
+      expect(gunzipSync(pushed.at(-1)!.gzip).toString('utf8')).toContain(
+        'b24_offline_queue_depth{portal="a"} 8',
+      );
     } finally {
       vi.useRealTimers();
     }
