@@ -16,7 +16,17 @@ import { showValue } from './problems.js';
 import { buildTop } from './top.js';
 import { CONFIG_VARIABLE, ENV_VARIABLES, PORTAL_SPECS, TOP_SPECS } from './settings.js';
 import type { Layer, LoadContext } from './sources.js';
-import { envLayer, envValue, fileLayer, isMapping, resolvePath, stack } from './sources.js';
+import {
+  DEFAULTS_SHAPE,
+  PORTAL_SHAPE,
+  TOP_SHAPE,
+  envLayer,
+  envValue,
+  fileLayer,
+  isMapping,
+  resolvePath,
+  stack,
+} from './sources.js';
 import type { MonitorConfig } from './types.js';
 
 export { formatProblems } from './problems.js';
@@ -108,9 +118,6 @@ function withoutNulls(value: unknown): unknown {
   );
 }
 
-/** The settings `defaults` may hold: those not of one portal only. */
-const SHARED_SPECS = PORTAL_SPECS.filter((spec) => spec.own !== true);
-
 function readFile(ctx: LoadContext, path: string, given: string): FileLayers {
   const parsed = readConfigFile(ctx.io, path, given);
   if ('problems' in parsed) {
@@ -124,18 +131,18 @@ function readFile(ctx: LoadContext, path: string, given: string): FileLayers {
       ([key]) => !key.startsWith('x-'),
     ),
   );
-  const top = fileLayer(ctx, data, TOP_SPECS, { name: '', file: path });
+  const top = fileLayer(ctx, data, TOP_SHAPE, { name: '', file: path });
   const rawDefaults = data['defaults'];
   const defaults =
     rawDefaults === undefined
       ? undefined
-      : fileLayer(ctx, rawDefaults, SHARED_SPECS, { name: 'defaults', file: path });
+      : fileLayer(ctx, rawDefaults, DEFAULTS_SHAPE, { name: 'defaults', file: path });
 
   const rawPortals = data['portals'] ?? [];
   let entries: FileLayers['entries'];
   if (Array.isArray(rawPortals)) {
     entries = rawPortals.map((raw: unknown, index) =>
-      fileLayer(ctx, raw, PORTAL_SPECS, { name: `portals[${index}]`, file: path }),
+      fileLayer(ctx, raw, PORTAL_SHAPE, { name: `portals[${index}]`, file: path }),
     );
   } else {
     ctx.problems.push({

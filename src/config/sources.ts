@@ -3,6 +3,7 @@
  * layer: setting key → value (or "given but invalid"), each tagged with the name the user
  * knows it by. A value that was given but is wrong stays in its layer as invalid, so that
  * the loader neither reports it again as missing nor falls back to a lower layer's value.
+ * Every source is read by one path (`layerOf`), which also reads the `<key>File` forms.
  */
 import { isAbsolute, resolve } from 'node:path';
 
@@ -21,6 +22,7 @@ type Entry =
   | { readonly label: string; readonly ok: false };
 
 export type Layer = ReadonlyMap<string, Entry>;
+export type Env = Readonly<Record<string, string | undefined>>;
 
 /** What every step of the loader shares: where files are, and what it has found so far. */
 export interface LoadContext {
@@ -55,83 +57,125 @@ export function resolvePath(ctx: LoadContext, path: string): string {
 /** The help line in the words of a problem. */
 export const what = (spec: { readonly help: string }): string => spec.help.replaceAll('`', '');
 
-/** A problem with a value given: the setting is then neither missing nor taken from below. */
-function refuse(ctx: LoadContext, problem: ConfigProblem): Entry {
-  ctx.problems.push(problem);
-  return { label: problem.field, ok: false };
-}
-
-/**
- * One setting from one source, given directly or as the path of its file form (undefined: not
- * given), each form with its name for the user: `clientSecret`, `portals[0].clientSecretFile`.
- */
-function entryOf(
-  ctx: LoadContext,
-  spec: SettingSpec,
-  [direct, path]: [unknown, unknown],
-  [label, pathLabel]: [string, string],
-  file?: string,
-): Entry | undefined {
-  if (direct === undefined && path === undefined) return undefined;
-  if (direct !== undefined && path !== undefined) {
-    const [key, keyFile] = [label, pathLabel].map((name) => name.split('.').at(-1));
-    const shown = spec.secret === true ? REDACTED : showValue(direct);
-    const expected = `set either ${key} or ${keyFile}, not both`;
-    return refuse(ctx, { field: label, value: shown, expected, file });
-  }
-  if (path !== undefined) {
-    const where = FilePath.safeParse(path);
-    const value = showValue(path);
-    if (!where.success)
-      return refuse(ctx, { field: pathLabel, value, expected: issue(where.error), file });
-    const read = readText(ctx.io, resolvePath(ctx, where.data));
-    if (!read.ok) {
-      const expected = `expected a readable file holding ${what(spec)} (${read.reason})`;
-      return refuse(ctx, { field: pathLabel, value, expected, file });
-    }
-    // Docker secrets and `echo` end the value with a newline that is not part of it.
-    const content = read.text.replace(/[\r\n]+$/, '');
-    if (spec.secret === true && content !== '') ctx.secrets.add(content);
-    const result = spec.type.safeParse(content);
-    if (result.success) return { label: pathLabel, ok: true, value: result.data };
-    const expected = `the file's content: ${issue(result.error)}`;
-    return refuse(ctx, { field: pathLabel, value, expected, file });
-  }
-  const result = spec.type.safeParse(direct);
-  if (result.success) return { label, ok: true, value: result.data };
-  const kind = spec.secret === true ? 'secret' : spec.url === true ? 'url' : 'plain';
-  const value = showValue(direct, kind);
-  return refuse(ctx, { field: label, value, expected: issue(result.error), file });
-}
-
 /** The first message of a zod error: every message of checks.ts is a whole "expected ..." text. */
 const issue = (error: z.ZodError): string => error.issues[0]?.message ?? '';
 
-/** The keys a portal entry may hold that `defaults` may not. */
-const OWN_KEYS = PORTAL_SPECS.filter((spec) => spec.own === true).flatMap((spec) =>
-  viaFile(spec) ? [spec.key, `${spec.key}File`] : [spec.key],
-);
-
-/** The keys a level of a section may hold, computed once per table and level. */
-const knownKeys = new Map<readonly SettingSpec[], Map<string, readonly string[]>>();
-function keysOf(specs: readonly SettingSpec[], prefix: string): readonly string[] {
-  const byPrefix = knownKeys.get(specs) ?? new Map<string, readonly string[]>();
-  knownKeys.set(specs, byPrefix);
-  const keys = byPrefix.get(prefix) ?? [
-    ...new Set(
-      specs
-        .filter((spec) => spec.key.startsWith(prefix))
-        .flatMap((spec) => {
-          const [head = '', ...rest] = spec.key.slice(prefix.length).split('.');
-          return rest.length === 0 && viaFile(spec) ? [head, `${head}File`] : [head];
-        }),
-    ),
-    // the file's top level also holds the portal sections
-    ...(specs === TOP_SPECS && prefix === '' ? ['defaults', 'portals'] : []),
-  ];
-  byPrefix.set(prefix, keys);
-  return keys;
+/** Where a layer's values come from: a setting given directly, or (`asFile`) the path of its file. */
+interface Source {
+  readonly get: (spec: SettingSpec, asFile: boolean) => unknown;
+  /** The name the user knows the value by: `B24_CLIENT_SECRET_FILE`, `portals[0].clientSecret`. */
+  readonly label: (spec: SettingSpec, asFile: boolean) => string;
+  /** The config file, for a section of it. */
+  readonly file?: string | undefined;
 }
+
+/** The settings of `specs` that `source` gives, over those `layer` already refused. */
+function layerOf(
+  ctx: LoadContext,
+  specs: readonly SettingSpec[],
+  source: Source,
+  layer = new Map<string, Entry>(),
+): Layer {
+  for (const spec of specs) {
+    if (layer.has(spec.key)) continue;
+    const entry = entryOf(ctx, spec, source);
+    if (entry !== undefined) layer.set(spec.key, entry);
+  }
+  return layer;
+}
+
+/** One setting from one source (undefined: not given). */
+function entryOf(ctx: LoadContext, spec: SettingSpec, source: Source): Entry | undefined {
+  const direct = source.get(spec, false);
+  const path = viaFile(spec) ? source.get(spec, true) : undefined;
+  if (direct === undefined && path === undefined) return undefined;
+  const { file } = source;
+  const label = source.label(spec, direct === undefined);
+  const refuse = (value: string, expected: string): Entry => {
+    ctx.problems.push({ field: label, value, expected, file });
+    return { label, ok: false };
+  };
+  const secret = spec.secret === true;
+  if (secret && direct !== undefined && file !== undefined) ctx.inline.push(label);
+  if (secret && typeof direct === 'string' && direct !== '') ctx.secrets.add(direct);
+  if (direct !== undefined && path !== undefined) {
+    const [key, keyFile] = [label, source.label(spec, true)].map((name) => name.split('.').at(-1));
+    const expected = `set either ${key} or ${keyFile}, not both`;
+    return refuse(secret ? REDACTED : showValue(direct), expected);
+  }
+  if (path !== undefined) {
+    const where = FilePath.safeParse(path);
+    if (!where.success) return refuse(showValue(path), issue(where.error));
+    const read = readText(ctx.io, resolvePath(ctx, where.data));
+    if (!read.ok)
+      return refuse(
+        showValue(path),
+        `expected a readable file holding ${what(spec)} (${read.reason})`,
+      );
+    // Docker secrets and `echo` end the value with a newline that is not part of it.
+    const content = read.text.replace(/[\r\n]+$/, '');
+    if (secret && content !== '') ctx.secrets.add(content);
+    const result = spec.type.safeParse(content);
+    if (result.success) return { label, ok: true, value: result.data };
+    return refuse(showValue(path), `the file's content: ${issue(result.error)}`);
+  }
+  const result = spec.type.safeParse(direct);
+  if (result.success) return { label, ok: true, value: result.data };
+  return refuse(
+    showValue(direct, secret ? 'secret' : spec.url ? 'url' : 'plain'),
+    issue(result.error),
+  );
+}
+
+/** Environment values: unset when absent or blank (`FOO=` from an unset compose variable). */
+export function envValue(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+/** The variables of `specs` as a layer, checked by the same types as the file's keys. */
+export function envLayer(ctx: LoadContext, env: Env, specs: readonly SettingSpec[]): Layer {
+  return layerOf(ctx, specs, {
+    label: (spec, asFile) => (asFile ? `${spec.env}_FILE` : spec.env),
+    get: (spec, asFile) => {
+      const text = envValue(env, asFile ? `${spec.env}_FILE` : spec.env);
+      if (asFile || spec.secret === true) return text;
+      // A number is converted only when it looks like one: a wrong value is shown as given.
+      const trimmed = text?.trim();
+      const number = spec.type instanceof z.ZodNumber && /^\d+(\.\d+)?$/.test(trimmed ?? '');
+      return number ? Number(trimmed) : trimmed;
+    },
+  });
+}
+
+/** What a section of the file may hold: its settings, and the keys of each of its levels. */
+export interface Shape {
+  readonly specs: readonly SettingSpec[];
+  readonly keys: ReadonlyMap<string, readonly string[]>;
+}
+
+function shapeOf(specs: readonly SettingSpec[], more: readonly string[] = []): Shape {
+  const keys = new Map<string, string[]>();
+  for (const spec of specs) {
+    const parts = spec.key.split('.');
+    parts.forEach((part, i) => {
+      const prefix = i === 0 ? '' : `${parts.slice(0, i).join('.')}.`;
+      const level = keys.get(prefix) ?? [];
+      keys.set(prefix, level);
+      const last = i === parts.length - 1;
+      for (const key of last && viaFile(spec) ? [part, `${part}File`] : [part])
+        if (!level.includes(key)) level.push(key);
+    });
+  }
+  keys.get('')?.push(...more);
+  return { specs, keys };
+}
+
+/** The file's top level, which also holds the portal sections. */
+export const TOP_SHAPE = shapeOf(TOP_SPECS, ['defaults', 'portals']);
+export const PORTAL_SHAPE = shapeOf(PORTAL_SPECS);
+/** `defaults`: the settings not of one portal only. */
+export const DEFAULTS_SHAPE = shapeOf(PORTAL_SPECS.filter((spec) => spec.own !== true));
 
 /** Where a section is in the file: '' (the top level), `defaults`, `portals[3]`. */
 interface Section {
@@ -146,11 +190,11 @@ const labelIn = (section: Section, path: string): string =>
 function walk(
   ctx: LoadContext,
   [data, prefix]: [Mapping, string],
-  specs: readonly SettingSpec[],
+  shape: Shape,
   section: Section,
   layer: Map<string, Entry>,
 ): void {
-  const known = keysOf(specs, prefix);
+  const known = shape.keys.get(prefix) ?? [];
   for (const [key, value] of Object.entries(data)) {
     const path = `${prefix}${key}`;
     const mapping = MAPPINGS[path];
@@ -158,17 +202,17 @@ function walk(
     if (!known.includes(key)) {
       const hint = closest(key, known);
       const expected =
-        section.name === 'defaults' && prefix === '' && OWN_KEYS.includes(key)
+        shape === DEFAULTS_SHAPE && prefix === '' && PORTAL_SHAPE.keys.get('')?.includes(key)
           ? 'only allowed in a portal entry, not in defaults'
           : hint === undefined
             ? `unknown key — expected one of ${known.join(', ')}`
             : `unknown key — did you mean ${hint}?`;
       ctx.problems.push({ ...problem, expected }); // no value: it may be a misspelt secret
     } else if (mapping !== undefined && isMapping(value)) {
-      walk(ctx, [value, `${path}.`], specs, section, layer);
+      walk(ctx, [value, `${path}.`], shape, section, layer);
     } else if (mapping !== undefined) {
       ctx.problems.push({ ...problem, value: showValue(value), expected: mapping });
-      for (const spec of specs.filter((candidate) => candidate.key.startsWith(`${path}.`))) {
+      for (const spec of shape.specs.filter((candidate) => candidate.key.startsWith(`${path}.`))) {
         layer.set(spec.key, { label: labelIn(section, spec.key), ok: false });
       }
     }
@@ -179,62 +223,27 @@ function walk(
 export function fileLayer(
   ctx: LoadContext,
   raw: unknown,
-  specs: readonly SettingSpec[],
+  shape: Shape,
   section: Section,
 ): Layer | undefined {
-  for (const spec of specs) {
-    const value = spec.secret === true ? getAt(raw, spec.key) : undefined;
-    if (value !== undefined) ctx.inline.push(labelIn(section, spec.key));
-    if (typeof value === 'string' && value !== '') ctx.secrets.add(value);
-  }
   if (!isMapping(raw)) {
     const expected = 'expected a mapping of portal settings (url, clientId, ...)';
     ctx.problems.push({ field: section.name, value: showValue(raw), expected, file: section.file });
     return undefined;
   }
   const layer = new Map<string, Entry>();
-  walk(ctx, [raw, ''], specs, section, layer);
-  for (const spec of specs) {
-    if (layer.has(spec.key)) continue;
-    const path = viaFile(spec) ? getAt(raw, `${spec.key}File`) : undefined;
-    const names: [string, string] = [
-      labelIn(section, spec.key),
-      labelIn(section, `${spec.key}File`),
-    ];
-    const entry = entryOf(ctx, spec, [getAt(raw, spec.key), path], names, section.file);
-    if (entry !== undefined) layer.set(spec.key, entry);
-  }
-  return layer;
-}
-
-/** Environment values: unset when absent or blank (`FOO=` from an unset compose variable). */
-export function envValue(
-  env: Readonly<Record<string, string | undefined>>,
-  name: string,
-): string | undefined {
-  const value = env[name];
-  return value === undefined || value.trim() === '' ? undefined : value;
-}
-
-/** The variables of `specs` as a layer, checked by the same types as the file's keys. */
-export function envLayer(
-  ctx: LoadContext,
-  env: Readonly<Record<string, string | undefined>>,
-  specs: readonly SettingSpec[],
-): Layer {
-  const layer = new Map<string, Entry>();
-  for (const spec of specs) {
-    const text = envValue(env, spec.env);
-    if (spec.secret === true && text !== undefined) ctx.secrets.add(text);
-    // A number is converted only when it looks like one: a wrong value is shown as given.
-    const trimmed = spec.secret === true ? text : text?.trim();
-    const number = spec.type instanceof z.ZodNumber && /^\d+(\.\d+)?$/.test(trimmed ?? '');
-    const path = viaFile(spec) ? envValue(env, `${spec.env}_FILE`) : undefined;
-    const names: [string, string] = [spec.env, `${spec.env}_FILE`];
-    const entry = entryOf(ctx, spec, [number ? Number(trimmed) : trimmed, path], names);
-    if (entry !== undefined) layer.set(spec.key, entry);
-  }
-  return layer;
+  walk(ctx, [raw, ''], shape, section, layer);
+  const keyOf = (spec: SettingSpec, asFile: boolean) => (asFile ? `${spec.key}File` : spec.key);
+  return layerOf(
+    ctx,
+    shape.specs,
+    {
+      get: (spec, asFile) => getAt(raw, keyOf(spec, asFile)),
+      label: (spec, asFile) => labelIn(section, keyOf(spec, asFile)),
+      file: section.file,
+    },
+    layer,
+  );
 }
 
 /** The valid values of a layer over the defaults (every key there, set or not); not complete when one was given but invalid. */
