@@ -6,27 +6,19 @@
 import { hostname } from 'node:os';
 
 import { SecretRegistry } from '../runtime/secrets.js';
+import { ordinalOfHost } from '../shard/rendezvous.js';
 import { closest } from './checks.js';
-import type { ConfigIo } from './file.js';
 import { nodeIo, readConfigFile } from './file.js';
-import { buildPortals, planPortals } from './portals.js';
+import { buildPortals } from './portals.js';
 import type { FilePortals } from './portals.js';
 import type { ConfigProblem } from './problems.js';
 import { showValue } from './problems.js';
-import { buildTop } from './top.js';
-import { CONFIG_VARIABLE, ENV_VARIABLES, PORTAL_SPECS, TOP_SPECS } from './settings.js';
-import type { Layer, LoadContext } from './sources.js';
-import {
-  DEFAULTS_SHAPE,
-  PORTAL_SHAPE,
-  TOP_SHAPE,
-  envLayer,
-  envValue,
-  fileLayer,
-  isMapping,
-  resolvePath,
-  stack,
-} from './sources.js';
+import type { Values } from './settings.js';
+import { CONFIG_VARIABLE, ENV_VARIABLES, PORTAL_SPECS, TOP, TOP_DEFAULTS } from './settings.js';
+import { TOP_SPECS } from './settings.js';
+import type { Env, Layer, LoadContext } from './sources.js';
+import { DEFAULTS_SHAPE, PORTAL_SHAPE, TOP_SHAPE, envLayer, envValue } from './sources.js';
+import { fileLayer, isMapping, resolvePath, stack, valuesOf, what } from './sources.js';
 import type { MonitorConfig } from './types.js';
 
 export { formatProblems } from './problems.js';
@@ -34,7 +26,7 @@ export { PORTAL_DEFAULTS } from './settings.js';
 
 export interface LoadConfigInput {
   /** Usually `process.env`. */
-  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly env: Env;
   /** @default fs.readFileSync(path, 'utf8') */
   readonly readFile?: ((path: string) => string) | undefined;
   /** @default fs.statSync */
@@ -52,19 +44,17 @@ export type LoadConfigResult =
   | { readonly ok: false; readonly problems: ConfigProblem[] };
 
 export function loadConfig(input: LoadConfigInput): LoadConfigResult {
-  const io: ConfigIo = {
-    readFile: input.readFile ?? nodeIo.readFile,
-    statFile: input.statFile ?? nodeIo.statFile,
-  };
+  const { env } = input;
   const ctx: LoadContext = {
-    io,
+    io: {
+      readFile: input.readFile ?? nodeIo.readFile,
+      statFile: input.statFile ?? nodeIo.statFile,
+    },
     cwd: input.cwd ?? process.cwd(),
     problems: [],
     secrets: new Set(),
     inline: [],
   };
-  const { env } = input;
-
   const envTop = envLayer(ctx, env, TOP_SPECS);
   const envPortal = envLayer(ctx, env, PORTAL_SPECS);
   const given = envValue(env, CONFIG_VARIABLE.env)?.trim();
@@ -72,13 +62,10 @@ export function loadConfig(input: LoadConfigInput): LoadConfigResult {
   const file = given === undefined || path === undefined ? undefined : readFile(ctx, path, given);
 
   const top = buildTop(ctx, stack([file?.top ?? new Map(), envTop]), input.hostname ?? hostname());
-  const plans = planPortals(ctx, env, envPortal, file);
-  const portals = buildPortals(ctx, plans, path, input.requireRefreshToken !== false);
-
-  const warnings = [
-    ...(file === undefined ? [] : fileModeWarning(ctx, file.path)),
-    ...unknownVariables(env),
-  ];
+  const needRefresh = input.requireRefreshToken !== false;
+  const portals = buildPortals(ctx, [env, envPortal, file], needRefresh);
+  const warnings = [...(file === undefined ? [] : fileModeWarning(ctx, file.path))];
+  warnings.push(...unknownVariables(env));
   if (portals === undefined && ctx.problems.length === 0) {
     ctx.problems.push({ field: 'portals', expected: 'expected at least one portal' });
   }
@@ -96,11 +83,8 @@ export function loadConfig(input: LoadConfigInput): LoadConfigResult {
     }));
     return { ok: false, problems };
   }
-  return {
-    ok: true,
-    config: { ...top, portals, secrets, configFile: path },
-    warnings: warnings.map(scrub),
-  };
+  const config = { ...top, portals, secrets, configFile: path };
+  return { ok: true, config, warnings: warnings.map(scrub) };
 }
 
 interface FileLayers extends FilePortals {
@@ -137,14 +121,8 @@ function readFile(ctx: LoadContext, path: string, given: string): FileLayers {
     rawDefaults === undefined
       ? undefined
       : fileLayer(ctx, rawDefaults, DEFAULTS_SHAPE, { name: 'defaults', file: path });
-
   const rawPortals = data['portals'] ?? [];
-  let entries: FileLayers['entries'];
-  if (Array.isArray(rawPortals)) {
-    entries = rawPortals.map((raw: unknown, index) =>
-      fileLayer(ctx, raw, PORTAL_SHAPE, { name: `portals[${index}]`, file: path }),
-    );
-  } else {
+  if (!Array.isArray(rawPortals)) {
     ctx.problems.push({
       field: 'portals',
       value: showValue(rawPortals),
@@ -152,7 +130,99 @@ function readFile(ctx: LoadContext, path: string, given: string): FileLayers {
       file: path,
     });
   }
+  const entries = Array.isArray(rawPortals)
+    ? rawPortals.map((raw: unknown, index) =>
+        fileLayer(ctx, raw, PORTAL_SHAPE, { name: `portals[${index}]`, file: path }),
+      )
+    : undefined;
   return { path, top: top ?? new Map(), defaults: defaults ?? new Map(), entries };
+}
+
+/** The settings of the process: the HTTP server and its protection, the log level, the shards. */
+function buildTop(
+  ctx: LoadContext,
+  merged: Layer,
+  host: string,
+): Omit<MonitorConfig, 'portals' | 'secrets'> {
+  const top = valuesOf<Values<typeof TOP>>(merged, TOP_SPECS, TOP_DEFAULTS).values;
+  const user = merged.get('httpAuth.basic.username');
+  const password = merged.get('httpAuth.basic.password');
+  if ((user === undefined) !== (password === undefined)) {
+    const key = user === undefined ? 'httpAuth.basic.username' : 'httpAuth.basic.password';
+    ctx.problems.push({
+      field: /^[A-Z_]+$/.test((user ?? password)?.label ?? '') ? TOP[key].env : key,
+      expected: `not set — expected ${what(TOP[key])}: basic authentication needs both a user name and a password`,
+    });
+  }
+  const username = top['httpAuth.basic.username'];
+  const secret = top['httpAuth.basic.password'];
+  const basic =
+    username === undefined || secret === undefined ? undefined : { username, password: secret };
+  const bearerToken = top['httpAuth.bearerToken'];
+  // with a problem the configuration is refused: any shard stands in
+  const shard = shardOf(ctx, top.shards, top.shard, host, merged);
+  const store = top.tokenStore?.trim();
+  const tokenStore = store === 'file' ? undefined : store;
+  for (const secret of tokenStoreSecrets(tokenStore)) ctx.secrets.add(secret);
+  return {
+    listen: top.listen,
+    shards: shard === undefined ? 1 : top.shards,
+    shard: shard ?? 0,
+    tokenStore,
+    logLevel: top.logLevel,
+    maxConcurrentPolls: top.maxConcurrentPolls,
+    httpAuth: bearerToken === undefined && basic === undefined ? undefined : { bearerToken, basic },
+  };
+}
+
+/**
+ * The shard of this process, checked against the count; undefined after a problem. `auto`
+ * reads the host name's trailing number (a StatefulSet's pod `monitor-3` is shard 3).
+ */
+function shardOf(
+  ctx: LoadContext,
+  count: number,
+  shard: number | 'auto',
+  hostname: string,
+  merged: Layer,
+): number | undefined {
+  const index = shard === 'auto' ? ordinalOfHost(hostname) : shard;
+  if (index !== undefined && index < count) return index;
+  const field = merged.get('shard')?.label ?? 'shard';
+  const shards = merged.get('shards')?.label ?? 'shards';
+  const auto = `auto (host name "${hostname}"`;
+  ctx.problems.push(
+    index === undefined
+      ? {
+          field,
+          value: `${auto})`,
+          expected:
+            'expected a host name ending with the shard number, as a StatefulSet names its pods (monitor-0, monitor-1, ...); or give the number',
+        }
+      : shard === 'auto'
+        ? {
+            field,
+            value: `${auto} → ${index})`,
+            expected: `expected a shard below ${shards} (${count}): scale the StatefulSet and the shard count together`,
+          }
+        : {
+            field,
+            value: String(shard),
+            expected: `expected a 0-based shard below ${shards} (${count})`,
+          },
+  );
+  return undefined;
+}
+
+/** The URL and its password (as given and decoded), for redaction; none without a password. */
+function tokenStoreSecrets(url: string | undefined): string[] {
+  if (url === undefined) return [];
+  try {
+    const { password } = new URL(url);
+    return password === '' ? [] : [url, password, decodeURIComponent(password)];
+  } catch {
+    return [url];
+  }
 }
 
 function fileModeWarning(ctx: LoadContext, path: string): string[] {
@@ -174,7 +244,7 @@ function fileModeWarning(ctx: LoadContext, path: string): string[] {
 }
 
 /** A misspelt variable is otherwise silently ignored, and its setting silently defaulted. */
-function unknownVariables(env: LoadConfigInput['env']): string[] {
+function unknownVariables(env: Env): string[] {
   return Object.entries(env).flatMap(([name, value]) => {
     if (value === undefined || ENV_VARIABLES.includes(name)) return [];
     if (!name.startsWith('B24_') && !name.startsWith('MONITOR_')) return [];
