@@ -3,7 +3,6 @@
  * messages are cut down to their first line and stripped of quoted source text: the YAML and
  * JSON parsers quote the offending line, and in a config file that line may hold a secret.
  */
-import { readFileSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parseDocument } from 'yaml';
 
@@ -11,17 +10,8 @@ import type { ConfigProblem } from './problems.js';
 import { showValue } from './problems.js';
 import { CONFIG_VARIABLE } from './settings.js';
 
-/** The only I/O the loader does: reading the files it is told to read, and their mode. */
-export interface ConfigIo {
-  /** Reads a whole file as UTF-8; throws a Node errno error (`ENOENT`, `EACCES`...) otherwise. */
-  readonly readFile: (path: string) => string;
-  readonly statFile: (path: string) => { readonly mode: number };
-}
-
-export const nodeIo: ConfigIo = {
-  readFile: (path) => readFileSync(path, 'utf8'),
-  statFile: (path) => statSync(path),
-};
+/** Reads a whole file as UTF-8; throws a Node errno error (`ENOENT`, `EACCES`...) otherwise. */
+export type ReadFile = (path: string) => string;
 
 const READ_ERRORS: Readonly<Record<string, string>> = {
   ENOENT: 'file not found',
@@ -32,11 +22,11 @@ const READ_ERRORS: Readonly<Record<string, string>> = {
 
 /** Reads a file; on failure, says why in words that never include its content. */
 export function readText(
-  io: ConfigIo,
+  readFile: ReadFile,
   path: string,
 ): { readonly ok: true; readonly text: string } | { readonly ok: false; readonly reason: string } {
   try {
-    return { ok: true, text: io.readFile(path) };
+    return { ok: true, text: readFile(path) };
   } catch (error) {
     const code = (error as { code?: unknown } | null)?.code;
     if (typeof code !== 'string') return { ok: false, reason: 'cannot read it' };
@@ -52,7 +42,7 @@ type Parsed = { readonly data: unknown } | { readonly errors: readonly string[] 
 
 /** Reads the file at `path` (absolute) and parses it by extension: `.json`, `.yaml`/`.yml`, else JSON then YAML. */
 export function readConfigFile(
-  io: ConfigIo,
+  readFile: ReadFile,
   path: string,
   given: string,
 ): { readonly data: object } | { readonly problems: readonly ConfigProblem[] } {
@@ -63,7 +53,7 @@ export function readConfigFile(
       expected: text,
     })),
   });
-  const read = readText(io, path);
+  const read = readText(readFile, path);
   if (!read.ok) return fail(`expected a readable YAML or JSON file (${read.reason})`);
   const text = read.text.replace(/^\uFEFF/, '');
   const extension = extname(path).toLowerCase();

@@ -3,12 +3,13 @@
  * the full list of problems out. Pure apart from reading the files it is told to read.
  * Precedence (settings.ts): environment > portal entry > `defaults` (or the file's top level) > default.
  */
+import { readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 
 import { SecretRegistry } from '../runtime/secrets.js';
 import { ordinalOfHost } from '../shard/rendezvous.js';
 import { closest } from './checks.js';
-import { nodeIo, readConfigFile } from './file.js';
+import { readConfigFile } from './file.js';
 import { buildPortals } from './portals.js';
 import type { FilePortals } from './portals.js';
 import type { ConfigProblem } from './problems.js';
@@ -18,7 +19,7 @@ import { CONFIG_VARIABLE, ENV_VARIABLES, PORTAL_SPECS, TOP, TOP_DEFAULTS } from 
 import { TOP_SPECS } from './settings.js';
 import type { Env, Layer, LoadContext } from './sources.js';
 import { DEFAULTS_SHAPE, PORTAL_SHAPE, TOP_SHAPE, envLayer, envValue } from './sources.js';
-import { fileLayer, isMapping, resolvePath, stack, valuesOf, what } from './sources.js';
+import { fileLayer, isMapping, merge, resolvePath, what } from './sources.js';
 import type { MonitorConfig } from './types.js';
 
 export { formatProblems } from './problems.js';
@@ -46,10 +47,8 @@ export type LoadConfigResult =
 export function loadConfig(input: LoadConfigInput): LoadConfigResult {
   const { env } = input;
   const ctx: LoadContext = {
-    io: {
-      readFile: input.readFile ?? nodeIo.readFile,
-      statFile: input.statFile ?? nodeIo.statFile,
-    },
+    readFile: input.readFile ?? ((file) => readFileSync(file, 'utf8')),
+    statFile: input.statFile ?? statSync,
     cwd: input.cwd ?? process.cwd(),
     problems: [],
     secrets: new Set(),
@@ -61,7 +60,7 @@ export function loadConfig(input: LoadConfigInput): LoadConfigResult {
   const path = given === undefined ? undefined : resolvePath(ctx, given);
   const file = given === undefined || path === undefined ? undefined : readFile(ctx, path, given);
 
-  const top = buildTop(ctx, stack([file?.top ?? new Map(), envTop]), input.hostname ?? hostname());
+  const top = buildTop(ctx, [file?.top ?? new Map(), envTop], input.hostname ?? hostname());
   const needRefresh = input.requireRefreshToken !== false;
   const portals = buildPortals(ctx, [env, envPortal, file], needRefresh);
   const warnings = [...(file === undefined ? [] : fileModeWarning(ctx, file.path))];
@@ -103,7 +102,7 @@ function withoutNulls(value: unknown): unknown {
 }
 
 function readFile(ctx: LoadContext, path: string, given: string): FileLayers {
-  const parsed = readConfigFile(ctx.io, path, given);
+  const parsed = readConfigFile(ctx.readFile, path, given);
   if ('problems' in parsed) {
     ctx.problems.push(...parsed.problems.map((problem) => ({ ...problem, file: path })));
     // A file that cannot be parsed says nothing about the portals: no "not set" guesses.
@@ -141,10 +140,10 @@ function readFile(ctx: LoadContext, path: string, given: string): FileLayers {
 /** The settings of the process: the HTTP server and its protection, the log level, the shards. */
 function buildTop(
   ctx: LoadContext,
-  merged: Layer,
+  layers: readonly Layer[],
   host: string,
 ): Omit<MonitorConfig, 'portals' | 'secrets'> {
-  const top = valuesOf<Values<typeof TOP>>(merged, TOP_SPECS, TOP_DEFAULTS).values;
+  const { merged, values: top } = merge<Values<typeof TOP>>(layers, TOP_SPECS, TOP_DEFAULTS);
   const user = merged.get('httpAuth.basic.username');
   const password = merged.get('httpAuth.basic.password');
   if ((user === undefined) !== (password === undefined)) {
@@ -229,7 +228,7 @@ function fileModeWarning(ctx: LoadContext, path: string): string[] {
   if (ctx.inline.length === 0 || process.platform === 'win32') return [];
   let mode: number;
   try {
-    mode = ctx.io.statFile(path).mode;
+    mode = ctx.statFile(path).mode;
   } catch {
     return [];
   }

@@ -13,7 +13,7 @@ import { REDACTED, showValue } from './problems.js';
 import type { SettingSpec, Values } from './settings.js';
 import { PORTAL, PORTAL_DEFAULTS, PORTAL_SPECS, viaFile } from './settings.js';
 import type { Env, Layer, LoadContext } from './sources.js';
-import { getAt, resolvePath, stack, valuesOf, what } from './sources.js';
+import { getAt, merge, resolvePath, what } from './sources.js';
 import type { PortalConfig } from './types.js';
 
 /** The config file's portal sections, as load.ts read them. */
@@ -100,9 +100,8 @@ interface BuiltPortal {
 }
 
 function buildPortal(ctx: LoadContext, plan: Plan, file?: string, needRefresh = true): BuiltPortal {
-  const merged = stack(plan.layers);
-  const { values, complete } = valuesOf<Values<typeof PORTAL>>(
-    merged,
+  const { merged, values, complete } = merge<Values<typeof PORTAL>>(
+    plan.layers,
     PORTAL_SPECS,
     PORTAL_DEFAULTS,
   );
@@ -153,7 +152,7 @@ function buildPortal(ctx: LoadContext, plan: Plan, file?: string, needRefresh = 
 
 /** Why the token file holds no refresh token, as the token store reads it; undefined when it does. */
 function storedRefreshToken(ctx: LoadContext, path: string): string | undefined {
-  const read = readText(ctx.io, path);
+  const read = readText(ctx.readFile, path);
   if (!read.ok) return read.reason;
   let data: unknown;
   try {

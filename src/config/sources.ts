@@ -10,7 +10,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 
 import { FilePath, closest } from './checks.js';
-import type { ConfigIo } from './file.js';
+import type { ReadFile } from './file.js';
 import { readText } from './file.js';
 import type { ConfigProblem } from './problems.js';
 import { REDACTED, showValue } from './problems.js';
@@ -26,7 +26,8 @@ export type Env = Readonly<Record<string, string | undefined>>;
 
 /** What every step of the loader shares: where files are, and what it has found so far. */
 export interface LoadContext {
-  readonly io: ConfigIo;
+  readonly readFile: ReadFile;
+  readonly statFile: (path: string) => { readonly mode: number };
   readonly cwd: string;
   readonly problems: ConfigProblem[];
   /** Every secret value seen — valid or not, used or overridden — for redaction. */
@@ -106,7 +107,7 @@ function entryOf(ctx: LoadContext, spec: SettingSpec, source: Source): Entry | u
   if (path !== undefined) {
     const where = FilePath.safeParse(path);
     if (!where.success) return refuse(showValue(path), issue(where.error));
-    const read = readText(ctx.io, resolvePath(ctx, where.data));
+    const read = readText(ctx.readFile, resolvePath(ctx, where.data));
     if (!read.ok)
       return refuse(
         showValue(path),
@@ -155,19 +156,19 @@ export interface Shape {
 }
 
 function shapeOf(specs: readonly SettingSpec[], more: readonly string[] = []): Shape {
-  const keys = new Map<string, string[]>();
+  const keys = new Map<string, readonly string[]>();
   for (const spec of specs) {
     const parts = spec.key.split('.');
     parts.forEach((part, i) => {
-      const prefix = i === 0 ? '' : `${parts.slice(0, i).join('.')}.`;
-      const level = keys.get(prefix) ?? [];
-      keys.set(prefix, level);
-      const last = i === parts.length - 1;
-      for (const key of last && viaFile(spec) ? [part, `${part}File`] : [part])
-        if (!level.includes(key)) level.push(key);
+      const prefix = parts
+        .slice(0, i)
+        .map((name) => `${name}.`)
+        .join('');
+      const names = i === parts.length - 1 && viaFile(spec) ? [part, `${part}File`] : [part];
+      keys.set(prefix, [...new Set([...(keys.get(prefix) ?? []), ...names])]);
     });
   }
-  keys.get('')?.push(...more);
+  keys.set('', [...(keys.get('') ?? []), ...more]);
   return { specs, keys };
 }
 
@@ -246,25 +247,23 @@ export function fileLayer(
   );
 }
 
-/** The valid values of a layer over the defaults (every key there, set or not); not complete when one was given but invalid. */
-export function valuesOf<T>(
-  layer: Layer,
+/**
+ * Layers from lowest to highest precedence, merged setting by setting, and their valid values
+ * over the defaults; not complete when one was given but invalid.
+ */
+export function merge<T>(
+  layers: readonly Layer[],
   specs: readonly SettingSpec[],
   defaults: Readonly<Record<string, unknown>>,
-): { readonly values: T; readonly complete: boolean } {
+): { readonly merged: Layer; readonly values: T; readonly complete: boolean } {
+  const merged = new Map<string, Entry>();
+  for (const layer of layers) for (const [key, entry] of layer) merged.set(key, entry);
   const values: Record<string, unknown> = {};
   for (const { key } of specs) values[key] = defaults[key];
   let complete = true;
-  for (const [key, entry] of layer) {
+  for (const [key, entry] of merged) {
     if (entry.ok) values[key] = entry.value;
     else complete = false;
   }
-  return { values: values as T, complete };
-}
-
-/** Layers from lowest to highest precedence, merged setting by setting. */
-export function stack(layers: readonly Layer[]): Layer {
-  const merged = new Map<string, Entry>();
-  for (const layer of layers) for (const [key, entry] of layer) merged.set(key, entry);
-  return merged;
+  return { merged, values: values as T, complete };
 }
