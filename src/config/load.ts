@@ -190,26 +190,19 @@ function shardOf(
   const field = merged.get('shard')?.label ?? 'shard';
   const shards = merged.get('shards')?.label ?? 'shards';
   const auto = `auto (host name "${hostname}"`;
-  ctx.problems.push(
+  const [value, expected] =
     index === undefined
-      ? {
-          field,
-          value: `${auto})`,
-          expected:
-            'expected a host name ending with the shard number, as a StatefulSet names its pods (monitor-0, monitor-1, ...); or give the number',
-        }
+      ? [
+          `${auto})`,
+          'expected a host name ending with the shard number, as a StatefulSet names its pods (monitor-0, monitor-1, ...); or give the number',
+        ]
       : shard === 'auto'
-        ? {
-            field,
-            value: `${auto} → ${index})`,
-            expected: `expected a shard below ${shards} (${count}): scale the StatefulSet and the shard count together`,
-          }
-        : {
-            field,
-            value: String(shard),
-            expected: `expected a 0-based shard below ${shards} (${count})`,
-          },
-  );
+        ? [
+            `${auto} → ${index})`,
+            `expected a shard below ${shards} (${count}): scale the StatefulSet and the shard count together`,
+          ]
+        : [String(shard), `expected a 0-based shard below ${shards} (${count})`];
+  ctx.problems.push({ field, value, expected });
   return undefined;
 }
 
