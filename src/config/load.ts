@@ -11,15 +11,12 @@ import { ordinalOfHost } from '../shard/rendezvous.js';
 import { closest } from './checks.js';
 import { readConfigFile } from './file.js';
 import { buildPortals } from './portals.js';
-import type { FilePortals } from './portals.js';
 import type { ConfigProblem } from './problems.js';
-import { showValue } from './problems.js';
 import type { Values } from './settings.js';
 import { CONFIG_VARIABLE, ENV_VARIABLES, PORTAL_SPECS, TOP, TOP_DEFAULTS } from './settings.js';
 import { TOP_SPECS } from './settings.js';
 import type { Env, Layer, LoadContext } from './sources.js';
-import { DEFAULTS_SHAPE, PORTAL_SHAPE, TOP_SHAPE, envLayer, envValue } from './sources.js';
-import { fileLayer, isMapping, merge, resolvePath, what } from './sources.js';
+import { envLayer, envValue, merge, resolvePath, what } from './sources.js';
 import type { MonitorConfig } from './types.js';
 
 export { formatProblems } from './problems.js';
@@ -58,7 +55,8 @@ export function loadConfig(input: LoadConfigInput): LoadConfigResult {
   const envPortal = envLayer(ctx, env, PORTAL_SPECS);
   const given = envValue(env, CONFIG_VARIABLE.env)?.trim();
   const path = given === undefined ? undefined : resolvePath(ctx, given);
-  const file = given === undefined || path === undefined ? undefined : readFile(ctx, path, given);
+  const file =
+    given === undefined || path === undefined ? undefined : readConfigFile(ctx, path, given);
 
   const top = buildTop(ctx, [file?.top ?? new Map(), envTop], input.hostname ?? hostname());
   const needRefresh = input.requireRefreshToken !== false;
@@ -84,57 +82,6 @@ export function loadConfig(input: LoadConfigInput): LoadConfigResult {
   }
   const config = { ...top, portals, secrets, configFile: path };
   return { ok: true, config, warnings: warnings.map(scrub) };
-}
-
-interface FileLayers extends FilePortals {
-  readonly top: Layer;
-}
-
-/** A copy of file data in which `key: null` (YAML `key:` or `~`) means the key is not set. */
-function withoutNulls(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutNulls);
-  if (!isMapping(value)) return value;
-  return Object.fromEntries(
-    Object.entries(value).flatMap(([key, item]) =>
-      item === null ? [] : [[key, withoutNulls(item)]],
-    ),
-  );
-}
-
-function readFile(ctx: LoadContext, path: string, given: string): FileLayers {
-  const parsed = readConfigFile(ctx.readFile, path, given);
-  if ('problems' in parsed) {
-    ctx.problems.push(...parsed.problems.map((problem) => ({ ...problem, file: path })));
-    // A file that cannot be parsed says nothing about the portals: no "not set" guesses.
-    return { path, top: new Map(), defaults: new Map(), entries: undefined };
-  }
-  // Top-level `x-...` keys are free, as in compose files: a place for YAML anchors.
-  const data = Object.fromEntries(
-    Object.entries(withoutNulls(parsed.data) as Record<string, unknown>).filter(
-      ([key]) => !key.startsWith('x-'),
-    ),
-  );
-  const top = fileLayer(ctx, data, TOP_SHAPE, { name: '', file: path });
-  const rawDefaults = data['defaults'];
-  const defaults =
-    rawDefaults === undefined
-      ? undefined
-      : fileLayer(ctx, rawDefaults, DEFAULTS_SHAPE, { name: 'defaults', file: path });
-  const rawPortals = data['portals'] ?? [];
-  if (!Array.isArray(rawPortals)) {
-    ctx.problems.push({
-      field: 'portals',
-      value: showValue(rawPortals),
-      expected: 'expected a list of portals (- name: ..., url: ...)',
-      file: path,
-    });
-  }
-  const entries = Array.isArray(rawPortals)
-    ? rawPortals.map((raw: unknown, index) =>
-        fileLayer(ctx, raw, PORTAL_SHAPE, { name: `portals[${index}]`, file: path }),
-      )
-    : undefined;
-  return { path, top: top ?? new Map(), defaults: defaults ?? new Map(), entries };
 }
 
 /** The settings of the process: the HTTP server and its protection, the log level, the shards. */

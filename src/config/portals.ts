@@ -8,21 +8,13 @@
 import { resolve } from 'node:path';
 
 import { fileNameOf } from './checks.js';
-import { readText } from './file.js';
+import type { FileLayers } from './file.js';
 import { REDACTED, showValue } from './problems.js';
 import type { SettingSpec, Values } from './settings.js';
 import { PORTAL, PORTAL_DEFAULTS, PORTAL_SPECS, viaFile } from './settings.js';
 import type { Env, Layer, LoadContext } from './sources.js';
-import { getAt, merge, resolvePath, what } from './sources.js';
+import { getAt, merge, readText, resolvePath, what } from './sources.js';
 import type { PortalConfig } from './types.js';
-
-/** The config file's portal sections, as load.ts read them. */
-export interface FilePortals {
-  readonly path: string;
-  readonly defaults: Layer;
-  /** An entry that is not even a mapping is undefined in the list; none: not a list (reported). */
-  readonly entries: readonly (Layer | undefined)[] | undefined;
-}
 
 interface Plan {
   /** Lowest precedence first. */
@@ -34,7 +26,7 @@ interface Plan {
   readonly hasFile: boolean;
 }
 
-function planPortals(ctx: LoadContext, env: Env, envPortal: Layer, file?: FilePortals): Plan[] {
+function planPortals(ctx: LoadContext, env: Env, envPortal: Layer, file?: FileLayers): Plan[] {
   if (file === undefined) return [{ layers: [envPortal], count: 0, hasFile: false }];
   const { entries, defaults } = file;
   if (entries === undefined) return [];
@@ -170,7 +162,7 @@ function storedRefreshToken(ctx: LoadContext, path: string): string | undefined 
 /** Every portal, or undefined when one is incomplete; names and token files must be unique. */
 export function buildPortals(
   ctx: LoadContext,
-  [env, envPortal, file]: [Env, Layer, FilePortals | undefined],
+  [env, envPortal, file]: [Env, Layer, FileLayers | undefined],
   needRefresh: boolean,
 ): PortalConfig[] | undefined {
   const plans = planPortals(ctx, env, envPortal, file);

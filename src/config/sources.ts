@@ -10,8 +10,6 @@ import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 
 import { FilePath, closest } from './checks.js';
-import type { ReadFile } from './file.js';
-import { readText } from './file.js';
 import type { ConfigProblem } from './problems.js';
 import { REDACTED, showValue } from './problems.js';
 import type { SettingSpec } from './settings.js';
@@ -53,6 +51,30 @@ export function getAt(value: unknown, path: string): unknown {
 
 export function resolvePath(ctx: LoadContext, path: string): string {
   return isAbsolute(path) ? path : resolve(ctx.cwd, path);
+}
+
+/** Reads a whole file as UTF-8; throws a Node errno error (`ENOENT`, `EACCES`...) otherwise. */
+type ReadFile = (path: string) => string;
+
+const READ_ERRORS: Readonly<Record<string, string>> = {
+  ENOENT: 'file not found',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'it is a directory',
+};
+
+/** Reads a file; on failure, says why in words that never include its content. */
+export function readText(
+  readFile: ReadFile,
+  path: string,
+): { readonly ok: true; readonly text: string } | { readonly ok: false; readonly reason: string } {
+  try {
+    return { ok: true, text: readFile(path) };
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (typeof code !== 'string') return { ok: false, reason: 'cannot read it' };
+    return { ok: false, reason: READ_ERRORS[code] ?? `cannot read it (${code})` };
+  }
 }
 
 /** The help line in the words of a problem. */
