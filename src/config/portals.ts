@@ -9,11 +9,11 @@ import { resolve } from 'node:path';
 
 import { fileNameOf } from './checks.js';
 import type { FileLayers } from './file.js';
-import { REDACTED, showValue } from './problems.js';
+import { showValue } from './problems.js';
 import type { SettingSpec, Values } from './settings.js';
 import { PORTAL, PORTAL_DEFAULTS, PORTAL_SPECS, viaFile } from './settings.js';
 import type { Env, Layer, LoadContext } from './sources.js';
-import { getAt, merge, readText, resolvePath, what } from './sources.js';
+import { getAt, kind, merge, readText, resolvePath, what } from './sources.js';
 import type { PortalConfig } from './types.js';
 
 interface Plan {
@@ -45,8 +45,7 @@ function planPortals(ctx: LoadContext, env: Env, envPortal: Layer, file?: FileLa
     shared.delete(key);
     ctx.problems.push({
       field: entry.label,
-      value:
-        spec.secret === true ? REDACTED : showValue(env[entry.label], spec.url ? 'url' : 'plain'),
+      value: showValue(env[entry.label], kind(spec)),
       expected: `not allowed with a config file of ${count} portals: set ${key} in each portal entry`,
     });
   }

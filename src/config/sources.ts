@@ -11,7 +11,7 @@ import { z } from 'zod';
 
 import { FilePath, closest } from './checks.js';
 import type { ConfigProblem } from './problems.js';
-import { REDACTED, showValue } from './problems.js';
+import { showValue } from './problems.js';
 import type { SettingSpec } from './settings.js';
 import { MAPPINGS, PORTAL_SPECS, TOP_SPECS, viaFile } from './settings.js';
 
@@ -80,6 +80,10 @@ export function readText(
 /** The help line in the words of a problem. */
 export const what = (spec: { readonly help: string }): string => spec.help.replaceAll('`', '');
 
+/** How a setting's value is shown in a problem. */
+export const kind = (spec: SettingSpec) =>
+  spec.secret === true ? 'secret' : spec.url === true ? 'url' : 'plain';
+
 /** The first message of a zod error: every message of checks.ts is a whole "expected ..." text. */
 const issue = (error: z.ZodError): string => error.issues[0]?.message ?? '';
 
@@ -124,30 +128,24 @@ function entryOf(ctx: LoadContext, spec: SettingSpec, source: Source): Entry | u
   if (direct !== undefined && path !== undefined) {
     const [key, keyFile] = [label, source.label(spec, true)].map((name) => name.split('.').at(-1));
     const expected = `set either ${key} or ${keyFile}, not both`;
-    return refuse(secret ? REDACTED : showValue(direct), expected);
+    return refuse(showValue(direct, kind(spec)), expected);
   }
+  const shown = () => (path === undefined ? showValue(direct, kind(spec)) : showValue(path));
+  let [value, content] = [direct, ''];
   if (path !== undefined) {
     const where = FilePath.safeParse(path);
-    if (!where.success) return refuse(showValue(path), issue(where.error));
+    if (!where.success) return refuse(shown(), issue(where.error));
     const read = readText(ctx.readFile, resolvePath(ctx, where.data));
     if (!read.ok)
-      return refuse(
-        showValue(path),
-        `expected a readable file holding ${what(spec)} (${read.reason})`,
-      );
+      return refuse(shown(), `expected a readable file holding ${what(spec)} (${read.reason})`);
     // Docker secrets and `echo` end the value with a newline that is not part of it.
-    const content = read.text.replace(/[\r\n]+$/, '');
-    if (secret && content !== '') ctx.secrets.add(content);
-    const result = spec.type.safeParse(content);
-    if (result.success) return { label, ok: true, value: result.data };
-    return refuse(showValue(path), `the file's content: ${issue(result.error)}`);
+    const text = read.text.replace(/[\r\n]+$/, '');
+    if (secret && text !== '') ctx.secrets.add(text);
+    [value, content] = [text, "the file's content: "];
   }
-  const result = spec.type.safeParse(direct);
+  const result = spec.type.safeParse(value);
   if (result.success) return { label, ok: true, value: result.data };
-  return refuse(
-    showValue(direct, secret ? 'secret' : spec.url ? 'url' : 'plain'),
-    issue(result.error),
-  );
+  return refuse(shown(), `${content}${issue(result.error)}`);
 }
 
 /** Environment values: unset when absent or blank (`FOO=` from an unset compose variable). */
