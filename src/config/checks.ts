@@ -61,29 +61,21 @@ export function closest(word: string, candidates: readonly string[]): string | u
   return bestDistance <= Math.max(2, Math.floor(word.length / 4)) ? best : undefined;
 }
 
-type Refuse = (expected: string) => never;
-
-/** Thrown by `refuse`: a wrong value's "expected ..." text, out of however deep a check. */
-class Refusal {
+/** A wrong value's "expected ..." text. */
+class Refused {
   constructor(readonly expected: string) {}
 }
 
-/** A trimmed string made into its value by `parse`, which calls `refuse` on a wrong one. */
-function parsed<T>(typeExpected: string, parse: (value: string, refuse: Refuse) => T) {
-  const refuse: Refuse = (expected) => {
-    throw new Refusal(expected);
-  };
+/** A trimmed string made into its value by `parse`, or refused. */
+function parsed<T>(typeExpected: string, parse: (value: string) => T | Refused) {
   return z
     .string({ error: typeExpected })
     .trim()
     .transform((value, ctx) => {
-      try {
-        return parse(value, refuse);
-      } catch (error) {
-        if (!(error instanceof Refusal)) throw error;
-        ctx.addIssue({ code: 'custom', message: error.expected });
-        return z.NEVER;
-      }
+      const result = parse(value);
+      if (!(result instanceof Refused)) return result;
+      ctx.addIssue({ code: 'custom', message: result.expected });
+      return z.NEVER;
     });
 }
 
@@ -101,32 +93,36 @@ function check<T>(type: z.ZodType<T>): (raw: string) => Check<T> {
  * client secret sent in clear text to another machine is as good as published, and
  * Bitrix24 cannot revoke a client secret.
  */
-function secureUrl(value: string, refuse: Refuse): URL {
+function secureUrl(value: string): URL | Refused {
   const url = URL.canParse(value) ? new URL(value) : undefined;
-  if (url?.protocol !== 'https:' && url?.protocol !== 'http:') return refuse(HTTPS_EXPECTED);
+  if (url?.protocol !== 'https:' && url?.protocol !== 'http:') return new Refused(HTTPS_EXPECTED);
   if (url.protocol === 'http:' && !isLoopbackHost(url.hostname))
-    return refuse(`${HTTPS_EXPECTED}: tokens never travel in clear text to another machine`);
+    return new Refused(`${HTTPS_EXPECTED}: tokens never travel in clear text to another machine`);
   if (url.username !== '' || url.password !== '')
-    return refuse('expected a URL without user:password in it');
+    return new Refused('expected a URL without user:password in it');
   if (url.search !== '' || url.hash !== '')
-    return refuse('expected a URL without ?query or #fragment');
+    return new Refused('expected a URL without ?query or #fragment');
   return url;
 }
 
 /** The portal's REST endpoint (`client_endpoint`), normalised to end with `/`. */
-export const RestUrl = parsed(HTTPS_EXPECTED, (value, refuse) => {
-  const url = secureUrl(value, refuse);
+export const RestUrl = parsed(HTTPS_EXPECTED, (value) => {
+  const url = secureUrl(value);
+  if (url instanceof Refused) return url;
   // `/rest/<user id>/<code>/` is an inbound webhook, whose path is itself a secret; offline
   // events are queued per OAuth application, and a webhook cannot read that queue.
   if (/\/rest\/\d+\/[^/]+\/?$/.test(url.pathname))
-    return refuse(
+    return new Refused(
       `expected the OAuth application's client_endpoint (https://<portal>/rest/), not an inbound webhook URL`,
     );
   if (!url.pathname.endsWith('/')) url.pathname = `${url.pathname}/`;
   return url.href;
 });
 export const checkRestUrl = check(RestUrl);
-export const OauthUrl = parsed(HTTPS_EXPECTED, (value, refuse) => secureUrl(value, refuse).href);
+export const OauthUrl = parsed(HTTPS_EXPECTED, (value) => {
+  const url = secureUrl(value);
+  return url instanceof Refused ? url : url.href;
+});
 
 /** The problem of each cron expression seen (undefined: none): 1,000 portals share one schedule. */
 const cronProblems = new Map<string, string | undefined>();
@@ -134,7 +130,7 @@ const cronProblems = new Map<string, string | undefined>();
 /** A node-cron expression (5 fields, or 6 with seconds first). */
 export const Schedule = parsed(
   'expected a node-cron expression such as "*/30 * * * * *"',
-  (expression, refuse) => {
+  (expression) => {
     if (!cronProblems.has(expression)) {
       const detail = validateDetailed(expression);
       const first = detail.errors[0];
@@ -143,18 +139,18 @@ export const Schedule = parsed(
       cronProblems.set(expression, detail.valid ? undefined : expected);
     }
     const problem = cronProblems.get(expression);
-    return problem === undefined ? expression : refuse(problem);
+    return problem === undefined ? expression : new Refused(problem);
   },
 );
 export const checkCron = check(Schedule);
 
 /** `host:port`, `[ipv6]:port`; the host as `server.listen` takes it (IPv6 without brackets). */
-export const Listen = parsed(LISTEN_EXPECTED, (value, refuse) => {
+export const Listen = parsed(LISTEN_EXPECTED, (value) => {
   const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
   const [, v6, name, port] = match ?? [];
   const host = v6 ?? name ?? '';
   const valid = v6 === undefined ? isIPv4(host) || HOSTNAME.test(host) : isIPv6(host);
-  if (match === null || Number(port) > 65_535 || !valid) return refuse(LISTEN_EXPECTED);
+  if (match === null || Number(port) > 65_535 || !valid) return new Refused(LISTEN_EXPECTED);
   return { host, port: Number(port) };
 });
 export const parseListen = check(Listen);
