@@ -13,7 +13,7 @@ import { showValue } from './problems.js';
 import type { SettingSpec, Values } from './settings.js';
 import { PORTAL, PORTAL_DEFAULTS, PORTAL_SPECS, viaFile } from './settings.js';
 import type { Env, Layer, LoadContext } from './sources.js';
-import { getAt, kind, merge, readText, resolvePath, what } from './sources.js';
+import { isMapping, kind, merge, readText, resolvePath, what } from './sources.js';
 import type { PortalConfig } from './types.js';
 
 interface Plan {
@@ -151,7 +151,7 @@ function storedRefreshToken(ctx: LoadContext, path: string): string | undefined 
   } catch {
     return 'it is not valid JSON';
   }
-  const tokens = ['accessToken', 'refreshToken'].map((key) => getAt(data, key));
+  const tokens = isMapping(data) ? [data['accessToken'], data['refreshToken']] : [];
   for (const token of tokens) if (typeof token === 'string' && token !== '') ctx.secrets.add(token);
   return typeof tokens[1] === 'string' && tokens[1] !== ''
     ? undefined

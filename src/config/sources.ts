@@ -40,15 +40,6 @@ export function isMapping(value: unknown): value is Mapping {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-export function getAt(value: unknown, path: string): unknown {
-  let current = value;
-  for (const key of path.split('.')) {
-    if (!isMapping(current) || !Object.hasOwn(current, key)) return undefined;
-    current = current[key];
-  }
-  return current;
-}
-
 export function resolvePath(ctx: LoadContext, path: string): string {
   return isAbsolute(path) ? path : resolve(ctx.cwd, path);
 }
@@ -207,64 +198,57 @@ interface Section {
 const labelIn = (section: Section, path: string): string =>
   section.name === '' ? path : path === '' ? section.name : `${section.name}.${path}`;
 
-/** Unknown keys, and sub-sections that are not mappings (their settings then refused), level by level. */
-function walk(
-  ctx: LoadContext,
-  [data, prefix]: [Mapping, string],
-  shape: Shape,
-  section: Section,
-  layer: Map<string, Entry>,
-): void {
-  const known = shape.keys.get(prefix) ?? [];
-  for (const [key, value] of Object.entries(data)) {
-    const path = `${prefix}${key}`;
-    const mapping = MAPPINGS[path];
-    const problem = { field: labelIn(section, path), file: section.file };
-    if (!known.includes(key)) {
-      const hint = closest(key, known);
-      const expected =
-        shape === DEFAULTS_SHAPE && prefix === '' && PORTAL_SHAPE.keys.get('')?.includes(key)
-          ? 'only allowed in a portal entry, not in defaults'
-          : hint === undefined
-            ? `unknown key — expected one of ${known.join(', ')}`
-            : `unknown key — did you mean ${hint}?`;
-      ctx.problems.push({ ...problem, expected }); // no value: it may be a misspelt secret
-    } else if (mapping !== undefined && isMapping(value)) {
-      walk(ctx, [value, `${path}.`], shape, section, layer);
-    } else if (mapping !== undefined) {
-      ctx.problems.push({ ...problem, value: showValue(value), expected: mapping });
-      for (const spec of shape.specs.filter((candidate) => candidate.key.startsWith(`${path}.`))) {
-        layer.set(spec.key, { label: labelIn(section, spec.key), ok: false });
-      }
-    }
-  }
-}
-
-/** A section of the config file (top level, `defaults`, `portals[i]`); undefined when not a mapping. */
+/**
+ * A section of the config file (top level, `defaults`, `portals[i]`); undefined when not a
+ * mapping. Its keys are walked level by level: unknown keys, and sub-sections that are not
+ * mappings (their settings then refused), are problems; the others are its values.
+ */
 export function fileLayer(
   ctx: LoadContext,
   raw: unknown,
   shape: Shape,
   section: Section,
 ): Layer | undefined {
+  const { file } = section;
   if (!isMapping(raw)) {
     const expected = 'expected a mapping of portal settings (url, clientId, ...)';
-    ctx.problems.push({ field: section.name, value: showValue(raw), expected, file: section.file });
+    ctx.problems.push({ field: section.name, value: showValue(raw), expected, file });
     return undefined;
   }
+  const given = new Map<string, unknown>();
   const layer = new Map<string, Entry>();
-  walk(ctx, [raw, ''], shape, section, layer);
+  const walk = (data: Mapping, prefix: string): void => {
+    const known = shape.keys.get(prefix) ?? [];
+    for (const [key, value] of Object.entries(data)) {
+      const path = `${prefix}${key}`;
+      const mapping = MAPPINGS[path];
+      const field = labelIn(section, path);
+      if (!known.includes(key)) {
+        const hint = closest(key, known);
+        const expected =
+          shape === DEFAULTS_SHAPE && prefix === '' && PORTAL_SHAPE.keys.get('')?.includes(key)
+            ? 'only allowed in a portal entry, not in defaults'
+            : hint === undefined
+              ? `unknown key — expected one of ${known.join(', ')}`
+              : `unknown key — did you mean ${hint}?`;
+        ctx.problems.push({ field, expected, file }); // no value: it may be a misspelt secret
+      } else if (mapping === undefined) given.set(path, value);
+      else if (isMapping(value)) walk(value, `${path}.`);
+      else {
+        ctx.problems.push({ field, value: showValue(value), expected: mapping, file });
+        for (const spec of shape.specs.filter((candidate) => candidate.key.startsWith(`${path}.`)))
+          layer.set(spec.key, { label: labelIn(section, spec.key), ok: false });
+      }
+    }
+  };
+  walk(raw, '');
   const keyOf = (spec: SettingSpec, asFile: boolean) => (asFile ? `${spec.key}File` : spec.key);
-  return layerOf(
-    ctx,
-    shape.specs,
-    {
-      get: (spec, asFile) => getAt(raw, keyOf(spec, asFile)),
-      label: (spec, asFile) => labelIn(section, keyOf(spec, asFile)),
-      file: section.file,
-    },
-    layer,
-  );
+  const source: Source = {
+    get: (spec, asFile) => given.get(keyOf(spec, asFile)),
+    label: (spec, asFile) => labelIn(section, keyOf(spec, asFile)),
+    file,
+  };
+  return layerOf(ctx, shape.specs, source, layer);
 }
 
 /**
