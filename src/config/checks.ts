@@ -18,88 +18,14 @@ const MAX_TIMER_MS = 2_147_483_647;
 const MAX_SHARDS = 1024;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
+const HOSTNAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 
 /** 127.0.0.0/8, ::1 and `localhost`: the only hosts a token may reach over plain http. */
 export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1');
   if (isIPv4(host)) return host.startsWith('127.');
   return host === 'localhost' || host === '::1' || host === '0:0:0:0:0:0:0:1';
-}
-
-/**
- * An endpoint tokens are sent to. `http://` only to a loopback host: a refresh token or a
- * client secret sent in clear text to another machine is as good as published, and
- * Bitrix24 cannot revoke a client secret.
- */
-function checkSecureUrl(raw: string): Check<URL> {
-  let url: URL | undefined;
-  try {
-    url = new URL(raw.trim());
-  } catch {
-    // not a URL: the first check below says so
-  }
-  const expected =
-    url?.protocol !== 'https:' && url?.protocol !== 'http:'
-      ? HTTPS_EXPECTED
-      : url.protocol === 'http:' && !isLoopbackHost(url.hostname)
-        ? `${HTTPS_EXPECTED}: tokens never travel in clear text to another machine`
-        : url.username !== '' || url.password !== ''
-          ? 'expected a URL without user:password in it'
-          : url.search !== '' || url.hash !== ''
-            ? 'expected a URL without ?query or #fragment'
-            : undefined;
-  return url === undefined || expected !== undefined
-    ? { ok: false, expected: expected ?? HTTPS_EXPECTED }
-    : { ok: true, value: url };
-}
-
-/** The portal's REST endpoint (`client_endpoint`), normalised to end with `/`. */
-export function checkRestUrl(raw: string): Check<string> {
-  const checked = checkSecureUrl(raw);
-  if (!checked.ok) return checked;
-  const url = checked.value;
-  // `/rest/<user id>/<code>/` is an inbound webhook, whose path is itself a secret; offline
-  // events are queued per OAuth application, and a webhook cannot read that queue.
-  if (/\/rest\/\d+\/[^/]+\/?$/.test(url.pathname)) {
-    const expected = `expected the OAuth application's client_endpoint (https://<portal>/rest/), not an inbound webhook URL`;
-    return { ok: false, expected };
-  }
-  if (!url.pathname.endsWith('/')) url.pathname = `${url.pathname}/`;
-  return { ok: true, value: url.href };
-}
-
-const cronCache = new Map<string, Check<string>>();
-
-/** A node-cron expression (5 fields, or 6 with seconds first). */
-export function checkCron(raw: string): Check<string> {
-  const expression = raw.trim();
-  let result = cronCache.get(expression);
-  if (result !== undefined) return result;
-  const detail = validateDetailed(expression);
-  const first = detail.errors[0];
-  const why = first === undefined ? '' : `; ${first.field}: ${first.message}`;
-  result = detail.valid
-    ? { ok: true, value: expression }
-    : {
-        ok: false,
-        expected: `expected a node-cron expression such as "*/30 * * * * *" (seconds field allowed)${why}`,
-      };
-  cronCache.set(expression, result);
-  return result;
-}
-
-const HOSTNAME =
-  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
-
-/** `host:port`, `[ipv6]:port`; the host as `server.listen` takes it (IPv6 without brackets). */
-export function parseListen(raw: string): Check<{ readonly host: string; readonly port: number }> {
-  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(raw.trim());
-  const [, v6, name, port] = match ?? [];
-  const host = v6 ?? name ?? '';
-  const valid = v6 === undefined ? isIPv4(host) || HOSTNAME.test(host) : isIPv6(host);
-  if (match === null || Number(port) > 65_535 || !valid)
-    return { ok: false, expected: LISTEN_EXPECTED };
-  return { ok: true, value: { host, port: Number(port) } };
 }
 
 /** A portal name made safe as a file name: `acme.bitrix24.com`, `127.0.0.1_8080`. */
@@ -111,24 +37,21 @@ export function fileNameOf(name: string): string {
   return safe === '' ? 'portal' : safe;
 }
 
-/** Levenshtein distance, for "did you mean" hints on keys and variable names. */
-function distance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i += 1) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j += 1) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      current.push(
-        Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost),
-      );
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
-}
-
-/** The closest candidate, when it is close enough to be a typo. */
+/** The closest candidate, when it is close enough to be a typo ("did you mean" hints). */
 export function closest(word: string, candidates: readonly string[]): string | undefined {
+  // Levenshtein distance, one row at a time
+  const distance = (a: string, b: string): number => {
+    let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i += 1) {
+      const next = [i];
+      for (let j = 1; j <= b.length; j += 1) {
+        const replace = (row[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+        next.push(Math.min((row[j] ?? 0) + 1, (next[j - 1] ?? 0) + 1, replace));
+      }
+      row = next;
+    }
+    return row[b.length] ?? 0;
+  };
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of candidates) {
@@ -138,18 +61,99 @@ export function closest(word: string, candidates: readonly string[]): string | u
   return bestDistance <= Math.max(2, Math.floor(word.length / 4)) ? best : undefined;
 }
 
-// ---------------------------------------------------------------------------------------------
-// The types of the settings (settings.ts)
-
-/** A string setting with its own check. */
-function checked<T>(check: (raw: string) => Check<T>, typeExpected: string) {
-  return z.string({ error: typeExpected }).transform((raw, ctx) => {
-    const result = check(raw);
-    if (result.ok) return result.value;
-    ctx.addIssue({ code: 'custom', message: result.expected });
-    return z.NEVER;
-  });
+/** A wrong value's "expected ..." text. */
+class Refused {
+  constructor(readonly expected: string) {}
 }
+
+/** A trimmed string made into its value by `parse`, or refused. */
+function parsed<T>(typeExpected: string, parse: (value: string) => T | Refused) {
+  return z
+    .string({ error: typeExpected })
+    .trim()
+    .transform((value, ctx) => {
+      const result = parse(value);
+      if (!(result instanceof Refused)) return result;
+      ctx.addIssue({ code: 'custom', message: result.expected });
+      return z.NEVER;
+    });
+}
+
+/** A type as a function: the value, or the "expected ..." text of its problem. */
+function check<T>(type: z.ZodType<T>): (raw: string) => Check<T> {
+  return (raw) => {
+    const result = type.safeParse(raw);
+    if (result.success) return { ok: true, value: result.data };
+    return { ok: false, expected: result.error.issues[0]?.message ?? '' };
+  };
+}
+
+/**
+ * An endpoint tokens are sent to. `http://` only to a loopback host: a refresh token or a
+ * client secret sent in clear text to another machine is as good as published, and
+ * Bitrix24 cannot revoke a client secret.
+ */
+function secureUrl(value: string): URL | Refused {
+  const url = URL.canParse(value) ? new URL(value) : undefined;
+  if (url?.protocol !== 'https:' && url?.protocol !== 'http:') return new Refused(HTTPS_EXPECTED);
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname))
+    return new Refused(`${HTTPS_EXPECTED}: tokens never travel in clear text to another machine`);
+  if (url.username !== '' || url.password !== '')
+    return new Refused('expected a URL without user:password in it');
+  if (url.search !== '' || url.hash !== '')
+    return new Refused('expected a URL without ?query or #fragment');
+  return url;
+}
+
+/** The portal's REST endpoint (`client_endpoint`), normalised to end with `/`. */
+export const RestUrl = parsed(HTTPS_EXPECTED, (value) => {
+  const url = secureUrl(value);
+  if (url instanceof Refused) return url;
+  // `/rest/<user id>/<code>/` is an inbound webhook, whose path is itself a secret; offline
+  // events are queued per OAuth application, and a webhook cannot read that queue.
+  if (/\/rest\/\d+\/[^/]+\/?$/.test(url.pathname))
+    return new Refused(
+      `expected the OAuth application's client_endpoint (https://<portal>/rest/), not an inbound webhook URL`,
+    );
+  if (!url.pathname.endsWith('/')) url.pathname = `${url.pathname}/`;
+  return url.href;
+});
+export const checkRestUrl = check(RestUrl);
+export const OauthUrl = parsed(HTTPS_EXPECTED, (value) => {
+  const url = secureUrl(value);
+  return url instanceof Refused ? url : url.href;
+});
+
+/** The problem of each cron expression seen (undefined: none): 1,000 portals share one schedule. */
+const cronProblems = new Map<string, string | undefined>();
+
+/** A node-cron expression (5 fields, or 6 with seconds first). */
+export const Schedule = parsed(
+  'expected a node-cron expression such as "*/30 * * * * *"',
+  (expression) => {
+    if (!cronProblems.has(expression)) {
+      const detail = validateDetailed(expression);
+      const first = detail.errors[0];
+      const why = first === undefined ? '' : `; ${first.field}: ${first.message}`;
+      const expected = `expected a node-cron expression such as "*/30 * * * * *" (seconds field allowed)${why}`;
+      cronProblems.set(expression, detail.valid ? undefined : expected);
+    }
+    const problem = cronProblems.get(expression);
+    return problem === undefined ? expression : new Refused(problem);
+  },
+);
+export const checkCron = check(Schedule);
+
+/** `host:port`, `[ipv6]:port`; the host as `server.listen` takes it (IPv6 without brackets). */
+export const Listen = parsed(LISTEN_EXPECTED, (value) => {
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
+  const [, v6, name, port] = match ?? [];
+  const host = v6 ?? name ?? '';
+  const valid = v6 === undefined ? isIPv4(host) || HOSTNAME.test(host) : isIPv6(host);
+  if (match === null || Number(port) > 65_535 || !valid) return new Refused(LISTEN_EXPECTED);
+  return { host, port: Number(port) };
+});
+export const parseListen = check(Listen);
 
 function text(expected: string, max = 500) {
   const error = { error: expected };
@@ -165,6 +169,9 @@ function count(expected: string, max = Number.MAX_SAFE_INTEGER) {
   const error = { error: expected };
   return z.number(error).int(error).min(1, error).max(max, error);
 }
+
+/** A positive whole number of `unit`s. */
+export const whole = (unit: string) => count(`expected a positive whole number of ${unit}`);
 
 function share(expected: string, max: number) {
   const error = { error: expected };
@@ -190,23 +197,12 @@ export const PortalName = text(
 export const ClientId = text(
   'expected the client_id of the OAuth application, e.g. app.5f3c1e2a4b6d7.12345678',
 );
-export const RestUrl = checked(checkRestUrl, HTTPS_EXPECTED);
-export const OauthUrl = checked(checkSecureUrl, HTTPS_EXPECTED).transform((url) => url.href);
-export const Schedule = checked(
-  checkCron,
-  'expected a node-cron expression such as "*/30 * * * * *"',
-);
-export const Listen = checked(parseListen, LISTEN_EXPECTED);
 export const Strategy = oneOf('scan', 'count', 'auto');
 export const Level = oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent');
 export const Milliseconds = count(
   `expected a positive whole number of milliseconds, at most ${MAX_TIMER_MS}`,
   MAX_TIMER_MS,
 );
-export const Rows = count('expected a positive whole number of rows');
-export const Names = count('expected a positive whole number of event names');
-export const Requests = count('expected a positive whole number of requests');
-export const Polls = count('expected a positive whole number of polls');
 export const DbTimeShare = share('expected a share of wall time between 0 and 1, e.g. 0.05', 1);
 export const PerSecond = share(
   'expected a positive number of requests per second, at most 1000',

@@ -1,47 +1,64 @@
 /**
- * Reading files: the config file named by `MONITOR_CONFIG`, and secret files. Parser
- * messages are cut down to their first line and stripped of quoted source text: the YAML and
- * JSON parsers quote the offending line, and in a config file that line may hold a secret.
+ * The config file named by `MONITOR_CONFIG`, read into its sections' layers. Parser messages
+ * are cut down to their first line and stripped of quoted source text: the YAML and JSON
+ * parsers quote the offending line, and in a config file that line may hold a secret.
  */
-import { readFileSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parseDocument } from 'yaml';
 
-import type { ConfigProblem } from './problems.js';
 import { showValue } from './problems.js';
 import { CONFIG_VARIABLE } from './settings.js';
+import type { Layer, LoadContext } from './sources.js';
+import {
+  DEFAULTS_SHAPE,
+  PORTAL_SHAPE,
+  TOP_SHAPE,
+  fileLayer,
+  isMapping,
+  readText,
+} from './sources.js';
 
-/** The only I/O the loader does: reading the files it is told to read, and their mode. */
-export interface ConfigIo {
-  /** Reads a whole file as UTF-8; throws a Node errno error (`ENOENT`, `EACCES`...) otherwise. */
-  readonly readFile: (path: string) => string;
-  readonly statFile: (path: string) => { readonly mode: number };
+/** The config file's sections: its top level, `defaults` and each of `portals`. */
+export interface FileLayers {
+  readonly path: string;
+  readonly top: Layer;
+  readonly defaults: Layer;
+  /** An entry that is not even a mapping is undefined in the list; none: not a list (reported). */
+  readonly entries: readonly (Layer | undefined)[] | undefined;
 }
 
-export const nodeIo: ConfigIo = {
-  readFile: (path) => readFileSync(path, 'utf8'),
-  statFile: (path) => statSync(path),
-};
-
-const READ_ERRORS: Readonly<Record<string, string>> = {
-  ENOENT: 'file not found',
-  EACCES: 'permission denied',
-  EPERM: 'permission denied',
-  EISDIR: 'it is a directory',
-};
-
-/** Reads a file; on failure, says why in words that never include its content. */
-export function readText(
-  io: ConfigIo,
-  path: string,
-): { readonly ok: true; readonly text: string } | { readonly ok: false; readonly reason: string } {
-  try {
-    return { ok: true, text: io.readFile(path) };
-  } catch (error) {
-    const code = (error as { code?: unknown } | null)?.code;
-    if (typeof code !== 'string') return { ok: false, reason: 'cannot read it' };
-    return { ok: false, reason: READ_ERRORS[code] ?? `cannot read it (${code})` };
+export function readConfigFile(ctx: LoadContext, path: string, given: string): FileLayers {
+  const data = parseFile(ctx, path, given);
+  // A file that cannot be parsed says nothing about the portals: no "not set" guesses.
+  if (data === undefined) return { path, top: new Map(), defaults: new Map(), entries: undefined };
+  const top = fileLayer(ctx, data, TOP_SHAPE, { name: '', file: path });
+  const rawDefaults = data['defaults'];
+  const defaults =
+    rawDefaults === undefined
+      ? undefined
+      : fileLayer(ctx, rawDefaults, DEFAULTS_SHAPE, { name: 'defaults', file: path });
+  const rawPortals = data['portals'] ?? [];
+  if (!Array.isArray(rawPortals)) {
+    const expected = 'expected a list of portals (- name: ..., url: ...)';
+    ctx.problems.push({ field: 'portals', value: showValue(rawPortals), expected, file: path });
   }
+  const entries = Array.isArray(rawPortals)
+    ? rawPortals.map((raw: unknown, index) =>
+        fileLayer(ctx, raw, PORTAL_SHAPE, { name: `portals[${index}]`, file: path }),
+      )
+    : undefined;
+  return { path, top: top ?? new Map(), defaults: defaults ?? new Map(), entries };
+}
+
+/** A copy of file data in which `key: null` (YAML `key:` or `~`) means the key is not set. */
+function withoutNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutNulls);
+  if (!isMapping(value)) return value;
+  return Object.fromEntries(
+    Object.entries(value).flatMap(([key, item]) =>
+      item === null ? [] : [[key, withoutNulls(item)]],
+    ),
+  );
 }
 
 /** Parse errors listed at most, from one file: later ones are mostly echoes of the first. */
@@ -50,20 +67,23 @@ const MAX_SYNTAX_PROBLEMS = 5;
 /** The data, or the syntax errors, each as `message at line L, column C`. */
 type Parsed = { readonly data: unknown } | { readonly errors: readonly string[] };
 
-/** Reads the file at `path` (absolute) and parses it by extension: `.json`, `.yaml`/`.yml`, else JSON then YAML. */
-export function readConfigFile(
-  io: ConfigIo,
+/** The file at `path` (absolute), parsed by extension: `.json`, `.yaml`/`.yml`, else JSON then YAML. */
+function parseFile(
+  ctx: LoadContext,
   path: string,
   given: string,
-): { readonly data: object } | { readonly problems: readonly ConfigProblem[] } {
-  const fail = (...expected: string[]) => ({
-    problems: expected.map((text) => ({
-      field: CONFIG_VARIABLE.env,
-      value: showValue(given),
-      expected: text,
-    })),
-  });
-  const read = readText(io, path);
+): Record<string, unknown> | undefined {
+  const fail = (...expected: string[]) => {
+    for (const text of expected)
+      ctx.problems.push({
+        field: CONFIG_VARIABLE.env,
+        value: showValue(given),
+        expected: text,
+        file: path,
+      });
+    return undefined;
+  };
+  const read = readText(ctx.readFile, path);
   if (!read.ok) return fail(`expected a readable YAML or JSON file (${read.reason})`);
   const text = read.text.replace(/^\uFEFF/, '');
   const extension = extname(path).toLowerCase();
@@ -71,17 +91,16 @@ export function readConfigFile(
   const format = extension === '.json' || (json !== undefined && 'data' in json) ? 'JSON' : 'YAML';
   const result = format === 'JSON' && json !== undefined ? json : parseYaml(text);
   if ('errors' in result) {
-    return fail(
-      ...result.errors
-        .slice(0, MAX_SYNTAX_PROBLEMS)
-        .map((error) => `expected valid ${format}: ${error}`),
-    );
+    const errors = result.errors.slice(0, MAX_SYNTAX_PROBLEMS);
+    return fail(...errors.map((error) => `expected valid ${format}: ${error}`));
   }
-  const data = result.data ?? {};
-  if (typeof data === 'object' && !Array.isArray(data)) return { data };
-  return fail(
-    `expected a mapping of settings at the top of the file (listen, portals, ...), got ${showValue(data)}`,
-  );
+  const data = withoutNulls(result.data ?? {});
+  if (!isMapping(data))
+    return fail(
+      `expected a mapping of settings at the top of the file (listen, portals, ...), got ${showValue(data)}`,
+    );
+  // Top-level `x-...` keys are free, as in compose files: a place for YAML anchors.
+  return Object.fromEntries(Object.entries(data).filter(([key]) => !key.startsWith('x-')));
 }
 
 /** First line, without the position (added back in our words) nor quoted source text. */

@@ -3,20 +3,20 @@
  * the full list of problems out. Pure apart from reading the files it is told to read.
  * Precedence (settings.ts): environment > portal entry > `defaults` (or the file's top level) > default.
  */
+import { readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 
 import { SecretRegistry } from '../runtime/secrets.js';
+import { ordinalOfHost } from '../shard/rendezvous.js';
 import { closest } from './checks.js';
-import type { ConfigIo } from './file.js';
-import { nodeIo, readConfigFile } from './file.js';
-import { buildPortals, planPortals } from './portals.js';
-import type { FilePortals } from './portals.js';
+import { readConfigFile } from './file.js';
+import { buildPortals } from './portals.js';
 import type { ConfigProblem } from './problems.js';
-import { showValue } from './problems.js';
-import { buildTop } from './top.js';
-import { CONFIG_VARIABLE, ENV_VARIABLES, PORTAL_SPECS, TOP_SPECS } from './settings.js';
-import type { Layer, LoadContext } from './sources.js';
-import { envLayer, envValue, fileLayer, isMapping, resolvePath, stack } from './sources.js';
+import type { Values } from './settings.js';
+import { CONFIG_VARIABLE, ENV_VARIABLES, PORTAL_SPECS, TOP, TOP_DEFAULTS } from './settings.js';
+import { TOP_SPECS } from './settings.js';
+import type { Env, Layer, LoadContext } from './sources.js';
+import { envLayer, envValue, merge, resolvePath, what } from './sources.js';
 import type { MonitorConfig } from './types.js';
 
 export { formatProblems } from './problems.js';
@@ -24,7 +24,7 @@ export { PORTAL_DEFAULTS } from './settings.js';
 
 export interface LoadConfigInput {
   /** Usually `process.env`. */
-  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly env: Env;
   /** @default fs.readFileSync(path, 'utf8') */
   readonly readFile?: ((path: string) => string) | undefined;
   /** @default fs.statSync */
@@ -42,33 +42,27 @@ export type LoadConfigResult =
   | { readonly ok: false; readonly problems: ConfigProblem[] };
 
 export function loadConfig(input: LoadConfigInput): LoadConfigResult {
-  const io: ConfigIo = {
-    readFile: input.readFile ?? nodeIo.readFile,
-    statFile: input.statFile ?? nodeIo.statFile,
-  };
+  const { env } = input;
   const ctx: LoadContext = {
-    io,
+    readFile: input.readFile ?? ((file) => readFileSync(file, 'utf8')),
+    statFile: input.statFile ?? statSync,
     cwd: input.cwd ?? process.cwd(),
     problems: [],
     secrets: new Set(),
     inline: [],
   };
-  const { env } = input;
-
   const envTop = envLayer(ctx, env, TOP_SPECS);
   const envPortal = envLayer(ctx, env, PORTAL_SPECS);
   const given = envValue(env, CONFIG_VARIABLE.env)?.trim();
   const path = given === undefined ? undefined : resolvePath(ctx, given);
-  const file = given === undefined || path === undefined ? undefined : readFile(ctx, path, given);
+  const file =
+    given === undefined || path === undefined ? undefined : readConfigFile(ctx, path, given);
 
-  const top = buildTop(ctx, stack([file?.top ?? new Map(), envTop]), input.hostname ?? hostname());
-  const plans = planPortals(ctx, env, envPortal, file);
-  const portals = buildPortals(ctx, plans, path, input.requireRefreshToken !== false);
-
-  const warnings = [
-    ...(file === undefined ? [] : fileModeWarning(ctx, file.path)),
-    ...unknownVariables(env),
-  ];
+  const top = buildTop(ctx, [file?.top ?? new Map(), envTop], input.hostname ?? hostname());
+  const needRefresh = input.requireRefreshToken !== false;
+  const portals = buildPortals(ctx, [env, envPortal, file], needRefresh);
+  const warnings = [...(file === undefined ? [] : fileModeWarning(ctx, file.path))];
+  warnings.push(...unknownVariables(env));
   if (portals === undefined && ctx.problems.length === 0) {
     ctx.problems.push({ field: 'portals', expected: 'expected at least one portal' });
   }
@@ -86,73 +80,95 @@ export function loadConfig(input: LoadConfigInput): LoadConfigResult {
     }));
     return { ok: false, problems };
   }
+  const config = { ...top, portals, secrets, configFile: path };
+  return { ok: true, config, warnings: warnings.map(scrub) };
+}
+
+/** The settings of the process: the HTTP server and its protection, the log level, the shards. */
+function buildTop(
+  ctx: LoadContext,
+  layers: readonly Layer[],
+  host: string,
+): Omit<MonitorConfig, 'portals' | 'secrets'> {
+  const { merged, values: top } = merge<Values<typeof TOP>>(layers, TOP_SPECS, TOP_DEFAULTS);
+  const user = merged.get('httpAuth.basic.username');
+  const password = merged.get('httpAuth.basic.password');
+  if ((user === undefined) !== (password === undefined)) {
+    const key = user === undefined ? 'httpAuth.basic.username' : 'httpAuth.basic.password';
+    ctx.problems.push({
+      field: /^[A-Z_]+$/.test((user ?? password)?.label ?? '') ? TOP[key].env : key,
+      expected: `not set — expected ${what(TOP[key])}: basic authentication needs both a user name and a password`,
+    });
+  }
+  const username = top['httpAuth.basic.username'];
+  const secret = top['httpAuth.basic.password'];
+  const basic =
+    username === undefined || secret === undefined ? undefined : { username, password: secret };
+  const bearerToken = top['httpAuth.bearerToken'];
+  // with a problem the configuration is refused: any shard stands in
+  const shard = shardOf(ctx, top.shards, top.shard, host, merged);
+  const store = top.tokenStore?.trim();
+  const tokenStore = store === 'file' ? undefined : store;
+  for (const secret of tokenStoreSecrets(tokenStore)) ctx.secrets.add(secret);
   return {
-    ok: true,
-    config: { ...top, portals, secrets, configFile: path },
-    warnings: warnings.map(scrub),
+    listen: top.listen,
+    shards: shard === undefined ? 1 : top.shards,
+    shard: shard ?? 0,
+    tokenStore,
+    logLevel: top.logLevel,
+    maxConcurrentPolls: top.maxConcurrentPolls,
+    httpAuth: bearerToken === undefined && basic === undefined ? undefined : { bearerToken, basic },
   };
 }
 
-interface FileLayers extends FilePortals {
-  readonly top: Layer;
+/**
+ * The shard of this process, checked against the count; undefined after a problem. `auto`
+ * reads the host name's trailing number (a StatefulSet's pod `monitor-3` is shard 3).
+ */
+function shardOf(
+  ctx: LoadContext,
+  count: number,
+  shard: number | 'auto',
+  hostname: string,
+  merged: Layer,
+): number | undefined {
+  const index = shard === 'auto' ? ordinalOfHost(hostname) : shard;
+  if (index !== undefined && index < count) return index;
+  const field = merged.get('shard')?.label ?? 'shard';
+  const shards = merged.get('shards')?.label ?? 'shards';
+  const auto = `auto (host name "${hostname}"`;
+  const [value, expected] =
+    index === undefined
+      ? [
+          `${auto})`,
+          'expected a host name ending with the shard number, as a StatefulSet names its pods (monitor-0, monitor-1, ...); or give the number',
+        ]
+      : shard === 'auto'
+        ? [
+            `${auto} → ${index})`,
+            `expected a shard below ${shards} (${count}): scale the StatefulSet and the shard count together`,
+          ]
+        : [String(shard), `expected a 0-based shard below ${shards} (${count})`];
+  ctx.problems.push({ field, value, expected });
+  return undefined;
 }
 
-/** A copy of file data in which `key: null` (YAML `key:` or `~`) means the key is not set. */
-function withoutNulls(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutNulls);
-  if (!isMapping(value)) return value;
-  return Object.fromEntries(
-    Object.entries(value).flatMap(([key, item]) =>
-      item === null ? [] : [[key, withoutNulls(item)]],
-    ),
-  );
-}
-
-/** The settings `defaults` may hold: those not of one portal only. */
-const SHARED_SPECS = PORTAL_SPECS.filter((spec) => spec.own !== true);
-
-function readFile(ctx: LoadContext, path: string, given: string): FileLayers {
-  const parsed = readConfigFile(ctx.io, path, given);
-  if ('problems' in parsed) {
-    ctx.problems.push(...parsed.problems.map((problem) => ({ ...problem, file: path })));
-    // A file that cannot be parsed says nothing about the portals: no "not set" guesses.
-    return { path, top: new Map(), defaults: new Map(), entries: undefined };
+/** The URL and its password (as given and decoded), for redaction; none without a password. */
+function tokenStoreSecrets(url: string | undefined): string[] {
+  if (url === undefined) return [];
+  try {
+    const { password } = new URL(url);
+    return password === '' ? [] : [url, password, decodeURIComponent(password)];
+  } catch {
+    return [url];
   }
-  // Top-level `x-...` keys are free, as in compose files: a place for YAML anchors.
-  const data = Object.fromEntries(
-    Object.entries(withoutNulls(parsed.data) as Record<string, unknown>).filter(
-      ([key]) => !key.startsWith('x-'),
-    ),
-  );
-  const top = fileLayer(ctx, data, TOP_SPECS, { name: '', file: path });
-  const rawDefaults = data['defaults'];
-  const defaults =
-    rawDefaults === undefined
-      ? undefined
-      : fileLayer(ctx, rawDefaults, SHARED_SPECS, { name: 'defaults', file: path });
-
-  const rawPortals = data['portals'] ?? [];
-  let entries: FileLayers['entries'];
-  if (Array.isArray(rawPortals)) {
-    entries = rawPortals.map((raw: unknown, index) =>
-      fileLayer(ctx, raw, PORTAL_SPECS, { name: `portals[${index}]`, file: path }),
-    );
-  } else {
-    ctx.problems.push({
-      field: 'portals',
-      value: showValue(rawPortals),
-      expected: 'expected a list of portals (- name: ..., url: ...)',
-      file: path,
-    });
-  }
-  return { path, top: top ?? new Map(), defaults: defaults ?? new Map(), entries };
 }
 
 function fileModeWarning(ctx: LoadContext, path: string): string[] {
   if (ctx.inline.length === 0 || process.platform === 'win32') return [];
   let mode: number;
   try {
-    mode = ctx.io.statFile(path).mode;
+    mode = ctx.statFile(path).mode;
   } catch {
     return [];
   }
@@ -167,7 +183,7 @@ function fileModeWarning(ctx: LoadContext, path: string): string[] {
 }
 
 /** A misspelt variable is otherwise silently ignored, and its setting silently defaulted. */
-function unknownVariables(env: LoadConfigInput['env']): string[] {
+function unknownVariables(env: Env): string[] {
   return Object.entries(env).flatMap(([name, value]) => {
     if (value === undefined || ENV_VARIABLES.includes(name)) return [];
     if (!name.startsWith('B24_') && !name.startsWith('MONITOR_')) return [];

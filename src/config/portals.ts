@@ -8,21 +8,13 @@
 import { resolve } from 'node:path';
 
 import { fileNameOf } from './checks.js';
-import { readText } from './file.js';
-import { REDACTED, showValue } from './problems.js';
+import type { FileLayers } from './file.js';
+import { showValue } from './problems.js';
 import type { SettingSpec, Values } from './settings.js';
 import { PORTAL, PORTAL_DEFAULTS, PORTAL_SPECS, viaFile } from './settings.js';
-import type { Layer, LoadContext } from './sources.js';
-import { getAt, resolvePath, stack, valuesOf, what } from './sources.js';
+import type { Env, Layer, LoadContext } from './sources.js';
+import { isMapping, kind, merge, readText, resolvePath, what } from './sources.js';
 import type { PortalConfig } from './types.js';
-
-/** The config file's portal sections, as load.ts read them. */
-export interface FilePortals {
-  readonly path: string;
-  readonly defaults: Layer;
-  /** An entry that is not even a mapping is undefined in the list; none: not a list (reported). */
-  readonly entries: readonly (Layer | undefined)[] | undefined;
-}
 
 interface Plan {
   /** Lowest precedence first. */
@@ -34,19 +26,14 @@ interface Plan {
   readonly hasFile: boolean;
 }
 
-export function planPortals(
-  ctx: LoadContext,
-  env: Readonly<Record<string, string | undefined>>,
-  envPortal: Layer,
-  file: FilePortals | undefined,
-): Plan[] {
+function planPortals(ctx: LoadContext, env: Env, envPortal: Layer, file?: FileLayers): Plan[] {
   if (file === undefined) return [{ layers: [envPortal], count: 0, hasFile: false }];
-  if (file.entries === undefined) return [];
-  const { entries } = file;
+  const { entries, defaults } = file;
+  if (entries === undefined) return [];
   const count = entries.length;
   if (count === 0) {
     // A file of shared settings only: the environment names the one portal.
-    if (envPortal.has('url')) return [{ layers: [file.defaults, envPortal], count, hasFile: true }];
+    if (envPortal.has('url')) return [{ layers: [defaults, envPortal], count, hasFile: true }];
     const expected = `not set — expected at least one portal in the config file, or B24_PORTAL_URL in the environment`;
     ctx.problems.push({ field: 'portals', expected, file: file.path });
     return [];
@@ -58,15 +45,12 @@ export function planPortals(
     shared.delete(key);
     ctx.problems.push({
       field: entry.label,
-      value:
-        spec.secret === true ? REDACTED : showValue(env[entry.label], spec.url ? 'url' : 'plain'),
+      value: showValue(env[entry.label], kind(spec)),
       expected: `not allowed with a config file of ${count} portals: set ${key} in each portal entry`,
     });
   }
   return entries.flatMap((entry, index) =>
-    entry === undefined
-      ? []
-      : [{ layers: [file.defaults, entry, shared], index, count, hasFile: true }],
+    entry === undefined ? [] : [{ layers: [defaults, entry, shared], index, count, hasFile: true }],
   );
 }
 
@@ -97,34 +81,25 @@ function notSet(plan: Plan, key: string, because = ''): string {
 interface Named {
   readonly value: string;
   readonly label: string;
-  readonly defaulted?: boolean;
+  readonly defaulted: boolean;
 }
 
 interface BuiltPortal {
-  readonly config?: PortalConfig | undefined;
+  readonly config?: PortalConfig;
   readonly name?: Named | undefined;
   readonly tokenFile?: Named | undefined;
 }
 
-function buildPortal(
-  ctx: LoadContext,
-  plan: Plan,
-  file: string | undefined,
-  needRefresh: boolean,
-): BuiltPortal {
-  const merged = stack(plan.layers);
-  const { values, complete } = valuesOf<Values<typeof PORTAL>>(
-    merged,
+function buildPortal(ctx: LoadContext, plan: Plan, file?: string, needRefresh = true): BuiltPortal {
+  const { merged, values, complete } = merge<Values<typeof PORTAL>>(
+    plan.layers,
     PORTAL_SPECS,
     PORTAL_DEFAULTS,
   );
-  let ready = complete;
-  const missing = (key: string, because?: string) => {
-    ctx.problems.push({ field: labelOf(plan, key), expected: notSet(plan, key, because), file });
-    ready = false;
-  };
-  for (const key of ['url', 'clientId', 'clientSecret']) if (!merged.has(key)) missing(key);
-  const named = (key: string, value: string | undefined, defaulted?: boolean) =>
+  const missing: [string, string?][] = ['url', 'clientId', 'clientSecret']
+    .filter((key) => !merged.has(key))
+    .map((key) => [key]);
+  const named = (key: string, value: string | undefined, defaulted = false) =>
     value === undefined ? undefined : { value, label: labelOf(plan, key), defaulted };
 
   // The name defaults to the URL's host, the token file to one named after the portal.
@@ -142,33 +117,33 @@ function buildPortal(
 
   if (needRefresh && !merged.has('refreshToken')) {
     // Without a token file (no URL to name it after) there is nothing to fall back on either.
-    if (tokenFile === undefined) missing('refreshToken');
-    else {
-      const stored = storedRefreshToken(ctx, tokenFile.value);
-      if (stored !== undefined)
-        missing('refreshToken', `, and the token file ${tokenFile.value} holds none (${stored})`);
-    }
+    const why = tokenFile === undefined ? '' : storedRefreshToken(ctx, tokenFile.value);
+    const because = `, and the token file ${tokenFile?.value} holds none (${why})`;
+    if (why !== undefined) missing.push(['refreshToken', why === '' ? '' : because]);
   }
-
-  const { url, clientId, clientSecret, ...rest } = values;
+  for (const [key, because] of missing) {
+    ctx.problems.push({ field: labelOf(plan, key), expected: notSet(plan, key, because), file });
+  }
+  if (!complete || missing.length > 0 || name === undefined || tokenFile === undefined)
+    return { name, tokenFile };
   const {
+    url,
     'rateLimit.capacity': capacity,
-    'rateLimit.drainPerSecond': drainPerSecond,
-    ...plain
-  } = rest;
-  if (!ready || name === undefined || tokenFile === undefined) return { name, tokenFile };
-  if (url === undefined || clientId === undefined || clientSecret === undefined) return {};
+    'rateLimit.drainPerSecond': drain,
+    ...rest
+  } = values;
+  // complete, and nothing missing: url, clientId and clientSecret are set
   const config = {
-    ...plain,
-    ...{ restUrl: url, clientId, clientSecret, rateLimit: { capacity, drainPerSecond } },
+    ...rest,
+    ...{ restUrl: url, rateLimit: { capacity, drainPerSecond: drain } },
     ...{ name: name.value, tokenFile: tokenFile.value },
-  };
+  } as PortalConfig;
   return { name, tokenFile, config };
 }
 
 /** Why the token file holds no refresh token, as the token store reads it; undefined when it does. */
 function storedRefreshToken(ctx: LoadContext, path: string): string | undefined {
-  const read = readText(ctx.io, path);
+  const read = readText(ctx.readFile, path);
   if (!read.ok) return read.reason;
   let data: unknown;
   try {
@@ -176,7 +151,7 @@ function storedRefreshToken(ctx: LoadContext, path: string): string | undefined 
   } catch {
     return 'it is not valid JSON';
   }
-  const tokens = ['accessToken', 'refreshToken'].map((key) => getAt(data, key));
+  const tokens = isMapping(data) ? [data['accessToken'], data['refreshToken']] : [];
   for (const token of tokens) if (typeof token === 'string' && token !== '') ctx.secrets.add(token);
   return typeof tokens[1] === 'string' && tokens[1] !== ''
     ? undefined
@@ -186,40 +161,34 @@ function storedRefreshToken(ctx: LoadContext, path: string): string | undefined 
 /** Every portal, or undefined when one is incomplete; names and token files must be unique. */
 export function buildPortals(
   ctx: LoadContext,
-  plans: readonly Plan[],
-  file: string | undefined,
+  [env, envPortal, file]: [Env, Layer, FileLayers | undefined],
   needRefresh: boolean,
 ): PortalConfig[] | undefined {
-  const built = plans.map((plan) => buildPortal(ctx, plan, file, needRefresh));
-  const unique = (
-    items: readonly (Named | undefined)[],
-    expected: (first: string, item: Named) => string,
-  ) => {
+  const plans = planPortals(ctx, env, envPortal, file);
+  const built = plans.map((plan) => buildPortal(ctx, plan, file?.path, needRefresh));
+  const unique = (key: 'name' | 'tokenFile', expected: (first: string, item: Named) => string) => {
     const seen = new Map<string, string>();
-    for (const item of items) {
+    for (const item of built.map((portal) => portal[key])) {
       if (item === undefined) continue;
       const first = seen.get(item.value);
       if (first === undefined) seen.set(item.value, item.label);
-      else
-        ctx.problems.push({
-          field: item.label,
-          value: showValue(item.value),
-          expected: expected(first, item),
-          file,
-        });
+      else {
+        const problem = { field: item.label, value: showValue(item.value) };
+        ctx.problems.push({ ...problem, expected: expected(first, item), file: file?.path });
+      }
     }
   };
   unique(
-    built.map((portal) => portal.name),
+    'name',
     (first, item) =>
       `expected a unique portal name: ${first} is the same${
-        item.defaulted === true
+        item.defaulted
           ? ' (the name defaults to the host of the URL: set name to tell them apart)'
           : ''
       }`,
   );
   unique(
-    built.map((portal) => portal.tokenFile),
+    'tokenFile',
     (first) =>
       `expected a token file of its own: ${first} is the same file, and a refresh token works only once`,
   );

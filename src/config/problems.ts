@@ -3,7 +3,7 @@
  * (an environment variable, or the path of a key in the config file), shows the value given
  * — secrets as `[redacted]` — and says what was expected.
  */
-export const REDACTED = '[redacted]';
+const REDACTED = '[redacted]';
 
 export interface ConfigProblem {
   /** `B24_PORTAL_URL`, `portals[3].url`, `defaults.schedule`, or `MONITOR_CONFIG` for the file itself. */

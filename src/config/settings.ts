@@ -91,11 +91,11 @@ export const PORTAL = {
     help: 'how the queue is read: scan, count or auto (see How it polls)',
     default: 'auto',
   }),
-  scanMaxRows: def('MONITOR_SCAN_MAX_ROWS', v.Rows, {
+  scanMaxRows: def('MONITOR_SCAN_MAX_ROWS', v.whole('rows'), {
     help: 'a number of rows; no longer used (auto counts at every depth), accepted so old configurations start',
     default: 1000,
   }),
-  maxEventNames: def('MONITOR_MAX_EVENT_NAMES', v.Names, {
+  maxEventNames: def('MONITOR_MAX_EVENT_NAMES', v.whole('event names'), {
     help: 'a number of event names of a portal with series of their own; the rest count as `other`',
     default: 500,
   }),
@@ -115,7 +115,7 @@ export const PORTAL = {
     help: 'milliseconds: the timeout of each HTTP request to the portal or the OAuth server',
     default: 15_000,
   }),
-  'rateLimit.capacity': def('MONITOR_RATE_LIMIT_CAPACITY', v.Requests, {
+  'rateLimit.capacity': def('MONITOR_RATE_LIMIT_CAPACITY', v.whole('requests'), {
     help: 'a number of requests the client-side bucket holds (burst; the portal allows 50)',
     default: 10,
   }),
@@ -136,7 +136,7 @@ export const TOP = {
     default: '127.0.0.1:9464',
   }),
   logLevel: def('LOG_LEVEL', v.Level, { help: 'a pino level', default: 'info' }),
-  maxConcurrentPolls: def('MONITOR_MAX_CONCURRENT_POLLS', v.Polls, {
+  maxConcurrentPolls: def('MONITOR_MAX_CONCURRENT_POLLS', v.whole('polls'), {
     help: 'a number of polls in flight across all portals',
     default: 8,
   }),

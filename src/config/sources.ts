@@ -3,16 +3,15 @@
  * layer: setting key → value (or "given but invalid"), each tagged with the name the user
  * knows it by. A value that was given but is wrong stays in its layer as invalid, so that
  * the loader neither reports it again as missing nor falls back to a lower layer's value.
+ * Every source is read by one path (`layerOf`), which also reads the `<key>File` forms.
  */
 import { isAbsolute, resolve } from 'node:path';
 
 import { z } from 'zod';
 
 import { FilePath, closest } from './checks.js';
-import type { ConfigIo } from './file.js';
-import { readText } from './file.js';
 import type { ConfigProblem } from './problems.js';
-import { REDACTED, showValue } from './problems.js';
+import { showValue } from './problems.js';
 import type { SettingSpec } from './settings.js';
 import { MAPPINGS, PORTAL_SPECS, TOP_SPECS, viaFile } from './settings.js';
 
@@ -21,10 +20,12 @@ type Entry =
   | { readonly label: string; readonly ok: false };
 
 export type Layer = ReadonlyMap<string, Entry>;
+export type Env = Readonly<Record<string, string | undefined>>;
 
 /** What every step of the loader shares: where files are, and what it has found so far. */
 export interface LoadContext {
-  readonly io: ConfigIo;
+  readonly readFile: ReadFile;
+  readonly statFile: (path: string) => { readonly mode: number };
   readonly cwd: string;
   readonly problems: ConfigProblem[];
   /** Every secret value seen — valid or not, used or overridden — for redaction. */
@@ -39,99 +40,154 @@ export function isMapping(value: unknown): value is Mapping {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-export function getAt(value: unknown, path: string): unknown {
-  let current = value;
-  for (const key of path.split('.')) {
-    if (!isMapping(current) || !Object.hasOwn(current, key)) return undefined;
-    current = current[key];
-  }
-  return current;
-}
-
 export function resolvePath(ctx: LoadContext, path: string): string {
   return isAbsolute(path) ? path : resolve(ctx.cwd, path);
+}
+
+/** Reads a whole file as UTF-8; throws a Node errno error (`ENOENT`, `EACCES`...) otherwise. */
+type ReadFile = (path: string) => string;
+
+const READ_ERRORS: Readonly<Record<string, string>> = {
+  ENOENT: 'file not found',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'it is a directory',
+};
+
+/** Reads a file; on failure, says why in words that never include its content. */
+export function readText(
+  readFile: ReadFile,
+  path: string,
+): { readonly ok: true; readonly text: string } | { readonly ok: false; readonly reason: string } {
+  try {
+    return { ok: true, text: readFile(path) };
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (typeof code !== 'string') return { ok: false, reason: 'cannot read it' };
+    return { ok: false, reason: READ_ERRORS[code] ?? `cannot read it (${code})` };
+  }
 }
 
 /** The help line in the words of a problem. */
 export const what = (spec: { readonly help: string }): string => spec.help.replaceAll('`', '');
 
-/** A problem with a value given: the setting is then neither missing nor taken from below. */
-function refuse(ctx: LoadContext, problem: ConfigProblem): Entry {
-  ctx.problems.push(problem);
-  return { label: problem.field, ok: false };
-}
-
-/**
- * One setting from one source, given directly or as the path of its file form (undefined: not
- * given), each form with its name for the user: `clientSecret`, `portals[0].clientSecretFile`.
- */
-function entryOf(
-  ctx: LoadContext,
-  spec: SettingSpec,
-  [direct, path]: [unknown, unknown],
-  [label, pathLabel]: [string, string],
-  file?: string,
-): Entry | undefined {
-  if (direct === undefined && path === undefined) return undefined;
-  if (direct !== undefined && path !== undefined) {
-    const [key, keyFile] = [label, pathLabel].map((name) => name.split('.').at(-1));
-    const shown = spec.secret === true ? REDACTED : showValue(direct);
-    const expected = `set either ${key} or ${keyFile}, not both`;
-    return refuse(ctx, { field: label, value: shown, expected, file });
-  }
-  if (path !== undefined) {
-    const where = FilePath.safeParse(path);
-    const value = showValue(path);
-    if (!where.success)
-      return refuse(ctx, { field: pathLabel, value, expected: issue(where.error), file });
-    const read = readText(ctx.io, resolvePath(ctx, where.data));
-    if (!read.ok) {
-      const expected = `expected a readable file holding ${what(spec)} (${read.reason})`;
-      return refuse(ctx, { field: pathLabel, value, expected, file });
-    }
-    // Docker secrets and `echo` end the value with a newline that is not part of it.
-    const content = read.text.replace(/[\r\n]+$/, '');
-    if (spec.secret === true && content !== '') ctx.secrets.add(content);
-    const result = spec.type.safeParse(content);
-    if (result.success) return { label: pathLabel, ok: true, value: result.data };
-    const expected = `the file's content: ${issue(result.error)}`;
-    return refuse(ctx, { field: pathLabel, value, expected, file });
-  }
-  const result = spec.type.safeParse(direct);
-  if (result.success) return { label, ok: true, value: result.data };
-  const kind = spec.secret === true ? 'secret' : spec.url === true ? 'url' : 'plain';
-  const value = showValue(direct, kind);
-  return refuse(ctx, { field: label, value, expected: issue(result.error), file });
-}
+/** How a setting's value is shown in a problem. */
+export const kind = (spec: SettingSpec) =>
+  spec.secret === true ? 'secret' : spec.url === true ? 'url' : 'plain';
 
 /** The first message of a zod error: every message of checks.ts is a whole "expected ..." text. */
 const issue = (error: z.ZodError): string => error.issues[0]?.message ?? '';
 
-/** The keys a portal entry may hold that `defaults` may not. */
-const OWN_KEYS = PORTAL_SPECS.filter((spec) => spec.own === true).flatMap((spec) =>
-  viaFile(spec) ? [spec.key, `${spec.key}File`] : [spec.key],
-);
-
-/** The keys a level of a section may hold, computed once per table and level. */
-const knownKeys = new Map<readonly SettingSpec[], Map<string, readonly string[]>>();
-function keysOf(specs: readonly SettingSpec[], prefix: string): readonly string[] {
-  const byPrefix = knownKeys.get(specs) ?? new Map<string, readonly string[]>();
-  knownKeys.set(specs, byPrefix);
-  const keys = byPrefix.get(prefix) ?? [
-    ...new Set(
-      specs
-        .filter((spec) => spec.key.startsWith(prefix))
-        .flatMap((spec) => {
-          const [head = '', ...rest] = spec.key.slice(prefix.length).split('.');
-          return rest.length === 0 && viaFile(spec) ? [head, `${head}File`] : [head];
-        }),
-    ),
-    // the file's top level also holds the portal sections
-    ...(specs === TOP_SPECS && prefix === '' ? ['defaults', 'portals'] : []),
-  ];
-  byPrefix.set(prefix, keys);
-  return keys;
+/** Where a layer's values come from: a setting given directly, or (`asFile`) the path of its file. */
+interface Source {
+  readonly get: (spec: SettingSpec, asFile: boolean) => unknown;
+  /** The name the user knows the value by: `B24_CLIENT_SECRET_FILE`, `portals[0].clientSecret`. */
+  readonly label: (spec: SettingSpec, asFile: boolean) => string;
+  /** The config file, for a section of it. */
+  readonly file?: string | undefined;
 }
+
+/** The settings of `specs` that `source` gives, over those `layer` already refused. */
+function layerOf(
+  ctx: LoadContext,
+  specs: readonly SettingSpec[],
+  source: Source,
+  layer = new Map<string, Entry>(),
+): Layer {
+  for (const spec of specs) {
+    if (layer.has(spec.key)) continue;
+    const entry = entryOf(ctx, spec, source);
+    if (entry !== undefined) layer.set(spec.key, entry);
+  }
+  return layer;
+}
+
+/** One setting from one source (undefined: not given). */
+function entryOf(ctx: LoadContext, spec: SettingSpec, source: Source): Entry | undefined {
+  const direct = source.get(spec, false);
+  const path = viaFile(spec) ? source.get(spec, true) : undefined;
+  if (direct === undefined && path === undefined) return undefined;
+  const { file } = source;
+  const label = source.label(spec, direct === undefined);
+  const refuse = (value: string, expected: string): Entry => {
+    ctx.problems.push({ field: label, value, expected, file });
+    return { label, ok: false };
+  };
+  const secret = spec.secret === true;
+  if (secret && direct !== undefined && file !== undefined) ctx.inline.push(label);
+  if (secret && typeof direct === 'string' && direct !== '') ctx.secrets.add(direct);
+  if (direct !== undefined && path !== undefined) {
+    const [key, keyFile] = [label, source.label(spec, true)].map((name) => name.split('.').at(-1));
+    const expected = `set either ${key} or ${keyFile}, not both`;
+    return refuse(showValue(direct, kind(spec)), expected);
+  }
+  const shown = () => (path === undefined ? showValue(direct, kind(spec)) : showValue(path));
+  let [value, content] = [direct, ''];
+  if (path !== undefined) {
+    const where = FilePath.safeParse(path);
+    if (!where.success) return refuse(shown(), issue(where.error));
+    const read = readText(ctx.readFile, resolvePath(ctx, where.data));
+    if (!read.ok)
+      return refuse(shown(), `expected a readable file holding ${what(spec)} (${read.reason})`);
+    // Docker secrets and `echo` end the value with a newline that is not part of it.
+    const text = read.text.replace(/[\r\n]+$/, '');
+    if (secret && text !== '') ctx.secrets.add(text);
+    [value, content] = [text, "the file's content: "];
+  }
+  const result = spec.type.safeParse(value);
+  if (result.success) return { label, ok: true, value: result.data };
+  return refuse(shown(), `${content}${issue(result.error)}`);
+}
+
+/** Environment values: unset when absent or blank (`FOO=` from an unset compose variable). */
+export function envValue(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+/** The variables of `specs` as a layer, checked by the same types as the file's keys. */
+export function envLayer(ctx: LoadContext, env: Env, specs: readonly SettingSpec[]): Layer {
+  return layerOf(ctx, specs, {
+    label: (spec, asFile) => (asFile ? `${spec.env}_FILE` : spec.env),
+    get: (spec, asFile) => {
+      const text = envValue(env, asFile ? `${spec.env}_FILE` : spec.env);
+      if (asFile || spec.secret === true) return text;
+      // A number is converted only when it looks like one: a wrong value is shown as given.
+      const trimmed = text?.trim();
+      const number = spec.type instanceof z.ZodNumber && /^\d+(\.\d+)?$/.test(trimmed ?? '');
+      return number ? Number(trimmed) : trimmed;
+    },
+  });
+}
+
+/** What a section of the file may hold: its settings, and the keys of each of its levels. */
+export interface Shape {
+  readonly specs: readonly SettingSpec[];
+  readonly keys: ReadonlyMap<string, readonly string[]>;
+}
+
+function shapeOf(specs: readonly SettingSpec[], more: readonly string[] = []): Shape {
+  const keys = new Map<string, readonly string[]>();
+  for (const spec of specs) {
+    const parts = spec.key.split('.');
+    parts.forEach((part, i) => {
+      const prefix = parts
+        .slice(0, i)
+        .map((name) => `${name}.`)
+        .join('');
+      const names = i === parts.length - 1 && viaFile(spec) ? [part, `${part}File`] : [part];
+      keys.set(prefix, [...new Set([...(keys.get(prefix) ?? []), ...names])]);
+    });
+  }
+  keys.set('', [...(keys.get('') ?? []), ...more]);
+  return { specs, keys };
+}
+
+/** The file's top level, which also holds the portal sections. */
+export const TOP_SHAPE = shapeOf(TOP_SPECS, ['defaults', 'portals']);
+export const PORTAL_SHAPE = shapeOf(PORTAL_SPECS);
+/** `defaults`: the settings not of one portal only. */
+export const DEFAULTS_SHAPE = shapeOf(PORTAL_SPECS.filter((spec) => spec.own !== true));
 
 /** Where a section is in the file: '' (the top level), `defaults`, `portals[3]`. */
 interface Section {
@@ -142,120 +198,76 @@ interface Section {
 const labelIn = (section: Section, path: string): string =>
   section.name === '' ? path : path === '' ? section.name : `${section.name}.${path}`;
 
-/** Unknown keys, and sub-sections that are not mappings (their settings then refused), level by level. */
-function walk(
-  ctx: LoadContext,
-  [data, prefix]: [Mapping, string],
-  specs: readonly SettingSpec[],
-  section: Section,
-  layer: Map<string, Entry>,
-): void {
-  const known = keysOf(specs, prefix);
-  for (const [key, value] of Object.entries(data)) {
-    const path = `${prefix}${key}`;
-    const mapping = MAPPINGS[path];
-    const problem = { field: labelIn(section, path), file: section.file };
-    if (!known.includes(key)) {
-      const hint = closest(key, known);
-      const expected =
-        section.name === 'defaults' && prefix === '' && OWN_KEYS.includes(key)
-          ? 'only allowed in a portal entry, not in defaults'
-          : hint === undefined
-            ? `unknown key — expected one of ${known.join(', ')}`
-            : `unknown key — did you mean ${hint}?`;
-      ctx.problems.push({ ...problem, expected }); // no value: it may be a misspelt secret
-    } else if (mapping !== undefined && isMapping(value)) {
-      walk(ctx, [value, `${path}.`], specs, section, layer);
-    } else if (mapping !== undefined) {
-      ctx.problems.push({ ...problem, value: showValue(value), expected: mapping });
-      for (const spec of specs.filter((candidate) => candidate.key.startsWith(`${path}.`))) {
-        layer.set(spec.key, { label: labelIn(section, spec.key), ok: false });
-      }
-    }
-  }
-}
-
-/** A section of the config file (top level, `defaults`, `portals[i]`); undefined when not a mapping. */
+/**
+ * A section of the config file (top level, `defaults`, `portals[i]`); undefined when not a
+ * mapping. Its keys are walked level by level: unknown keys, and sub-sections that are not
+ * mappings (their settings then refused), are problems; the others are its values.
+ */
 export function fileLayer(
   ctx: LoadContext,
   raw: unknown,
-  specs: readonly SettingSpec[],
+  shape: Shape,
   section: Section,
 ): Layer | undefined {
-  for (const spec of specs) {
-    const value = spec.secret === true ? getAt(raw, spec.key) : undefined;
-    if (value !== undefined) ctx.inline.push(labelIn(section, spec.key));
-    if (typeof value === 'string' && value !== '') ctx.secrets.add(value);
-  }
+  const { file } = section;
   if (!isMapping(raw)) {
     const expected = 'expected a mapping of portal settings (url, clientId, ...)';
-    ctx.problems.push({ field: section.name, value: showValue(raw), expected, file: section.file });
+    ctx.problems.push({ field: section.name, value: showValue(raw), expected, file });
     return undefined;
   }
+  const given = new Map<string, unknown>();
   const layer = new Map<string, Entry>();
-  walk(ctx, [raw, ''], specs, section, layer);
-  for (const spec of specs) {
-    if (layer.has(spec.key)) continue;
-    const path = viaFile(spec) ? getAt(raw, `${spec.key}File`) : undefined;
-    const names: [string, string] = [
-      labelIn(section, spec.key),
-      labelIn(section, `${spec.key}File`),
-    ];
-    const entry = entryOf(ctx, spec, [getAt(raw, spec.key), path], names, section.file);
-    if (entry !== undefined) layer.set(spec.key, entry);
-  }
-  return layer;
+  const walk = (data: Mapping, prefix: string): void => {
+    const known = shape.keys.get(prefix) ?? [];
+    for (const [key, value] of Object.entries(data)) {
+      const path = `${prefix}${key}`;
+      const mapping = MAPPINGS[path];
+      const field = labelIn(section, path);
+      if (!known.includes(key)) {
+        const hint = closest(key, known);
+        const expected =
+          shape === DEFAULTS_SHAPE && prefix === '' && PORTAL_SHAPE.keys.get('')?.includes(key)
+            ? 'only allowed in a portal entry, not in defaults'
+            : hint === undefined
+              ? `unknown key — expected one of ${known.join(', ')}`
+              : `unknown key — did you mean ${hint}?`;
+        ctx.problems.push({ field, expected, file }); // no value: it may be a misspelt secret
+      } else if (mapping === undefined) given.set(path, value);
+      else if (isMapping(value)) walk(value, `${path}.`);
+      else {
+        ctx.problems.push({ field, value: showValue(value), expected: mapping, file });
+        for (const spec of shape.specs.filter((candidate) => candidate.key.startsWith(`${path}.`)))
+          layer.set(spec.key, { label: labelIn(section, spec.key), ok: false });
+      }
+    }
+  };
+  walk(raw, '');
+  const keyOf = (spec: SettingSpec, asFile: boolean) => (asFile ? `${spec.key}File` : spec.key);
+  const source: Source = {
+    get: (spec, asFile) => given.get(keyOf(spec, asFile)),
+    label: (spec, asFile) => labelIn(section, keyOf(spec, asFile)),
+    file,
+  };
+  return layerOf(ctx, shape.specs, source, layer);
 }
 
-/** Environment values: unset when absent or blank (`FOO=` from an unset compose variable). */
-export function envValue(
-  env: Readonly<Record<string, string | undefined>>,
-  name: string,
-): string | undefined {
-  const value = env[name];
-  return value === undefined || value.trim() === '' ? undefined : value;
-}
-
-/** The variables of `specs` as a layer, checked by the same types as the file's keys. */
-export function envLayer(
-  ctx: LoadContext,
-  env: Readonly<Record<string, string | undefined>>,
-  specs: readonly SettingSpec[],
-): Layer {
-  const layer = new Map<string, Entry>();
-  for (const spec of specs) {
-    const text = envValue(env, spec.env);
-    if (spec.secret === true && text !== undefined) ctx.secrets.add(text);
-    // A number is converted only when it looks like one: a wrong value is shown as given.
-    const trimmed = spec.secret === true ? text : text?.trim();
-    const number = spec.type instanceof z.ZodNumber && /^\d+(\.\d+)?$/.test(trimmed ?? '');
-    const path = viaFile(spec) ? envValue(env, `${spec.env}_FILE`) : undefined;
-    const names: [string, string] = [spec.env, `${spec.env}_FILE`];
-    const entry = entryOf(ctx, spec, [number ? Number(trimmed) : trimmed, path], names);
-    if (entry !== undefined) layer.set(spec.key, entry);
-  }
-  return layer;
-}
-
-/** The valid values of a layer over the defaults (every key there, set or not); not complete when one was given but invalid. */
-export function valuesOf<T>(
-  layer: Layer,
+/**
+ * Layers from lowest to highest precedence, merged setting by setting, and their valid values
+ * over the defaults; not complete when one was given but invalid.
+ */
+export function merge<T>(
+  layers: readonly Layer[],
   specs: readonly SettingSpec[],
   defaults: Readonly<Record<string, unknown>>,
-): { readonly values: T; readonly complete: boolean } {
+): { readonly merged: Layer; readonly values: T; readonly complete: boolean } {
+  const merged = new Map<string, Entry>();
+  for (const layer of layers) for (const [key, entry] of layer) merged.set(key, entry);
   const values: Record<string, unknown> = {};
   for (const { key } of specs) values[key] = defaults[key];
   let complete = true;
-  for (const [key, entry] of layer) {
+  for (const [key, entry] of merged) {
     if (entry.ok) values[key] = entry.value;
     else complete = false;
   }
-  return { values: values as T, complete };
-}
-
-/** Layers from lowest to highest precedence, merged setting by setting. */
-export function stack(layers: readonly Layer[]): Layer {
-  const merged = new Map<string, Entry>();
-  for (const layer of layers) for (const [key, entry] of layer) merged.set(key, entry);
-  return merged;
+  return { merged, values: values as T, complete };
 }

@@ -292,6 +292,17 @@ const MISTAKES: readonly Mistake[] = [
     ],
   },
   {
+    name: 'a token store URL and its file both set (its password redacted)',
+    env: {
+      ...BASE_ENV,
+      MONITOR_TOKEN_STORE: `redis://u:${SECRETS.password}@h:6379/0`,
+      MONITOR_TOKEN_STORE_FILE: 'store',
+    },
+    files: { store: 'file' },
+    fields: ['MONITOR_TOKEN_STORE'],
+    says: ['"redis://[redacted]@h:6379/0" — set either MONITOR_TOKEN_STORE or'],
+  },
+  {
     name: 'a secret and its file both set in the config file',
     env: FILE_ENV,
     files: { ...portals({ ...PORTAL, clientSecretFile: 'secret' }), secret: SECRETS.fileSecret },

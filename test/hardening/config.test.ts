@@ -2,7 +2,7 @@
  * Bad configuration, as a user meets it: the real CLI stops before anything starts, with exit
  * code 2, nothing on stdout and one message on stderr that names the field — and never shows
  * a secret. One mistake for `once` and one for the daemon (`start`): what needs a process. Every
- * kind of mistake (the full table of 59) is test/config/mistakes.test.ts, at the loader, in-process.
+ * kind of mistake (the full table of 60) is test/config/mistakes.test.ts, at the loader, in-process.
  */
 import { describe, expect, it } from 'vitest';
 import { runMonitorCli, scanTextsForSecretsAfterAll } from './support.js';
