@@ -103,6 +103,12 @@ function readiness(pollers: readonly PortalPoller[]): {
   return { ready: notReady.length === 0, portals: notReady.slice(0, 100) };
 }
 
+/** Before a scrape: the queue gauges of portals whose last success is too old go. */
+function expireStale(pollers: readonly PortalPoller[]): void {
+  const now = Date.now();
+  for (const poller of pollers) poller.expireStale(now);
+}
+
 /** Views into `body`, not copies. */
 function* slices(body: Buffer): Generator<Buffer> {
   for (let i = 0; i < body.length; i += CHUNK_BYTES) yield body.subarray(i, i + CHUNK_BYTES);
@@ -173,8 +179,7 @@ function createHttpHandler(options: HttpServerOptions, exposition: ExpositionCac
       send(response, page.status, 'text/html; charset=utf-8', page.body);
       return;
     }
-    const now = Date.now();
-    for (const poller of pollers) poller.expireStale(now);
+    expireStale(pollers);
     try {
       const openMetrics = wantsOpenMetrics(request.headers.accept);
       const gzip = acceptsGzip(request.headers['accept-encoding']);
@@ -303,11 +308,10 @@ export async function startHttpServer(
   worker.on('message', (message: FromMetricsWorker) => {
     if (message.kind !== 'scraped' && message.kind !== 'render') return;
     // what the handler does before a scrape it answers
-    const now = Date.now();
-    for (const poller of options.pollers) poller.expireStale(now);
+    expireStale(options.pollers);
     if (message.kind === 'scraped') {
       // the body served was rendered before: this only plans the next renders
-      exposition.scraped(message.openMetrics, true, message.at);
+      exposition.scraped(message.openMetrics, message.at);
       return;
     }
     // a render for a scrape that found none recent enough: the body goes to the worker

@@ -137,16 +137,16 @@ export class ExpositionCache {
   }
 
   /**
-   * Records a scrape answered elsewhere at `at` (the metrics worker, from a body that
+   * Records a gzip scrape answered elsewhere at `at` (the metrics worker, from a body that
    * `onLargeGzip` gave it), as `body()` records its own: the renders ahead are planned from
    * these times. A scrape reported after a later one was recorded changes nothing.
    */
-  scraped(openMetrics: boolean, gzip: boolean, at: number): void {
+  scraped(openMetrics: boolean, at: number): void {
     const state = this.#state(openMetrics);
     if (at <= state.askedAt) return;
     const gap = at - state.askedAt;
     state.askedAt = at;
-    if (gzip) state.gzipAskedAt = at;
+    state.gzipAskedAt = at;
     // the next scrape is expected one gap after this one, not after the report arrived
     this.#planRefresh(state, openMetrics, gap - Math.max(0, this.#now() - at), at);
   }

@@ -232,6 +232,23 @@ export function pageOf(h: Headline, view: StatusView): readonly Row[] | null {
   return view.trusted && view.complete ? view.rows : null;
 }
 
+/**
+ * Status by status, the headline's rows less those of the names counted in `groups`: the rows
+ * of names not counted (`other`), or a negative figure when the counts overshoot the totals.
+ */
+export function leftOver(
+  h: Headline,
+  groups: ReadonlyMap<string, StatusStats>,
+): Record<Status, number> {
+  const left: Record<Status, number> = { queued: 0, reserved: 0, error: 0 };
+  for (const status of STATUSES) {
+    let sum = 0;
+    for (const stats of groups.values()) sum += stats[status].count;
+    left[status] = h.statuses[status].total - sum;
+  }
+  return left;
+}
+
 /** A name's rows of a status as a page that holds every row of that status shows them. */
 export function pageStats(page: readonly Row[], status: Status, name: string): GroupStats {
   let count = 0;
@@ -289,12 +306,11 @@ export function readNames(
     reserved: { count: 0, oldest: null },
     error: { count: 0, oldest: null },
   };
+  const left = leftOver(h, groups);
   let rest = 0;
   for (const status of STATUSES) {
     const view = h.statuses[status];
-    let sum = 0;
-    for (const stats of groups.values()) sum += stats[status].count;
-    const count = Math.max(0, view.total - sum);
+    const count = Math.max(0, left[status]);
     rest += count;
     // The oldest row of a name not counted, when the pages show one: the status's oldest
     // rows hold it if any row of those names is among them.

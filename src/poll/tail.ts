@@ -34,7 +34,7 @@ import {
   type Headline,
   type Planned,
 } from './headline.js';
-import { OTHER_EVENT_NAME, pageOf, pageStats } from './breakdown.js';
+import { leftOver, OTHER_EVENT_NAME, pageOf, pageStats } from './breakdown.js';
 import { RANGE_SHARE } from './cost.js';
 import type { CallAnswer, Params } from '../b24/types.js';
 import { STATUSES, type GroupStats, type Status, type StatusStats } from '../queue/snapshot.js';
@@ -273,20 +273,18 @@ export function readTail(
     groups.set(name, { queued, reserved, error });
   }
   // Rows of no known name: `other`, as a full count would show them, and a full count next.
-  const other: Record<Status, GroupStats> = {
-    queued: { count: 0, oldest: null },
-    reserved: { count: 0, oldest: null },
-    error: { count: 0, oldest: null },
-  };
-  let rest = 0;
-  for (const status of STATUSES) {
-    let sum = 0;
-    for (const stats of groups.values()) sum += stats[status].count;
-    const left = h.statuses[status].total - sum;
-    if (left !== 0) consistent = false;
-    other[status] = { count: Math.max(0, left), oldest: null };
-    rest += Math.max(0, left);
+  const left = leftOver(h, groups);
+  if (STATUSES.some((status) => left[status] !== 0)) consistent = false;
+  if (STATUSES.some((status) => left[status] > 0)) {
+    const other = (status: Status): GroupStats => ({
+      count: Math.max(0, left[status]),
+      oldest: null,
+    });
+    groups.set(OTHER_EVENT_NAME, {
+      queued: other('queued'),
+      reserved: other('reserved'),
+      error: other('error'),
+    });
   }
-  if (rest > 0) groups.set(OTHER_EVENT_NAME, other);
   return { groups, consistent };
 }

@@ -18,24 +18,30 @@ const startPortal = usePlanPortals();
 
 const SIZE = { rows: 20_000, reserved: 800 };
 
-async function start(env: Record<string, string>, costedOptions = {}) {
+/** The stuck queue of 8 names (rows 2 to 9 days old), unless `events` and `fill` say otherwise. */
+async function start(
+  env: Record<string, string>,
+  costedOptions = {},
+  events: readonly string[] = names8,
+  fill = (now: number): Parameters<PlanPortal['portal']['fill']>[0] => ({
+    counts: STUCK,
+    newestMs: now - 2 * DAY,
+    oldestMs: now - 9 * DAY,
+  }),
+) {
   const clock = new ManualClock(Date.now());
   let meter: Costed | undefined;
   const timestamps: number[] = [];
   const p = await startPortal({
     clock,
     env,
-    portal: { events: names8 },
+    portal: { events: [...events] },
     wrap: (client) => {
       meter = costed(client, SIZE, costedOptions, () => timestamps);
       return meter.client;
     },
   });
-  p.portal.fill({
-    counts: STUCK,
-    newestMs: clock.now() - 2 * DAY,
-    oldestMs: clock.now() - 9 * DAY,
-  });
+  p.portal.fill(fill(clock.now()));
   p.portal.queue().forEachLive((row) => timestamps.push(row.timestampMs / 1000));
   return { p, clock, meter: meter! };
 }
@@ -142,34 +148,26 @@ describe('on a portal whose COUNT(*) over the queue takes 0.3 s', () => {
     // 9 names and rows up to a second ago: the ages (12 commands), the names (27) and the
     // old part's ranges (18) are more than the 50 commands of one request, names and ranges are not
     const names9 = [...names8, 'ONCRMEVENT8'];
-    const clock = new ManualClock(Date.now());
-    let meter: Costed | undefined;
-    const timestamps: number[] = [];
-    const p = await startPortal({
-      clock,
-      env: { MONITOR_REQUEST_TIMEOUT: '30000' },
-      portal: { events: names9 },
-      wrap: (client) => {
-        meter = costed(client, SIZE, {}, () => timestamps);
-        return meter.client;
-      },
-    });
     const counts = { queued: 2_000, reserved: 100, error: 400 };
-    p.portal.fill({
-      counts: Object.fromEntries(names9.map((n) => [n, counts])),
-      newestMs: clock.now() - 1000,
-      oldestMs: clock.now() - 10 * DAY,
-    });
-    p.portal.queue().forEachLive((row) => timestamps.push(row.timestampMs / 1000));
+    const { p, clock, meter } = await start(
+      { MONITOR_REQUEST_TIMEOUT: '30000' },
+      {},
+      names9,
+      (now) => ({
+        counts: Object.fromEntries(names9.map((n) => [n, counts])),
+        newestMs: now - 1000,
+        oldestMs: now - 10 * DAY,
+      }),
+    );
 
     const reports: PollReport[] = [];
     const keysByPoll: string[][] = [];
     for (let i = 0; i < 30; i++) {
-      const from = meter!.batches.length;
+      const from = meter.batches.length;
       const report = await p.poller.poll();
       if (!report.ok) throw new Error(`poll failed: ${report.error?.message}`);
       reports.push(report);
-      keysByPoll.push(meter!.batches.slice(from).flat());
+      keysByPoll.push(meter.batches.slice(from).flat());
       clock.advance(30_000);
     }
 

@@ -367,7 +367,7 @@ describe('ExpositionCache feeding the metrics worker', () => {
         const now = Date.now();
         if (now - pushed.at(-1)!.startedAt > 2_000) tooOld.push(i);
         if (i === 1) rendersAfterLearning = cache.renders;
-        cache.scraped(true, true, now);
+        cache.scraped(true, now);
       }
       cache.close();
 
