@@ -1,6 +1,6 @@
 /** The command line of `auth`: its usage text, its options, and the portal it names. */
 import { parseArgs } from 'node:util';
-import { parseListen } from '../config/checks.js';
+import { Listen } from '../config/checks.js';
 import type { MonitorConfig, PortalConfig } from '../config/types.js';
 
 export const AUTH_USAGE = `Usage: b24-offline-monitor auth [--code CODE] [--listen host:port] [--portal NAME]
@@ -52,9 +52,9 @@ export function parseAuthArgs(argv: readonly string[]): AuthArgs | string {
   if (values.code?.trim() === '') return '--code needs the authorization code';
   let listen: AuthArgs['listen'];
   if (values.listen !== undefined) {
-    const parsed = parseListen(values.listen);
-    if (!parsed.ok) return `--listen ${values.listen}: ${parsed.expected}`;
-    listen = parsed.value;
+    const parsed = Listen.safeParse(values.listen);
+    if (!parsed.success) return `--listen ${values.listen}: ${parsed.error.issues[0]?.message}`;
+    listen = parsed.data;
   }
   return { code: values.code?.trim(), listen, portal: values.portal };
 }

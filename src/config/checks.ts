@@ -2,24 +2,24 @@
  * What each kind of setting value must be, as zod types. Every message is the "expected ..."
  * text of a problem line; a value of the wrong type gets the same message as a wrong value.
  */
+import { distance } from 'fastest-levenshtein';
 import { isIPv4, isIPv6 } from 'node:net';
 import { validateDetailed } from 'node-cron';
 import { z } from 'zod';
 
-export type Check<T> =
-  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly expected: string };
-
 const HTTPS_EXPECTED = 'expected an https:// URL (http:// only for loopback hosts)';
 const LISTEN_EXPECTED =
   'expected host:port, e.g. 0.0.0.0:9464, 127.0.0.1:9464 or [::1]:9464, with a port from 0 to 65535';
+const TOKEN_STORE_EXPECTED =
+  'expected file, or redis://[user:password@]host:port/db (rediss:// for TLS)';
 /** Longest delay `setTimeout` takes; a longer one fires at once. */
 const MAX_TIMER_MS = 2_147_483_647;
 /** Most shards accepted: far beyond any fleet, low enough that a typo is caught. */
 const MAX_SHARDS = 1024;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
-const HOSTNAME =
-  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+const HOSTNAME = new RegExp(`^(?=.{1,253}$)${LABEL}(?:\\.${LABEL})*\\.?$`);
 
 /** 127.0.0.0/8, ::1 and `localhost`: the only hosts a token may reach over plain http. */
 export function isLoopbackHost(hostname: string): boolean {
@@ -39,26 +39,11 @@ export function fileNameOf(name: string): string {
 
 /** The closest candidate, when it is close enough to be a typo ("did you mean" hints). */
 export function closest(word: string, candidates: readonly string[]): string | undefined {
-  // Levenshtein distance, one row at a time
-  const distance = (a: string, b: string): number => {
-    let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-    for (let i = 1; i <= a.length; i += 1) {
-      const next = [i];
-      for (let j = 1; j <= b.length; j += 1) {
-        const replace = (row[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-        next.push(Math.min((row[j] ?? 0) + 1, (next[j - 1] ?? 0) + 1, replace));
-      }
-      row = next;
-    }
-    return row[b.length] ?? 0;
-  };
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of candidates) {
-    const d = candidate.toLowerCase() === word.toLowerCase() ? 0 : distance(word, candidate);
-    if (d < bestDistance) [best, bestDistance] = [candidate, d];
-  }
-  return bestDistance <= Math.max(2, Math.floor(word.length / 4)) ? best : undefined;
+  const far = (candidate: string) =>
+    candidate.toLowerCase() === word.toLowerCase() ? 0 : distance(word, candidate);
+  const best = [...candidates].sort((a, b) => far(a) - far(b))[0];
+  const near = best !== undefined && far(best) <= Math.max(2, Math.floor(word.length / 4));
+  return near ? best : undefined;
 }
 
 /** A wrong value's "expected ..." text. */
@@ -77,15 +62,6 @@ function parsed<T>(typeExpected: string, parse: (value: string) => T | Refused) 
       ctx.addIssue({ code: 'custom', message: result.expected });
       return z.NEVER;
     });
-}
-
-/** A type as a function: the value, or the "expected ..." text of its problem. */
-function check<T>(type: z.ZodType<T>): (raw: string) => Check<T> {
-  return (raw) => {
-    const result = type.safeParse(raw);
-    if (result.success) return { ok: true, value: result.data };
-    return { ok: false, expected: result.error.issues[0]?.message ?? '' };
-  };
 }
 
 /**
@@ -108,7 +84,7 @@ function secureUrl(value: string): URL | Refused {
 /** The portal's REST endpoint (`client_endpoint`), normalised to end with `/`. */
 export const RestUrl = parsed(HTTPS_EXPECTED, (value) => {
   const url = secureUrl(value);
-  if (url instanceof Refused) return url;
+  if (!(url instanceof URL)) return url;
   // `/rest/<user id>/<code>/` is an inbound webhook, whose path is itself a secret; offline
   // events are queued per OAuth application, and a webhook cannot read that queue.
   if (/\/rest\/\d+\/[^/]+\/?$/.test(url.pathname))
@@ -118,10 +94,9 @@ export const RestUrl = parsed(HTTPS_EXPECTED, (value) => {
   if (!url.pathname.endsWith('/')) url.pathname = `${url.pathname}/`;
   return url.href;
 });
-export const checkRestUrl = check(RestUrl);
 export const OauthUrl = parsed(HTTPS_EXPECTED, (value) => {
   const url = secureUrl(value);
-  return url instanceof Refused ? url : url.href;
+  return url instanceof URL ? url.href : url;
 });
 
 /** The problem of each cron expression seen (undefined: none): 1,000 portals share one schedule. */
@@ -130,30 +105,26 @@ const cronProblems = new Map<string, string | undefined>();
 /** A node-cron expression (5 fields, or 6 with seconds first). */
 export const Schedule = parsed(
   'expected a node-cron expression such as "*/30 * * * * *"',
-  (expression) => {
-    if (!cronProblems.has(expression)) {
-      const detail = validateDetailed(expression);
-      const first = detail.errors[0];
-      const why = first === undefined ? '' : `; ${first.field}: ${first.message}`;
+  (cron) => {
+    if (!cronProblems.has(cron)) {
+      const { valid, errors } = validateDetailed(cron);
+      const why = errors[0] === undefined ? '' : `; ${errors[0].field}: ${errors[0].message}`;
       const expected = `expected a node-cron expression such as "*/30 * * * * *" (seconds field allowed)${why}`;
-      cronProblems.set(expression, detail.valid ? undefined : expected);
+      cronProblems.set(cron, valid ? undefined : expected);
     }
-    const problem = cronProblems.get(expression);
-    return problem === undefined ? expression : new Refused(problem);
+    const problem = cronProblems.get(cron);
+    return problem === undefined ? cron : new Refused(problem);
   },
 );
-export const checkCron = check(Schedule);
 
 /** `host:port`, `[ipv6]:port`; the host as `server.listen` takes it (IPv6 without brackets). */
 export const Listen = parsed(LISTEN_EXPECTED, (value) => {
-  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
-  const [, v6, name, port] = match ?? [];
+  const [match, v6, name, port] = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value) ?? [];
   const host = v6 ?? name ?? '';
   const valid = v6 === undefined ? isIPv4(host) || HOSTNAME.test(host) : isIPv6(host);
-  if (match === null || Number(port) > 65_535 || !valid) return new Refused(LISTEN_EXPECTED);
+  if (match === undefined || Number(port) > 65_535 || !valid) return new Refused(LISTEN_EXPECTED);
   return { host, port: Number(port) };
 });
-export const parseListen = check(Listen);
 
 function text(expected: string, max = 500) {
   const error = { error: expected };
@@ -233,17 +204,10 @@ export const Shard = z.union(
   { error: 'expected a 0-based shard number, or auto (the trailing number of the host name)' },
 );
 
-const TOKEN_STORE_EXPECTED =
-  'expected file, or redis://[user:password@]host:port/db (rediss:// for TLS)';
-
 /** `file`, or a redis:// / rediss:// URL with an optional database number as its path. */
-export const TokenStore = z.string({ error: TOKEN_STORE_EXPECTED }).refine((value) => {
-  const trimmed = value.trim();
-  if (trimmed === 'file') return true;
-  const url = URL.canParse(trimmed) ? new URL(trimmed) : undefined;
-  return (
-    (url?.protocol === 'redis:' || url?.protocol === 'rediss:') &&
-    url.hostname !== '' &&
-    /^\/?(\d{1,2})?$/.test(url.pathname)
-  );
-}, TOKEN_STORE_EXPECTED);
+export const TokenStore = parsed(TOKEN_STORE_EXPECTED, (value) => {
+  const url = URL.canParse(value) ? new URL(value) : undefined;
+  const redis = (url?.protocol === 'redis:' || url?.protocol === 'rediss:') && url.hostname !== '';
+  if (value === 'file' || (redis && /^\/?(\d{1,2})?$/.test(url.pathname))) return value;
+  return new Refused(TOKEN_STORE_EXPECTED);
+});

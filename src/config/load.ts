@@ -107,8 +107,7 @@ function buildTop(
   const bearerToken = top['httpAuth.bearerToken'];
   // with a problem the configuration is refused: any shard stands in
   const shard = shardOf(ctx, top.shards, top.shard, host, merged);
-  const store = top.tokenStore?.trim();
-  const tokenStore = store === 'file' ? undefined : store;
+  const tokenStore = top.tokenStore === 'file' ? undefined : top.tokenStore;
   for (const secret of tokenStoreSecrets(tokenStore)) ctx.secrets.add(secret);
   return {
     listen: top.listen,

@@ -39,15 +39,12 @@ function planPortals(ctx: LoadContext, env: Env, envPortal: Layer, file?: FileLa
     return [];
   }
   const shared = new Map(envPortal);
-  for (const [key, entry] of count > 1 ? envPortal : []) {
+  for (const [key, { label }] of count > 1 ? envPortal : []) {
     const spec = specOf(key);
     if (spec.own !== true) continue;
     shared.delete(key);
-    ctx.problems.push({
-      field: entry.label,
-      value: showValue(env[entry.label], kind(spec)),
-      expected: `not allowed with a config file of ${count} portals: set ${key} in each portal entry`,
-    });
+    const expected = `not allowed with a config file of ${count} portals: set ${key} in each portal entry`;
+    ctx.problems.push({ field: label, value: showValue(env[label], kind(spec)), expected });
   }
   return entries.flatMap((entry, index) =>
     entry === undefined ? [] : [{ layers: [defaults, entry, shared], index, count, hasFile: true }],
@@ -56,9 +53,8 @@ function planPortals(ctx: LoadContext, env: Env, envPortal: Layer, file?: FileLa
 
 const specOf = (key: string): SettingSpec => ({ ...PORTAL[key as keyof typeof PORTAL], key });
 
-function labelOf(plan: Plan, key: string): string {
-  return plan.index === undefined ? specOf(key).env : `portals[${plan.index}].${key}`;
-}
+const labelOf = (plan: Plan, key: string): string =>
+  plan.index === undefined ? specOf(key).env : `portals[${plan.index}].${key}`;
 
 /** "not set — expected X: set it here, or there" in the words of the plan's sources. */
 function notSet(plan: Plan, key: string, because = ''): string {
@@ -143,8 +139,8 @@ function buildPortal(ctx: LoadContext, plan: Plan, file?: string, needRefresh = 
 
 /** Why the token file holds no refresh token, as the token store reads it; undefined when it does. */
 function storedRefreshToken(ctx: LoadContext, path: string): string | undefined {
-  const read = readText(ctx.readFile, path);
-  if (!read.ok) return read.reason;
+  const read = readText(ctx, path);
+  if ('reason' in read) return read.reason;
   let data: unknown;
   try {
     data = JSON.parse(read.text);
@@ -158,6 +154,17 @@ function storedRefreshToken(ctx: LoadContext, path: string): string | undefined 
     : 'it has no refreshToken string';
 }
 
+const NOT_UNIQUE = {
+  name: (first: string, item: Named) =>
+    `expected a unique portal name: ${first} is the same${
+      item.defaulted
+        ? ' (the name defaults to the host of the URL: set name to tell them apart)'
+        : ''
+    }`,
+  tokenFile: (first: string) =>
+    `expected a token file of its own: ${first} is the same file, and a refresh token works only once`,
+};
+
 /** Every portal, or undefined when one is incomplete; names and token files must be unique. */
 export function buildPortals(
   ctx: LoadContext,
@@ -166,32 +173,20 @@ export function buildPortals(
 ): PortalConfig[] | undefined {
   const plans = planPortals(ctx, env, envPortal, file);
   const built = plans.map((plan) => buildPortal(ctx, plan, file?.path, needRefresh));
-  const unique = (key: 'name' | 'tokenFile', expected: (first: string, item: Named) => string) => {
+  for (const key of ['name', 'tokenFile'] as const) {
     const seen = new Map<string, string>();
     for (const item of built.map((portal) => portal[key])) {
-      if (item === undefined) continue;
-      const first = seen.get(item.value);
-      if (first === undefined) seen.set(item.value, item.label);
-      else {
-        const problem = { field: item.label, value: showValue(item.value) };
-        ctx.problems.push({ ...problem, expected: expected(first, item), file: file?.path });
-      }
+      const first = item === undefined ? undefined : seen.get(item.value);
+      if (item !== undefined && first === undefined) seen.set(item.value, item.label);
+      if (item === undefined || first === undefined) continue;
+      const [field, value, expected] = [
+        item.label,
+        showValue(item.value),
+        NOT_UNIQUE[key](first, item),
+      ];
+      ctx.problems.push({ field, value, expected, file: file?.path });
     }
-  };
-  unique(
-    'name',
-    (first, item) =>
-      `expected a unique portal name: ${first} is the same${
-        item.defaulted
-          ? ' (the name defaults to the host of the URL: set name to tell them apart)'
-          : ''
-      }`,
-  );
-  unique(
-    'tokenFile',
-    (first) =>
-      `expected a token file of its own: ${first} is the same file, and a refresh token works only once`,
-  );
+  }
   const portals = built.flatMap((portal) => (portal.config === undefined ? [] : [portal.config]));
   return portals.length === built.length && portals.length > 0 ? portals : undefined;
 }

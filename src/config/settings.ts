@@ -179,13 +179,6 @@ export const CONFIG_VARIABLE = {
   shown: 'none',
 };
 
-/** The mapping keys between a section and its settings, with their "not a mapping" message. */
-export const MAPPINGS: Readonly<Record<string, string>> = {
-  rateLimit: 'expected a mapping with capacity and/or drainPerSecond',
-  httpAuth: 'expected a mapping with bearerToken and/or basic',
-  'httpAuth.basic': 'expected a mapping with username and password (or passwordFile)',
-};
-
 export type SettingSpec = Setting & { readonly key: string };
 
 function specs(table: Record<string, Setting>): readonly SettingSpec[] {

@@ -1,15 +1,26 @@
 import { describe, expect, it } from 'vitest';
 
+import type { z } from 'zod';
+
 import {
-  checkCron,
-  checkRestUrl,
+  Listen,
+  RestUrl,
+  Schedule,
   closest,
   fileNameOf,
   isLoopbackHost,
-  parseListen,
 } from '../../src/config/checks.js';
 import { formatProblems, redactUrl, showValue } from '../../src/config/problems.js';
 import { SecretRegistry } from '../../src/runtime/secrets.js';
+
+/** A type as the loader sees it: the value, or refused. */
+function check<T>(type: z.ZodType<T>, raw: string): { ok: true; value: T } | { ok: false } {
+  const result = type.safeParse(raw);
+  return result.success ? { ok: true, value: result.data } : { ok: false };
+}
+const checkRestUrl = (raw: string) => check(RestUrl, raw);
+const parseListen = (raw: string) => check(Listen, raw);
+const checkCron = (raw: string) => check(Schedule, raw);
 
 describe('isLoopbackHost', () => {
   it.each([
