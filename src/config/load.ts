@@ -51,32 +51,24 @@ export function loadConfig(input: LoadConfigInput): LoadConfigResult {
     secrets: new Set(),
     inline: [],
   };
-  const envTop = envLayer(ctx, env, TOP_SPECS);
-  const envPortal = envLayer(ctx, env, PORTAL_SPECS);
+  const [envTop, envPortal] = [envLayer(ctx, env, TOP_SPECS), envLayer(ctx, env, PORTAL_SPECS)];
   const given = envValue(env, CONFIG_VARIABLE.env)?.trim();
   const path = given === undefined ? undefined : resolvePath(ctx, given);
   const file =
     given === undefined || path === undefined ? undefined : readConfigFile(ctx, path, given);
-
   const top = buildTop(ctx, [file?.top ?? new Map(), envTop], input.hostname ?? hostname());
-  const needRefresh = input.requireRefreshToken !== false;
-  const portals = buildPortals(ctx, [env, envPortal, file], needRefresh);
-  const warnings = [...(file === undefined ? [] : fileModeWarning(ctx, file.path))];
-  warnings.push(...unknownVariables(env));
-  if (portals === undefined && ctx.problems.length === 0) {
+  const portals = buildPortals(ctx, [env, envPortal, file], input.requireRefreshToken !== false);
+  if (portals === undefined && ctx.problems.length === 0)
     ctx.problems.push({ field: 'portals', expected: 'expected at least one portal' });
-  }
+  const warnings = [...fileModeWarning(ctx, file?.path), ...unknownVariables(env)];
   const secrets = [...ctx.secrets].sort((a, b) => b.length - a.length);
   // The process's scrubber, so that a problem is redacted as a log line would be.
   const registry = new SecretRegistry();
   for (const secret of secrets) registry.add(secret);
   const scrub = (text: string) => registry.scrub(text);
   if (ctx.problems.length > 0 || portals === undefined) {
-    const problems = ctx.problems.map(({ field, value, expected, ...rest }) => ({
-      ...rest,
-      field: scrub(field),
-      value: value && scrub(value),
-      expected: scrub(expected),
+    const problems = ctx.problems.map(({ field, value, expected, file }) => ({
+      ...{ field: scrub(field), value: value && scrub(value), expected: scrub(expected), file },
     }));
     return { ok: false, problems };
   }
@@ -91,24 +83,25 @@ function buildTop(
   host: string,
 ): Omit<MonitorConfig, 'portals' | 'secrets'> {
   const { merged, values: top } = merge<Values<typeof TOP>>(layers, TOP_SPECS, TOP_DEFAULTS);
-  const user = merged.get('httpAuth.basic.username');
-  const password = merged.get('httpAuth.basic.password');
-  if ((user === undefined) !== (password === undefined)) {
+  const { 'httpAuth.basic.username': username, 'httpAuth.basic.password': password } = top;
+  const [user, secret] = ['username', 'password'].map((k) => merged.get(`httpAuth.basic.${k}`));
+  if ((user === undefined) !== (secret === undefined)) {
     const key = user === undefined ? 'httpAuth.basic.username' : 'httpAuth.basic.password';
-    ctx.problems.push({
-      field: /^[A-Z_]+$/.test((user ?? password)?.label ?? '') ? TOP[key].env : key,
-      expected: `not set — expected ${what(TOP[key])}: basic authentication needs both a user name and a password`,
-    });
+    const field = /^[A-Z_]+$/.test((user ?? secret)?.label ?? '') ? TOP[key].env : key;
+    const expected = `not set — expected ${what(TOP[key])}: basic authentication needs both a user name and a password`;
+    ctx.problems.push({ field, expected });
   }
-  const username = top['httpAuth.basic.username'];
-  const secret = top['httpAuth.basic.password'];
   const basic =
-    username === undefined || secret === undefined ? undefined : { username, password: secret };
+    username === undefined || password === undefined ? undefined : { username, password };
   const bearerToken = top['httpAuth.bearerToken'];
+  const tokenStore = top.tokenStore === 'file' ? undefined : top.tokenStore;
+  // for redaction: the URL, and its password as given and decoded
+  const storePassword = tokenStore === undefined ? '' : new URL(tokenStore).password;
+  if (tokenStore !== undefined && storePassword !== '')
+    for (const value of [tokenStore, storePassword, decodeURIComponent(storePassword)])
+      ctx.secrets.add(value);
   // with a problem the configuration is refused: any shard stands in
   const shard = shardOf(ctx, top.shards, top.shard, host, merged);
-  const tokenStore = top.tokenStore === 'file' ? undefined : top.tokenStore;
-  for (const secret of tokenStoreSecrets(tokenStore)) ctx.secrets.add(secret);
   return {
     listen: top.listen,
     shards: shard === undefined ? 1 : top.shards,
@@ -134,7 +127,7 @@ function shardOf(
   const index = shard === 'auto' ? ordinalOfHost(hostname) : shard;
   if (index !== undefined && index < count) return index;
   const field = merged.get('shard')?.label ?? 'shard';
-  const shards = merged.get('shards')?.label ?? 'shards';
+  const shards = `${merged.get('shards')?.label ?? 'shards'} (${count})`;
   const auto = `auto (host name "${hostname}"`;
   const [value, expected] =
     index === undefined
@@ -145,26 +138,15 @@ function shardOf(
       : shard === 'auto'
         ? [
             `${auto} → ${index})`,
-            `expected a shard below ${shards} (${count}): scale the StatefulSet and the shard count together`,
+            `expected a shard below ${shards}: scale the StatefulSet and the shard count together`,
           ]
-        : [String(shard), `expected a 0-based shard below ${shards} (${count})`];
+        : [String(shard), `expected a 0-based shard below ${shards}`];
   ctx.problems.push({ field, value, expected });
   return undefined;
 }
 
-/** The URL and its password (as given and decoded), for redaction; none without a password. */
-function tokenStoreSecrets(url: string | undefined): string[] {
-  if (url === undefined) return [];
-  try {
-    const { password } = new URL(url);
-    return password === '' ? [] : [url, password, decodeURIComponent(password)];
-  } catch {
-    return [url];
-  }
-}
-
-function fileModeWarning(ctx: LoadContext, path: string): string[] {
-  if (ctx.inline.length === 0 || process.platform === 'win32') return [];
+function fileModeWarning(ctx: LoadContext, path: string | undefined): string[] {
+  if (path === undefined || ctx.inline.length === 0 || process.platform === 'win32') return [];
   let mode: number;
   try {
     mode = ctx.statFile(path).mode;
