@@ -24,7 +24,7 @@ export async function initialPair(
   }
   throw new AuthError(
     'NO_REFRESH_TOKEN',
-    `No refresh token: the token file ${store.path} does not exist and ` +
+    `No refresh token: the token store ${store.path} holds no pair and ` +
       `B24_REFRESH_TOKEN is not set. Authorize the application on the portal as an ` +
       `administrator and give the monitor its refresh token.`,
   );

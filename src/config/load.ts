@@ -57,7 +57,9 @@ export function loadConfig(input: LoadConfigInput): LoadConfigResult {
   const file =
     given === undefined || path === undefined ? undefined : readConfigFile(ctx, path, given);
   const top = buildTop(ctx, [file?.top ?? new Map(), envTop], input.hostname ?? hostname());
-  const portals = buildPortals(ctx, [env, envPortal, file], input.requireRefreshToken !== false);
+  // Token pairs in Redis are checked when the store is opened: its pair needs no seed.
+  const needRefresh = input.requireRefreshToken !== false && top.tokenStore === undefined;
+  const portals = buildPortals(ctx, [env, envPortal, file], needRefresh);
   if (portals === undefined && ctx.problems.length === 0)
     ctx.problems.push({ field: 'portals', expected: 'expected at least one portal' });
   const warnings = [...fileModeWarning(ctx, file?.path), ...unknownVariables(env)];

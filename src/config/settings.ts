@@ -63,7 +63,7 @@ export const PORTAL = {
   }),
   refreshToken: def('B24_REFRESH_TOKEN', v.Secret, {
     help: 'a refresh token of an administrator of the portal, used when the token file has none',
-    shown: 'required unless the token file has one (`auth` writes it)',
+    shown: 'required unless the token file has one (`auth` writes it) or Redis holds a pair',
     secret: true,
     own: true,
   }),

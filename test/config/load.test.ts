@@ -224,6 +224,21 @@ describe('a single portal from the environment', () => {
       expect.arrayContaining([SECRETS.fileSecret, SECRETS.accessToken]),
     );
   });
+
+  it('needs no refresh token with token pairs in Redis, whose pair is read when it opens', async () => {
+    const cwd = await workDir();
+    const env = { ...BASE_ENV, B24_REFRESH_TOKEN: undefined };
+
+    const inFiles = load(cwd, env);
+    const { config } = expectConfig(
+      load(cwd, { ...env, MONITOR_TOKEN_STORE: `redis://:${SECRETS.password}@redis:6379/0` }),
+    );
+
+    expect(inFiles.ok).toBe(false);
+    expect(config.portals[0]?.refreshToken).toBeUndefined();
+    expect(config.tokenStore).toBe(`redis://:${SECRETS.password}@redis:6379/0`);
+    expect(config.secrets).toContain(SECRETS.password);
+  });
 });
 
 describe('the config file', () => {
