@@ -429,6 +429,13 @@ const MISTAKES: readonly Mistake[] = [
     says: ['Map keys must be unique at line 2, column 1'],
   },
   {
+    name: 'a duplicate key in JSON (JSON.parse would keep the last silently)',
+    env: { MONITOR_CONFIG: 'monitor.json' },
+    files: { 'monitor.json': '{\n  "logLevel": "info",\n  "logLevel": "debug"\n}' },
+    fields: ['MONITOR_CONFIG'],
+    says: ['expected valid JSON: Map keys must be unique at line 3, column 3'],
+  },
+  {
     name: 'bad JSON syntax',
     env: { MONITOR_CONFIG: 'monitor.json' },
     files: {
