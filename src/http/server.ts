@@ -14,12 +14,11 @@
  * does) from the body ExpositionCache keeps, so a client that asks for 15 MB and never reads
  * holds a socket buffer and a reference, not a copy.
  */
-import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { HttpAuthConfig } from '../config/types.js';
 import type { MonitorMetrics } from '../metrics/definitions.js';
@@ -27,14 +26,10 @@ import type { PortalPoller } from '../poll/poller.js';
 import { ExpositionCache } from '../metrics/exposition.js';
 import { MetricsRenderer } from '../metrics/render.js';
 import { challenge, isAuthorized } from './auth.js';
-import {
-  metricsWorkerSource,
-  type FromMetricsWorker,
-  type MetricsWorkerData,
-  type ToMetricsWorker,
-} from './metricsWorker.js';
+import type { ToMetricsWorker } from './metricsWorker.js';
 import { acceptsGzip, wantsOpenMetrics } from './negotiate.js';
 import { isStatusPath, statusPageFor } from './statusPage.js';
+import { MetricsWorkerSupervisor } from './workerSupervisor.js';
 
 export interface HttpServerOptions {
   readonly metrics: MonitorMetrics;
@@ -74,6 +69,11 @@ export interface MonitorServer {
   readonly server: Server;
   /** `http://host:port` once listening. */
   readonly url: string;
+  /**
+   * The thread that owns the public socket now (undefined between a crash and its restart):
+   * for tests, which stop it to see it restarted.
+   */
+  readonly worker: () => Worker | undefined;
   close(): Promise<void>;
 }
 
@@ -203,23 +203,6 @@ async function listen(server: Server, port: number, host: string): Promise<void>
   });
 }
 
-/** Starts the worker that owns the public socket; resolves once it listens, or throws its listen error. */
-async function startWorker(
-  data: MetricsWorkerData,
-): Promise<{ worker: Worker; listening: FromMetricsWorker & { kind: 'listening' } }> {
-  // execArgv []: not the main thread's --import hooks (tsx, a bench probe); the source needs none
-  const worker = new Worker(metricsWorkerSource(), { eval: true, execArgv: [], workerData: data });
-  // rejects with the thread's error if it fails before its first message
-  const [first] = (await once(worker, 'message')) as [FromMetricsWorker];
-  if (first.kind === 'listening') return { worker, listening: first };
-  await worker.terminate();
-  if (first.kind === 'listen-error') {
-    const { message, ...fields } = first.error;
-    throw Object.assign(new Error(message), fields);
-  }
-  throw new Error(`The metrics worker answered ${first.kind} before listening`);
-}
-
 export async function startHttpServer(
   options: HttpServerOptions & {
     readonly host: string;
@@ -229,7 +212,7 @@ export async function startHttpServer(
 ): Promise<MonitorServer> {
   const limits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
   // the worker, once started: bodies rendered before are not needed (it has none to answer from)
-  const pushTo: { worker?: Worker } = {};
+  const pushTo: { worker?: MetricsWorkerSupervisor } = {};
   const exposition = new ExpositionCache(new MetricsRenderer(options.metrics), {
     onLargeGzip: ({ openMetrics, startedAt, plainBytes, gzip }) => {
       // A copy (~800 KB for a shard) that the worker then owns: this thread's body may still
@@ -281,69 +264,54 @@ export async function startHttpServer(
   // loopback only, port chosen by the system: reached through the worker, which applies the
   // same limits in front of it
   await listen(server, 0, '127.0.0.1');
-  let started: Awaited<ReturnType<typeof startWorker>>;
+  let supervisor: MetricsWorkerSupervisor;
   try {
-    started = await startWorker({
-      host: options.host,
-      port: options.port,
-      limits,
-      upstreamPort: (server.address() as AddressInfo).port,
-      auth: options.auth,
-      contentTypes: {
-        text: exposition.renderer.contentType(false),
-        openMetrics: exposition.renderer.contentType(true),
+    supervisor = await MetricsWorkerSupervisor.start({
+      data: {
+        host: options.host,
+        port: options.port,
+        limits,
+        upstreamPort: (server.address() as AddressInfo).port,
+        auth: options.auth,
+        contentTypes: {
+          text: exposition.renderer.contentType(false),
+          openMetrics: exposition.renderer.contentType(true),
+        },
+        maxStaleMs: exposition.maxStaleMs,
+        staleAboveBytes: exposition.staleAboveBytes,
+        chunkBytes: CHUNK_BYTES,
       },
-      maxStaleMs: exposition.maxStaleMs,
-      staleAboveBytes: exposition.staleAboveBytes,
-      chunkBytes: CHUNK_BYTES,
+      logger: options.logger,
+      onMessage: (message, reply) => {
+        if (message.kind !== 'scraped' && message.kind !== 'render') return;
+        // what the handler does before a scrape it answers
+        expireStale(options.pollers);
+        if (message.kind === 'scraped') {
+          // the body served was rendered before: this only plans the next renders
+          exposition.scraped(message.openMetrics, message.at);
+          return;
+        }
+        // a render for a scrape that found none recent enough: the body goes to the worker
+        // (onLargeGzip) before this settles, and the worker writes the answer
+        const rendered = () => reply({ kind: 'rendered', id: message.id });
+        // (a failed render: the worker passes the scrape on, whose own render logs and answers 500)
+        exposition.body(message.openMetrics, true).then(rendered, rendered);
+      },
     });
   } catch (error) {
     await new Promise((resolve) => server.close(resolve));
     throw error;
   }
-  const worker = started.worker;
-  pushTo.worker = worker;
-  // not events.once: that would reject on an 'error' of the thread, unhandled until close()
-  const closed = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-  worker.on('message', (message: FromMetricsWorker) => {
-    if (message.kind !== 'scraped' && message.kind !== 'render') return;
-    // what the handler does before a scrape it answers
-    expireStale(options.pollers);
-    if (message.kind === 'scraped') {
-      // the body served was rendered before: this only plans the next renders
-      exposition.scraped(message.openMetrics, message.at);
-      return;
-    }
-    // a render for a scrape that found none recent enough: the body goes to the worker
-    // (onLargeGzip) before this settles, and the worker writes the answer
-    const rendered = () =>
-      worker.postMessage({ kind: 'rendered', id: message.id } satisfies ToMetricsWorker);
-    // (a failed render: the worker passes the scrape on, whose own render logs and answers 500)
-    exposition.body(message.openMetrics, true).then(rendered, rendered);
-  });
-  let closing = false;
-  worker.on('error', (error) => options.logger.error({ err: error }, 'The metrics worker failed'));
-  worker.on('exit', (code) => {
-    if (!closing)
-      options.logger.error(
-        { exitCode: code },
-        'The metrics worker stopped: /metrics, /healthz and / no longer answer',
-      );
-  });
-  const { address, family, port } = started.listening;
+  pushTo.worker = supervisor;
+  const { address, family, port } = supervisor.listening;
   const host = family === 'IPv6' ? `[${address}]` : address;
   return {
     server,
     url: `http://${host}:${port}`,
+    worker: () => supervisor.worker,
     close: async () => {
       // the public socket first (the worker closes its connections and exits), then this one
-      closing = true;
-      worker.postMessage({ kind: 'close' } satisfies ToMetricsWorker);
-      const stopped = await Promise.race([
-        closed.then(() => true),
-        new Promise<false>((resolve) => setTimeout(() => resolve(false), 5_000).unref()),
-      ]);
-      if (!stopped) await worker.terminate();
+      await supervisor.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
