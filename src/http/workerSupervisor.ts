@@ -57,20 +57,19 @@ function withoutCredentials(text: string, auth: HttpAuthConfig | undefined): str
   return safe;
 }
 
-/** A thread's error as log fields: name, message, stack and code, with no credential in them. */
-export function safeError(
-  error: unknown,
-  auth: HttpAuthConfig | undefined,
-): { type: string; message: string; stack?: string; code?: string } {
+/**
+ * A thread's error for the log's `err` field: of the same class (pino logs its name as
+ * `type`), with message and stack free of credentials, and only its `code` of the other fields.
+ */
+export function safeError(error: unknown, auth: HttpAuthConfig | undefined): Error {
   const clean = (text: string) => withoutCredentials(text, auth);
-  if (!(error instanceof Error)) return { type: typeof error, message: clean(String(error)) };
+  if (!(error instanceof Error)) return new Error(clean(String(error)));
+  const safe = Object.create(Object.getPrototypeOf(error) as object) as Error & { code?: string };
   const code = (error as NodeJS.ErrnoException).code;
-  return {
-    type: error.name,
-    message: clean(error.message),
-    ...(error.stack === undefined ? {} : { stack: clean(error.stack) }),
-    ...(typeof code === 'string' ? { code } : {}),
-  };
+  Object.defineProperty(safe, 'message', { value: clean(error.message), writable: true });
+  Object.defineProperty(safe, 'stack', { value: clean(error.stack ?? ''), writable: true });
+  if (typeof code === 'string') safe.code = code;
+  return safe;
 }
 
 /** Starts one thread; resolves once it listens, or rejects with its listen error. */
