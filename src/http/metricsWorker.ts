@@ -98,8 +98,9 @@ export type FromMetricsWorker =
   /** A scrape found no body recent enough and no render under way: the main thread renders. */
   | { readonly kind: 'render'; readonly id: number; readonly openMetrics: boolean }
   /**
-   * Each open connection: bytes handed to the kernel, bytes waiting in this thread for a
-   * client to read. What a client that never reads costs, seen from outside (tests).
+   * Each open connection: bytes written to it (what the kernel took plus what waits here),
+   * and of those the bytes still waiting in this thread for the client to read: what a client
+   * that never reads costs, seen from outside the thread (tests).
    */
   | {
       readonly kind: 'sockets';
