@@ -20,6 +20,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
 import type { HttpAuthConfig } from '../config/types.js';
 import type { MonitorMetrics } from '../metrics/definitions.js';
 import type { PortalPoller } from '../poll/poller.js';
@@ -192,6 +193,23 @@ function createHttpHandler(options: HttpServerOptions, exposition: ExpositionCac
   };
 }
 
+const WORKER_RESTARTS = 'b24_offline_http_worker_restarts_total';
+
+/**
+ * Threads that own the public socket started again after one stopped unasked: a crash and
+ * restart between two scrapes shows nowhere else but in the log. One per registry (a
+ * registry may outlive a server: tests start several on one).
+ */
+function workerRestarts(registry: Registry): Counter {
+  const known = registry.getSingleMetric(WORKER_RESTARTS);
+  if (known instanceof Counter) return known;
+  return new Counter({
+    name: WORKER_RESTARTS,
+    help: 'Times the thread that owns the HTTP socket was started again after it stopped unasked',
+    registers: [registry],
+  });
+}
+
 /** Listens; the error of a refused address is thrown. */
 async function listen(server: Server, port: number, host: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
@@ -264,6 +282,7 @@ export async function startHttpServer(
   // loopback only, port chosen by the system: reached through the worker, which applies the
   // same limits in front of it
   await listen(server, 0, '127.0.0.1');
+  const restarts = workerRestarts(options.metrics.registry);
   let supervisor: MetricsWorkerSupervisor;
   try {
     supervisor = await MetricsWorkerSupervisor.start({
@@ -282,6 +301,7 @@ export async function startHttpServer(
         chunkBytes: CHUNK_BYTES,
       },
       logger: options.logger,
+      onRestart: () => restarts.inc(),
       onMessage: (message, reply) => {
         if (message.kind !== 'scraped' && message.kind !== 'render') return;
         // what the handler does before a scrape it answers

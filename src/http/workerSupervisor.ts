@@ -110,6 +110,8 @@ export interface SupervisorOptions {
     message: FromMetricsWorker,
     reply: (message: ToMetricsWorker) => void,
   ) => void;
+  /** After each thread started again (the server counts them in a metric). */
+  readonly onRestart?: () => void;
   readonly backoff?: Partial<RestartBackoff>;
 }
 
@@ -203,6 +205,7 @@ export class MetricsWorkerSupervisor {
         { host: data.host, port: data.port, restarts: this.restarts },
         'The metrics worker restarted',
       );
+      this.#options.onRestart?.();
     } catch (error) {
       if (this.#closing) return;
       const retryInMs = this.#retry();

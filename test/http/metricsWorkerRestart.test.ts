@@ -180,7 +180,7 @@ describe('a metrics worker that stops unasked', () => {
       expect(await answers(monitor.url)).toBe(true);
       const metrics = await fetch(`${monitor.url}/metrics`);
       expect(metrics.status).toBe(200);
-      expect(await metrics.text()).toContain('b24_offline_build_info{version="0.0.0"} 1');
+      expect(await metrics.text()).toContain('\nb24_offline_http_worker_restarts_total 3\n');
     },
   );
 
