@@ -6,7 +6,8 @@
  * gzip scrapes of a large exposition itself, from bodies this thread renders and pushes to it
  * (asked for one when none is recent enough), so that they do not wait for this thread's
  * event loop to accept them and write them; every other request it passes to the handler
- * below, which listens on a loopback port of its own.
+ * below, which listens on a loopback port of its own. A thread that stops unasked is started
+ * again on the same address (workerSupervisor.ts).
  *
  * It runs for months next to clients it does not control, so every connection is bounded:
  * idle ones are closed, their number is capped, a request must arrive whole in time, and

@@ -2,7 +2,8 @@
  * The public socket belongs to a worker thread (src/http/metricsWorker.ts): a scrape of a large
  * exposition is answered while the main thread is blocked, with the body the main thread
  * rendered; credentials still apply; a listen error reads as before; the thread ends with the
- * server.
+ * server; a client that never reads holds a bounded buffer in the thread and is cut off after
+ * the idle timeout. Restarts of the thread: metricsWorkerRestart.test.ts.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
