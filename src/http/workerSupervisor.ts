@@ -94,7 +94,8 @@ async function startThread(
     worker.off('message', handlers.message!).off('error', handlers.error!).off('exit', onExit);
   });
   if (first.kind === 'listening') return { worker, listening: first };
-  await worker.terminate();
+  // (an 'error' with no listener would be thrown on this thread)
+  await worker.on('error', () => undefined).terminate();
   if (first.kind === 'listen-error') {
     const { message, ...fields } = first.error;
     throw Object.assign(new Error(message), fields);
@@ -129,7 +130,7 @@ export class MetricsWorkerSupervisor {
   #starting: Promise<void> | undefined;
   #closing = false;
   /** Threads started again since the first. */
-  restarts = 0;
+  #restarts = 0;
 
   private constructor(options: SupervisorOptions, worker: Worker, listening: Listening) {
     this.#options = options;
@@ -161,7 +162,8 @@ export class MetricsWorkerSupervisor {
   #adopt(worker: Worker): void {
     this.#worker = worker;
     this.#startedAt = Date.now();
-    const { logger, data } = { logger: this.#options.logger, data: this.#data };
+    const { logger } = this.#options;
+    const data = this.#data;
     const reply = (message: ToMetricsWorker) => worker.postMessage(message);
     worker.on('message', (message: FromMetricsWorker) => this.#options.onMessage(message, reply));
     worker.on('error', (error) =>
@@ -196,13 +198,13 @@ export class MetricsWorkerSupervisor {
     try {
       const { worker } = await startThread(data);
       if (this.#closing) {
-        await worker.terminate();
+        await worker.on('error', () => undefined).terminate();
         return;
       }
-      this.restarts++;
+      this.#restarts++;
       this.#adopt(worker);
       logger.info(
-        { host: data.host, port: data.port, restarts: this.restarts },
+        { host: data.host, port: data.port, restarts: this.#restarts },
         'The metrics worker restarted',
       );
       this.#options.onRestart?.();
