@@ -295,7 +295,7 @@ describe('a client that never reads, against the worker thread', () => {
     'holds a bounded buffer in the thread, is cut off after the idle timeout, and other scrapes are answered meanwhile',
     { timeout: 90_000 },
     async () => {
-      const monitor = await start(incompressible(100_000), undefined, 0, { idleTimeoutMs: 5_000 });
+      const monitor = await start(incompressible(100_000), undefined, 0, { idleTimeoutMs: 6_000 });
       let reachedMainThread = 0;
       monitor.server.on('connection', () => reachedMainThread++);
       const headers = { accept: OPENMETRICS, 'accept-encoding': 'gzip' };
