@@ -28,7 +28,7 @@ import type { PortalPoller } from '../poll/poller.js';
 import { ExpositionCache } from '../metrics/exposition.js';
 import { MetricsRenderer } from '../metrics/render.js';
 import { challenge, isAuthorized } from './auth.js';
-import type { ToMetricsWorker } from './metricsWorker.js';
+import type { FromMetricsWorker, ToMetricsWorker } from './metricsWorker.js';
 import { acceptsGzip, wantsOpenMetrics } from './negotiate.js';
 import { isStatusPath, statusPageFor } from './statusPage.js';
 import { MetricsWorkerSupervisor } from './workerSupervisor.js';
@@ -284,6 +284,22 @@ export async function startHttpServer(
   // same limits in front of it
   await listen(server, 0, '127.0.0.1');
   const restarts = workerRestarts(options.metrics.registry);
+  // the messages of the thread running now; `reply` answers that very thread
+  const onMessage = (message: FromMetricsWorker, reply: (answer: ToMetricsWorker) => void) => {
+    if (message.kind !== 'scraped' && message.kind !== 'render') return;
+    // what the handler does before a scrape it answers
+    expireStale(options.pollers);
+    if (message.kind === 'scraped') {
+      // the body served was rendered before: this only plans the next renders
+      exposition.scraped(message.openMetrics, message.at);
+      return;
+    }
+    // a render for a scrape that found none recent enough: the body goes to the worker
+    // (onLargeGzip) before this settles, and the worker writes the answer
+    const rendered = () => reply({ kind: 'rendered', id: message.id } satisfies ToMetricsWorker);
+    // (a failed render: the worker passes the scrape on, whose own render logs and answers 500)
+    exposition.body(message.openMetrics, true).then(rendered, rendered);
+  };
   let supervisor: MetricsWorkerSupervisor;
   try {
     supervisor = await MetricsWorkerSupervisor.start({
@@ -303,21 +319,7 @@ export async function startHttpServer(
       },
       logger: options.logger,
       onRestart: () => restarts.inc(),
-      onMessage: (message, reply) => {
-        if (message.kind !== 'scraped' && message.kind !== 'render') return;
-        // what the handler does before a scrape it answers
-        expireStale(options.pollers);
-        if (message.kind === 'scraped') {
-          // the body served was rendered before: this only plans the next renders
-          exposition.scraped(message.openMetrics, message.at);
-          return;
-        }
-        // a render for a scrape that found none recent enough: the body goes to the worker
-        // (onLargeGzip) before this settles, and the worker writes the answer
-        const rendered = () => reply({ kind: 'rendered', id: message.id });
-        // (a failed render: the worker passes the scrape on, whose own render logs and answers 500)
-        exposition.body(message.openMetrics, true).then(rendered, rendered);
-      },
+      onMessage,
     });
   } catch (error) {
     await new Promise((resolve) => server.close(resolve));
