@@ -25,7 +25,7 @@ import { Counter, type Registry } from 'prom-client';
 import type { HttpAuthConfig } from '../config/types.js';
 import type { MonitorMetrics } from '../metrics/definitions.js';
 import type { PortalPoller } from '../poll/poller.js';
-import { ExpositionCache } from '../metrics/exposition.js';
+import { ExpositionCache, type LargeGzipBody } from '../metrics/exposition.js';
 import { MetricsRenderer } from '../metrics/render.js';
 import { challenge, isAuthorized } from './auth.js';
 import type { FromMetricsWorker, ToMetricsWorker } from './metricsWorker.js';
@@ -232,19 +232,27 @@ export async function startHttpServer(
   const limits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
   // the worker, once started: bodies rendered before are not needed (it has none to answer from)
   const pushTo: { worker?: MetricsWorkerSupervisor } = {};
+  const push = ({ openMetrics, startedAt, plainBytes, gzip }: LargeGzipBody): void => {
+    // A copy (~800 KB for a shard) that the worker then owns: this thread's body may still
+    // be written to clients here. Transferred, not copied again.
+    const copy = new Uint8Array(gzip);
+    const message: ToMetricsWorker = {
+      kind: 'body',
+      openMetrics,
+      startedAt,
+      plainBytes,
+      gzip: copy,
+    };
+    pushTo.worker?.postMessage(message, [copy.buffer]);
+  };
+  // the newest large body of each format: a thread started again after a crash gets them at
+  // once, rather than passing scrapes to this thread until the next render
+  const newest = new Map<boolean, LargeGzipBody>();
   const exposition = new ExpositionCache(new MetricsRenderer(options.metrics), {
-    onLargeGzip: ({ openMetrics, startedAt, plainBytes, gzip }) => {
-      // A copy (~800 KB for a shard) that the worker then owns: this thread's body may still
-      // be written to clients here. Transferred, not copied again.
-      const copy = new Uint8Array(gzip);
-      const message: ToMetricsWorker = {
-        kind: 'body',
-        openMetrics,
-        startedAt,
-        plainBytes,
-        gzip: copy,
-      };
-      pushTo.worker?.postMessage(message, [copy.buffer]);
+    onLargeGzip: (body) => {
+      if ((newest.get(body.openMetrics)?.startedAt ?? -Infinity) <= body.startedAt)
+        newest.set(body.openMetrics, body);
+      push(body);
     },
     onGzipStart: (openMetrics, startedAt, made) => {
       const post = (kind: 'gzip-start' | 'gzip-end') =>
@@ -318,7 +326,10 @@ export async function startHttpServer(
         chunkBytes: CHUNK_BYTES,
       },
       logger: options.logger,
-      onRestart: () => restarts.inc(),
+      onRestart: () => {
+        restarts.inc();
+        for (const body of newest.values()) push(body);
+      },
       onMessage,
     });
   } catch (error) {

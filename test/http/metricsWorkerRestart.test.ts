@@ -106,45 +106,52 @@ describe('a metrics worker that stops unasked', () => {
       const monitor = await start(metricsWith(20_000), log, { bearerToken: SECRET });
       let reachedMainThread = 0;
       monitor.server.on('connection', () => reachedMainThread++);
-      const first = monitor.worker()!;
-
-      // a message the thread cannot handle: an uncaught TypeError in it, as a bug would throw
-      first.postMessage({
-        kind: 'body',
-        openMetrics: true,
-        startedAt: 1,
-        plainBytes: 1,
-        gzip: null,
-      });
-      const back = await until(() => messages(log).includes(RESTARTED) && answers(monitor.url));
       const headers = {
         accept: OPENMETRICS,
         'accept-encoding': 'gzip',
         authorization: `Bearer ${SECRET}`,
       };
-      // the server renders OpenMetrics + gzip every second at first: the new thread gets one
-      // and answers from it without the main thread
-      const answeredByThread = await until(async () => {
+      /** A scrape answered by the thread from a body pushed to it, not by the main thread. */
+      const byThread = async () => {
         const before = reachedMainThread;
         const answer = await fetch(`${monitor.url}/metrics`, { headers });
         await answer.arrayBuffer();
         return answer.status === 200 && reachedMainThread === before;
+      };
+      // the server renders OpenMetrics + gzip every second at first: the thread gets a body
+      const servedBefore = await until(byThread);
+      const first = monitor.worker()!;
+
+      // a message the thread cannot handle: an uncaught TypeError in it, as a bug would throw
+      // (newer than the body it holds, or it would be passed over)
+      first.postMessage({
+        kind: 'body',
+        openMetrics: true,
+        startedAt: Date.now() + 3_600_000,
+        plainBytes: 1,
+        gzip: null,
       });
+      const restarted = await until(() => messages(log).includes(RESTARTED));
+      // at once: the new thread got the newest body with its start, not at the next render
+      const firstByThread = await byThread();
+      const back = await until(() => answers(monitor.url));
       const scrape = await fetch(`${monitor.url}/metrics`, { headers });
       const refused = await fetch(`${monitor.url}/metrics`, {
         headers: { 'accept-encoding': 'gzip' },
       });
 
+      expect(servedBefore).toBe(true);
+      expect(restarted).toBe(true);
       expect(back).toBe(true);
+      expect(firstByThread).toBe(true);
       expect(monitor.worker()).not.toBe(first);
       expect(scrape.status).toBe(200);
       expect(await scrape.text()).toContain('event_name="ONEVENT19999",status="queued"} 19999');
-      expect(answeredByThread).toBe(true);
       expect(refused.status).toBe(401);
       const lines = log.lines();
       const failed = lines.find((line) => line.msg === 'The metrics worker failed');
       const stopped = lines.find((line) => line.msg === STOPPED);
-      const restarted = lines.find((line) => line.msg === RESTARTED);
+      const restartLine = lines.find((line) => line.msg === RESTARTED);
       expect(failed).toMatchObject({ level: 50, err: { type: 'TypeError' } });
       expect(stopped).toMatchObject({
         level: 50,
@@ -152,7 +159,7 @@ describe('a metrics worker that stops unasked', () => {
         restartInMs: 100,
         port: Number(new URL(monitor.url).port),
       });
-      expect(restarted).toMatchObject({
+      expect(restartLine).toMatchObject({
         level: 30,
         restarts: 1,
         port: Number(new URL(monitor.url).port),
