@@ -72,6 +72,8 @@ export type ToMetricsWorker =
     }
   /** The render asked for by `render` `id` is done (or failed): its body, if any, came before. */
   | { readonly kind: 'rendered'; readonly id: number }
+  /** What its connections hold: answered with `sockets`. */
+  | { readonly kind: 'sockets' }
   | { readonly kind: 'close' };
 
 /** A listen error's fields, to rebuild it on the main thread with the same message and code. */
@@ -95,6 +97,15 @@ export type FromMetricsWorker =
   | { readonly kind: 'scraped'; readonly openMetrics: boolean; readonly at: number }
   /** A scrape found no body recent enough and no render under way: the main thread renders. */
   | { readonly kind: 'render'; readonly id: number; readonly openMetrics: boolean }
+  /**
+   * Each open connection: bytes written to it (what the kernel took plus what waits here),
+   * and of those the bytes still waiting in this thread for the client to read: what a client
+   * that never reads costs, seen from outside the thread (tests).
+   */
+  | {
+      readonly kind: 'sockets';
+      readonly sockets: readonly { bytesWritten: number; writableLength: number }[];
+    }
   | { readonly kind: 'closed' };
 
 interface Helpers {
@@ -262,6 +273,11 @@ function metricsWorker(load: Load, helpers: Helpers): void {
   );
   server.setTimeout(data.limits.idleTimeoutMs, (socket: NodeNet.Socket) => socket.destroy());
   server.maxConnections = data.limits.maxConnections;
+  const sockets = new Set<NodeNet.Socket>();
+  server.on('connection', (socket: NodeNet.Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
 
   const refused = (error: NodeJS.ErrnoException & { address?: string; port?: number }): void => {
     post({
@@ -325,6 +341,14 @@ function metricsWorker(load: Load, helpers: Helpers): void {
         list.filter((w) => w.startedAt > message.startedAt),
       );
       for (const { retry } of done) retry();
+      return;
+    }
+    if (message.kind === 'sockets') {
+      const state = [...sockets].map((socket) => ({
+        bytesWritten: socket.bytesWritten,
+        writableLength: socket.writableLength,
+      }));
+      post({ kind: 'sockets', sockets: state });
       return;
     }
     server.close(() => {

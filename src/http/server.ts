@@ -6,7 +6,8 @@
  * gzip scrapes of a large exposition itself, from bodies this thread renders and pushes to it
  * (asked for one when none is recent enough), so that they do not wait for this thread's
  * event loop to accept them and write them; every other request it passes to the handler
- * below, which listens on a loopback port of its own.
+ * below, which listens on a loopback port of its own. A thread that stops unasked is started
+ * again on the same address (workerSupervisor.ts).
  *
  * It runs for months next to clients it does not control, so every connection is bounded:
  * idle ones are closed, their number is capped, a request must arrive whole in time, and
@@ -14,27 +15,23 @@
  * does) from the body ExpositionCache keeps, so a client that asks for 15 MB and never reads
  * holds a socket buffer and a reference, not a copy.
  */
-import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
 import type { HttpAuthConfig } from '../config/types.js';
 import type { MonitorMetrics } from '../metrics/definitions.js';
 import type { PortalPoller } from '../poll/poller.js';
-import { ExpositionCache } from '../metrics/exposition.js';
+import { ExpositionCache, type LargeGzipBody } from '../metrics/exposition.js';
 import { MetricsRenderer } from '../metrics/render.js';
 import { challenge, isAuthorized } from './auth.js';
-import {
-  metricsWorkerSource,
-  type FromMetricsWorker,
-  type MetricsWorkerData,
-  type ToMetricsWorker,
-} from './metricsWorker.js';
+import type { FromMetricsWorker, ToMetricsWorker } from './metricsWorker.js';
 import { acceptsGzip, wantsOpenMetrics } from './negotiate.js';
 import { isStatusPath, statusPageFor } from './statusPage.js';
+import { MetricsWorkerSupervisor } from './workerSupervisor.js';
 
 export interface HttpServerOptions {
   readonly metrics: MonitorMetrics;
@@ -74,6 +71,11 @@ export interface MonitorServer {
   readonly server: Server;
   /** `http://host:port` once listening. */
   readonly url: string;
+  /**
+   * The thread that owns the public socket now (undefined between a crash and its restart):
+   * for tests, which stop it to see it restarted.
+   */
+  readonly worker: () => Worker | undefined;
   close(): Promise<void>;
 }
 
@@ -192,6 +194,23 @@ function createHttpHandler(options: HttpServerOptions, exposition: ExpositionCac
   };
 }
 
+const WORKER_RESTARTS = 'b24_offline_http_worker_restarts_total';
+
+/**
+ * Threads that own the public socket started again after one stopped unasked: a crash and
+ * restart between two scrapes shows nowhere else but in the log. One per registry (a
+ * registry may outlive a server: tests start several on one).
+ */
+function workerRestarts(registry: Registry): Counter {
+  const known = registry.getSingleMetric(WORKER_RESTARTS);
+  if (known instanceof Counter) return known;
+  return new Counter({
+    name: WORKER_RESTARTS,
+    help: 'Times the thread that owns the HTTP socket was started again after it stopped unasked',
+    registers: [registry],
+  });
+}
+
 /** Listens; the error of a refused address is thrown. */
 async function listen(server: Server, port: number, host: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
@@ -203,23 +222,6 @@ async function listen(server: Server, port: number, host: string): Promise<void>
   });
 }
 
-/** Starts the worker that owns the public socket; resolves once it listens, or throws its listen error. */
-async function startWorker(
-  data: MetricsWorkerData,
-): Promise<{ worker: Worker; listening: FromMetricsWorker & { kind: 'listening' } }> {
-  // execArgv []: not the main thread's --import hooks (tsx, a bench probe); the source needs none
-  const worker = new Worker(metricsWorkerSource(), { eval: true, execArgv: [], workerData: data });
-  // rejects with the thread's error if it fails before its first message
-  const [first] = (await once(worker, 'message')) as [FromMetricsWorker];
-  if (first.kind === 'listening') return { worker, listening: first };
-  await worker.terminate();
-  if (first.kind === 'listen-error') {
-    const { message, ...fields } = first.error;
-    throw Object.assign(new Error(message), fields);
-  }
-  throw new Error(`The metrics worker answered ${first.kind} before listening`);
-}
-
 export async function startHttpServer(
   options: HttpServerOptions & {
     readonly host: string;
@@ -229,20 +231,28 @@ export async function startHttpServer(
 ): Promise<MonitorServer> {
   const limits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
   // the worker, once started: bodies rendered before are not needed (it has none to answer from)
-  const pushTo: { worker?: Worker } = {};
+  const pushTo: { worker?: MetricsWorkerSupervisor } = {};
+  const push = ({ openMetrics, startedAt, plainBytes, gzip }: LargeGzipBody): void => {
+    // A copy (~800 KB for a shard) that the worker then owns: this thread's body may still
+    // be written to clients here. Transferred, not copied again.
+    const copy = new Uint8Array(gzip);
+    const message: ToMetricsWorker = {
+      kind: 'body',
+      openMetrics,
+      startedAt,
+      plainBytes,
+      gzip: copy,
+    };
+    pushTo.worker?.postMessage(message, [copy.buffer]);
+  };
+  // the newest large body of each format: a thread started again after a crash gets them at
+  // once, rather than passing scrapes to this thread until the next render
+  const newest = new Map<boolean, LargeGzipBody>();
   const exposition = new ExpositionCache(new MetricsRenderer(options.metrics), {
-    onLargeGzip: ({ openMetrics, startedAt, plainBytes, gzip }) => {
-      // A copy (~800 KB for a shard) that the worker then owns: this thread's body may still
-      // be written to clients here. Transferred, not copied again.
-      const copy = new Uint8Array(gzip);
-      const message: ToMetricsWorker = {
-        kind: 'body',
-        openMetrics,
-        startedAt,
-        plainBytes,
-        gzip: copy,
-      };
-      pushTo.worker?.postMessage(message, [copy.buffer]);
+    onLargeGzip: (body) => {
+      if ((newest.get(body.openMetrics)?.startedAt ?? -Infinity) <= body.startedAt)
+        newest.set(body.openMetrics, body);
+      push(body);
     },
     onGzipStart: (openMetrics, startedAt, made) => {
       const post = (kind: 'gzip-start' | 'gzip-end') =>
@@ -281,31 +291,9 @@ export async function startHttpServer(
   // loopback only, port chosen by the system: reached through the worker, which applies the
   // same limits in front of it
   await listen(server, 0, '127.0.0.1');
-  let started: Awaited<ReturnType<typeof startWorker>>;
-  try {
-    started = await startWorker({
-      host: options.host,
-      port: options.port,
-      limits,
-      upstreamPort: (server.address() as AddressInfo).port,
-      auth: options.auth,
-      contentTypes: {
-        text: exposition.renderer.contentType(false),
-        openMetrics: exposition.renderer.contentType(true),
-      },
-      maxStaleMs: exposition.maxStaleMs,
-      staleAboveBytes: exposition.staleAboveBytes,
-      chunkBytes: CHUNK_BYTES,
-    });
-  } catch (error) {
-    await new Promise((resolve) => server.close(resolve));
-    throw error;
-  }
-  const worker = started.worker;
-  pushTo.worker = worker;
-  // not events.once: that would reject on an 'error' of the thread, unhandled until close()
-  const closed = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-  worker.on('message', (message: FromMetricsWorker) => {
+  const restarts = workerRestarts(options.metrics.registry);
+  // the messages of the thread running now; `reply` answers that very thread
+  const onMessage = (message: FromMetricsWorker, reply: (answer: ToMetricsWorker) => void) => {
     if (message.kind !== 'scraped' && message.kind !== 'render') return;
     // what the handler does before a scrape it answers
     expireStale(options.pollers);
@@ -316,34 +304,48 @@ export async function startHttpServer(
     }
     // a render for a scrape that found none recent enough: the body goes to the worker
     // (onLargeGzip) before this settles, and the worker writes the answer
-    const rendered = () =>
-      worker.postMessage({ kind: 'rendered', id: message.id } satisfies ToMetricsWorker);
+    const rendered = () => reply({ kind: 'rendered', id: message.id } satisfies ToMetricsWorker);
     // (a failed render: the worker passes the scrape on, whose own render logs and answers 500)
     exposition.body(message.openMetrics, true).then(rendered, rendered);
-  });
-  let closing = false;
-  worker.on('error', (error) => options.logger.error({ err: error }, 'The metrics worker failed'));
-  worker.on('exit', (code) => {
-    if (!closing)
-      options.logger.error(
-        { exitCode: code },
-        'The metrics worker stopped: /metrics, /healthz and / no longer answer',
-      );
-  });
-  const { address, family, port } = started.listening;
+  };
+  let supervisor: MetricsWorkerSupervisor;
+  try {
+    supervisor = await MetricsWorkerSupervisor.start({
+      data: {
+        host: options.host,
+        port: options.port,
+        limits,
+        upstreamPort: (server.address() as AddressInfo).port,
+        auth: options.auth,
+        contentTypes: {
+          text: exposition.renderer.contentType(false),
+          openMetrics: exposition.renderer.contentType(true),
+        },
+        maxStaleMs: exposition.maxStaleMs,
+        staleAboveBytes: exposition.staleAboveBytes,
+        chunkBytes: CHUNK_BYTES,
+      },
+      logger: options.logger,
+      onRestart: () => {
+        restarts.inc();
+        for (const body of newest.values()) push(body);
+      },
+      onMessage,
+    });
+  } catch (error) {
+    await new Promise((resolve) => server.close(resolve));
+    throw error;
+  }
+  pushTo.worker = supervisor;
+  const { address, family, port } = supervisor.listening;
   const host = family === 'IPv6' ? `[${address}]` : address;
   return {
     server,
     url: `http://${host}:${port}`,
+    worker: () => supervisor.worker,
     close: async () => {
       // the public socket first (the worker closes its connections and exits), then this one
-      closing = true;
-      worker.postMessage({ kind: 'close' } satisfies ToMetricsWorker);
-      const stopped = await Promise.race([
-        closed.then(() => true),
-        new Promise<false>((resolve) => setTimeout(() => resolve(false), 5_000).unref()),
-      ]);
-      if (!stopped) await worker.terminate();
+      await supervisor.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

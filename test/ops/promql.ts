@@ -33,6 +33,8 @@ const EXTRA_METRICS = [
   // labels: portal, status. The headline of every poll (the alerts read these).
   'b24_offline_status_events',
   'b24_offline_status_oldest_timestamp_seconds',
+  // no labels. Threads that own the HTTP socket started again after a crash.
+  'b24_offline_http_worker_restarts_total',
 ] as const;
 
 /** Every name the monitor exports. */
