@@ -387,3 +387,84 @@ describe('ExpositionCache feeding the metrics worker', () => {
     }
   });
 });
+
+describe('ExpositionCache with several scrapers', () => {
+  const PERIOD = 15_000;
+  /** Scrapes of a Prometheus HA pair: `a` at 0, 15 s, 30 s…, `b` 4 s after each. */
+  const pair = (periods: number) =>
+    Array.from({ length: periods }, (_, i) => [
+      { at: i * PERIOD, who: '10.0.0.1 Prometheus/3.0.1' },
+      { at: i * PERIOD + 4_000, who: '10.0.0.2 Prometheus/3.0.1' },
+    ]).flat();
+
+  /**
+   * A cache of a large exposition scraped by `scrapes` (ms from the start, rising), the
+   * values changed before each: which scrapes had to render (none found a body at most 2 s
+   * old), and the renders started by the time of each scrape.
+   */
+  async function run(scrapes: { at: number; who: string }[]) {
+    const metrics = createMetrics('0.0.0');
+    // every body counts as large here: a real one is over 1 MB (~170 portals)
+    const cache = new ExpositionCache(new MetricsRenderer(metrics), {
+      maxStaleMs: 2_000,
+      staleAboveBytes: 0,
+    });
+    const start = Date.now();
+    const renderedInScrape: string[] = [];
+    const rendersAt = new Map<number, number>();
+    for (const [i, { at, who }] of scrapes.entries()) {
+      metrics.queueDepth.set({ portal: 'a' }, i);
+      await vi.advanceTimersByTimeAsync(start + at - Date.now());
+      rendersAt.set(at, cache.renders);
+      // a scrape that renders itself starts it synchronously, before answering
+      const body = cache.body(true, true, who);
+      if (cache.renders > rendersAt.get(at)!) renderedInScrape.push(`${who} at ${at}`);
+      await body;
+    }
+    return { cache, renderedInScrape, rendersAt };
+  }
+
+  it('a Prometheus HA pair 4 s apart: every scrape after the first finds a body, two renders a period', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const { cache, renderedInScrape, rendersAt } = await run(pair(10));
+      cache.close();
+
+      // only the very first scrape waits for a render: the cache held nothing yet
+      expect(renderedInScrape).toEqual(['10.0.0.1 Prometheus/3.0.1 at 0']);
+      // from the second period on (both periods known): one render ahead of each scrape of
+      // each server, 1 s before it; the body rendered for `a` is 5 s old for `b`
+      const perPeriod = [];
+      for (let i = 2; i < 9; i++)
+        perPeriod.push(rendersAt.get((i + 1) * PERIOD)! - rendersAt.get(i * PERIOD)!);
+      expect(perPeriod).toEqual([2, 2, 2, 2, 2, 2, 2]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('a one-off client (curl) between the pair’s scrapes costs its own render only', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const curl = { at: 3 * PERIOD + 9_000, who: '192.0.2.7 curl/8.11.1' };
+      const scrapes = [...pair(7), curl].sort((x, y) => x.at - y.at);
+      const withCurl = await run(scrapes);
+      withCurl.cache.close();
+      const without = await run(pair(7));
+      without.cache.close();
+
+      // the curl came 5 s after `b`'s scrape, the newest body older than 2 s: it rendered
+      expect(withCurl.renderedInScrape).toEqual([
+        '10.0.0.1 Prometheus/3.0.1 at 0',
+        '192.0.2.7 curl/8.11.1 at 54000',
+      ]);
+      // and nothing else changed: the same renders ahead of the pair's scrapes, plus its own
+      const pairTimes = pair(7).map(({ at }) => at);
+      expect(pairTimes.map((at) => withCurl.rendersAt.get(at)! - (at > curl.at ? 1 : 0))).toEqual(
+        pairTimes.map((at) => without.rendersAt.get(at)),
+      );
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
