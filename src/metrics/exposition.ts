@@ -191,6 +191,13 @@ export class ExpositionCache {
     return held;
   }
 
+  /** Scrapers whose periods are kept now, over both formats (at most `MAX_SCRAPERS` each). */
+  trackedScrapers(): number {
+    let tracked = 0;
+    for (const { scrapers } of this.#states.values()) tracked += scrapers.size;
+    return tracked;
+  }
+
   /** Cancels the planned background renders (the cache stays usable). */
   close(): void {
     for (const state of this.#states.values()) {

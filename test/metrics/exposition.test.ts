@@ -467,4 +467,76 @@ describe('ExpositionCache with several scrapers', () => {
       vi.useRealTimers();
     }
   });
+
+  it('a flood of one-off clients keeps at most 8 scrapers and does not displace the pair', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const flood = Array.from({ length: 200 }, (_, i) => ({
+        at: 3 * PERIOD + 9_000,
+        who: `198.51.100.${i} curl/8.11.1`,
+      }));
+      const { cache, renderedInScrape, rendersAt } = await run(
+        [...pair(7), ...flood].sort((x, y) => x.at - y.at),
+      );
+      const tracked = cache.trackedScrapers();
+      cache.close();
+
+      // the first of the flood rendered; the 199 others (same ms) were answered with its body
+      expect(renderedInScrape).toEqual([
+        '10.0.0.1 Prometheus/3.0.1 at 0',
+        '198.51.100.0 curl/8.11.1 at 54000',
+      ]);
+      expect(rendersAt.get(4 * PERIOD)! - rendersAt.get(3 * PERIOD)!).toBe(2 + 1);
+      // still planned for after the flood: two renders a period, none in a scrape
+      expect(rendersAt.get(6 * PERIOD)! - rendersAt.get(5 * PERIOD)!).toBe(2);
+      expect(tracked).toBe(8);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('ExpositionCache feeding the metrics worker, scraped by an HA pair', () => {
+  it('each server’s reported scrapes find a body at most maxStaleMs old', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const metrics = createMetrics('0.0.0');
+      const pushed: LargeGzipBody[] = [];
+      const cache = new ExpositionCache(new MetricsRenderer(metrics), {
+        maxStaleMs: 2_000,
+        staleAboveBytes: 0,
+        onLargeGzip: (body) => pushed.push(body),
+      });
+      metrics.queueDepth.set({ portal: 'a' }, 0);
+      // the first scrape finds the worker empty-handed: the cache answers it
+      await cache.body(true, true, '10.0.0.1 Prometheus/3.0.1');
+      const start = Date.now();
+      // then each server every 15 s, the second 4 s after the first, answered by the worker
+      const tooOld: string[] = [];
+      const rendersAt: number[] = [];
+      for (let i = 0; i < 16; i++) {
+        const [who, at] =
+          i % 2 === 0
+            ? ['10.0.0.2 Prometheus/3.0.1', 4_000 + (i / 2) * 15_000]
+            : ['10.0.0.1 Prometheus/3.0.1', ((i + 1) / 2) * 15_000];
+        metrics.queueDepth.set({ portal: 'a' }, i + 1);
+        await vi.advanceTimersByTimeAsync(start + at - 500 - Date.now());
+        // gzip runs in zlib's thread pool, in real time: let the renders started above finish
+        for (let spins = 0; pushed.length < cache.renders && spins < 10_000; spins++)
+          await new Promise((resolve) => setImmediate(resolve));
+        await vi.advanceTimersByTimeAsync(500);
+        if (Date.now() - pushed.at(-1)!.startedAt > 2_000) tooOld.push(`${who} at ${at}`);
+        rendersAt.push(cache.renders);
+        cache.scraped(true, Date.now(), who);
+      }
+      cache.close();
+
+      // the second server's first scrape, too: renders every second until both periods are known
+      expect(tooOld).toEqual([]);
+      // then one render ahead of each scrape (the 12 after both servers' second scrapes)
+      expect(rendersAt.at(-1)! - rendersAt[3]!).toBe(12);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });
