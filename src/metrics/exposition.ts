@@ -19,7 +19,9 @@
  * a render (14 MB joined and gzipped) inside every scrape, hundreds of ms on a busy machine.
  * Such a scrape answers with the newest finished body if its render started at most
  * `maxStaleMs` ago, and the next render runs in the background just before the next scrape
- * is expected; a small exposition (tests, a few hundred portals) stays exactly fresh.
+ * is expected, from each scraping client's own period (a Prometheus HA pair is two clients
+ * scraping some seconds apart); a small exposition (tests, a few hundred portals) stays
+ * exactly fresh.
  *
  * The metrics worker (src/http/metricsWorker.ts) answers scrapes of a large exposition off
  * this thread: each large gzip body goes to it once compressed (`onLargeGzip`), it applies the
@@ -401,8 +403,10 @@ export class ExpositionCache {
     const now = this.#now();
     for (const scraper of state.scrapers.values())
       if (scraper.due !== null && scraper.due <= now) {
-        // scrapes less than half the bound apart: one more try once the newest body is that old
-        scraper.due = wait !== null && !scraper.retried ? now + wait : null;
+        // scrapes less than the bound apart: one more try once the newest body is half that old
+        // (a body rendered for another scraper less than half the bound ago serves this one)
+        const again = wait !== null && !scraper.retried && scraper.gap < this.#maxStaleMs;
+        scraper.due = again ? now + wait : null;
         scraper.retried = true;
       }
     if (state.tickAt <= now) state.tickAt = now + this.#maxStaleMs / 2;

@@ -390,11 +390,11 @@ describe('ExpositionCache feeding the metrics worker', () => {
 
 describe('ExpositionCache with several scrapers', () => {
   const PERIOD = 15_000;
-  /** Scrapes of a Prometheus HA pair: `a` at 0, 15 s, 30 s…, `b` 4 s after each. */
-  const pair = (periods: number) =>
+  /** Scrapes of a Prometheus HA pair: `a` at 0, 15 s, 30 s…, `b` `offset` ms after each. */
+  const pair = (periods: number, offset = 4_000) =>
     Array.from({ length: periods }, (_, i) => [
       { at: i * PERIOD, who: '10.0.0.1 Prometheus/3.0.1' },
-      { at: i * PERIOD + 4_000, who: '10.0.0.2 Prometheus/3.0.1' },
+      { at: i * PERIOD + offset, who: '10.0.0.2 Prometheus/3.0.1' },
     ]).flat();
 
   /**
@@ -438,6 +438,23 @@ describe('ExpositionCache with several scrapers', () => {
       for (let i = 2; i < 9; i++)
         perPeriod.push(rendersAt.get((i + 1) * PERIOD)! - rendersAt.get(i * PERIOD)!);
       expect(perPeriod).toEqual([2, 2, 2, 2, 2, 2, 2]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('an HA pair less than a second apart: one render a period serves both', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const { cache, renderedInScrape, rendersAt } = await run(pair(6, 700));
+      cache.close();
+
+      expect(renderedInScrape).toEqual(['10.0.0.1 Prometheus/3.0.1 at 0']);
+      // rendered 1 s before `a`'s scrape, the body is 1.7 s old at `b`'s
+      const perPeriod = [];
+      for (let i = 2; i < 5; i++)
+        perPeriod.push(rendersAt.get((i + 1) * PERIOD)! - rendersAt.get(i * PERIOD)!);
+      expect(perPeriod).toEqual([1, 1, 1]);
     } finally {
       vi.useRealTimers();
     }
