@@ -334,7 +334,7 @@ async function main(): Promise<void> {
       if (s.haMs.length > 0) {
         const line = (ms: number[]) =>
           `p50 / p90 / max ${round(quantile(ms, 0.5), 1)} / ${round(quantile(ms, 0.9), 1)} / ` +
-          `${round(Math.max(...ms), 1)} ms (${ms.length}; over 50 ms: ${ms.filter((x) => x > 50).length})`;
+          `${round(Math.max(...ms), 1)} ms (${ms.length}; over 50 ms: ${ms.filter((x) => x > 50).length}; in order: ${ms.map(Math.round).join(' ')})`;
         console.log(
           `  shard ${shard.shard} HA pair, cadence scrapes: first server ${line(s.cadenceMs)}; ` +
             `second (${HA_S} s later, from 127.0.0.2) ${line(s.haMs)}`,
