@@ -74,7 +74,7 @@ async function main(job: ShardScrapeJob): Promise<void> {
     probeMs: [],
     haMs: [],
   }));
-  const second = new Agent({ keepAliveTimeout: 60_000, connect: { localAddress: '127.0.0.2' } });
+  const second = new Agent({ keepAliveTimeout: 60_000, localAddress: '127.0.0.2' });
   const probe = async (shard: number): Promise<void> => {
     const url = job.probeUrls?.[shard];
     if (url === undefined) return;
