@@ -9,6 +9,9 @@
  *    the parent measures the shards' CPU over this phase only;
  * 2. latency: `extra` more scrapes per shard, each after a random pause of 0–`maxPauseMs`
  *    (nearly back to back), so that a p99 rests on about a hundred samples.
+ * With `haOffsetMs`, a second scraper (another loopback address, 127.0.0.2, as the second
+ * Prometheus of an HA pair is another host) scrapes each shard `haOffsetMs` after the first
+ * during the cadence phase, at the same interval.
  * Reports over IPC: `{ kind: 'cadence-done' }`, then the samples and sizes.
  */
 import { performance } from 'node:perf_hooks';
@@ -23,6 +26,8 @@ export interface ShardScrapeJob {
   readonly maxPauseMs: number;
   /** Per shard, a second URL scraped at the same moments (the worker probe of bench/shardProbe.ts). */
   readonly probeUrls?: readonly string[];
+  /** A second scraper per shard, this long after the first (cadence phase only). */
+  readonly haOffsetMs?: number;
 }
 
 export interface ShardScrapeSamples {
@@ -36,6 +41,8 @@ export interface ShardScrapeSamples {
   failures: number;
   /** The probe URL's latencies (all scrapes), when there is one. */
   probeMs: number[];
+  /** The second scraper's cadence latencies (`haOffsetMs`). */
+  haMs: number[];
 }
 
 /** What Prometheus 2.x/3.x sends. */
@@ -65,7 +72,9 @@ async function main(job: ShardScrapeJob): Promise<void> {
     series: 0,
     failures: 0,
     probeMs: [],
+    haMs: [],
   }));
+  const second = new Agent({ keepAliveTimeout: 60_000, localAddress: '127.0.0.2' });
   const probe = async (shard: number): Promise<void> => {
     const url = job.probeUrls?.[shard];
     if (url === undefined) return;
@@ -97,6 +106,21 @@ async function main(job: ShardScrapeJob): Promise<void> {
   };
 
   const start = performance.now();
+  const pairs = job.urls.map(async (url, shard) => {
+    if (job.haOffsetMs === undefined) return;
+    let next = start + (shard * job.intervalMs) / job.urls.length + job.haOffsetMs;
+    while (next < start + job.cadenceMs) {
+      await sleep(Math.max(0, next - performance.now()));
+      const started = performance.now();
+      const answer = await request(`${url}/metrics`, {
+        dispatcher: second,
+        headers: { accept: ACCEPT, 'accept-encoding': 'gzip' },
+      });
+      await answer.body.arrayBuffer();
+      samples[shard]!.haMs.push(performance.now() - started);
+      next += job.intervalMs;
+    }
+  });
   await Promise.all(
     job.urls.map(async (_, shard) => {
       // staggered like Prometheus spreads its targets over the interval
@@ -108,6 +132,7 @@ async function main(job: ShardScrapeJob): Promise<void> {
       }
     }),
   );
+  await Promise.all(pairs);
   await sleep(Math.max(0, start + job.cadenceMs - performance.now()));
   await send({ kind: 'cadence-done' });
 
@@ -134,6 +159,7 @@ async function main(job: ShardScrapeJob): Promise<void> {
     sample.series = text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length;
   }
   await dispatcher.close();
+  await second.close();
   await send({ kind: 'samples', samples });
 }
 

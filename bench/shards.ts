@@ -50,6 +50,8 @@ const NODE_FLAGS = ((i) =>
 const AB = process.argv.includes('--ab');
 /** `--worker-probe`: each shard also runs bench/shardProbe.ts's worker-thread server, scraped alongside. */
 const WORKER_PROBE = process.argv.includes('--worker-probe');
+/** `--ha S`: a second scraper per shard, S s after the first (a Prometheus HA pair). */
+const HA_S = flag('ha', NaN);
 const SCHEDULE = '*/30 * * * * *';
 
 function log(line: string): void {
@@ -258,6 +260,7 @@ async function main(): Promise<void> {
           extra: EXTRA,
           maxPauseMs: PAUSE_MS,
           ...(WORKER_PROBE ? { probeUrls: shards.map((s) => s.probeUrl!) } : {}),
+          ...(Number.isNaN(HA_S) ? {} : { haOffsetMs: HA_S * 1000 }),
         } satisfies ShardScrapeJob),
       ],
       { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
@@ -328,6 +331,15 @@ async function main(): Promise<void> {
             `${round(quantile(s.probeMs, 0.5), 1)} / ${round(quantile(s.probeMs, 0.99), 1)} / ${round(Math.max(...s.probeMs), 1)} ms ` +
             `(${s.probeMs.length}; over 250 ms: ${s.probeMs.filter((ms) => ms > 250).length})`,
         );
+      if (s.haMs.length > 0) {
+        const line = (ms: number[]) =>
+          `p50 / p90 / max ${round(quantile(ms, 0.5), 1)} / ${round(quantile(ms, 0.9), 1)} / ` +
+          `${round(Math.max(...ms), 1)} ms (${ms.length}; over 50 ms: ${ms.filter((x) => x > 50).length}; in order: ${ms.map(Math.round).join(' ')})`;
+        console.log(
+          `  shard ${shard.shard} HA pair, cadence scrapes: first server ${line(s.cadenceMs)}; ` +
+            `second (${HA_S} s later, from 127.0.0.2) ${line(s.haMs)}`,
+        );
+      }
       const probe = probeOf(dir, shard.shard, measuredFrom, measuredTo);
       slow.push(
         `shard ${shard.shard}: ` +

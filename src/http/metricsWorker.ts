@@ -33,7 +33,7 @@ import type * as NodeStreamPromises from 'node:stream/promises';
 import type * as NodeWorkerThreads from 'node:worker_threads';
 import type { HttpAuthConfig } from '../config/types.js';
 import { authorizes, type SecretCompare } from './auth.js';
-import { acceptsGzip, wantsOpenMetrics } from './negotiate.js';
+import { acceptsGzip, scraperOf, wantsOpenMetrics } from './negotiate.js';
 
 /** The limits of server.ts's HttpLimits, repeated here as plain data for the thread. */
 interface WorkerLimits {
@@ -94,9 +94,20 @@ export type FromMetricsWorker =
       readonly port: number;
     }
   | { readonly kind: 'listen-error'; readonly error: ListenErrorFields }
-  | { readonly kind: 'scraped'; readonly openMetrics: boolean; readonly at: number }
+  /** `scraper`: negotiate.ts's scraperOf of the client, for ExpositionCache's plans. */
+  | {
+      readonly kind: 'scraped';
+      readonly openMetrics: boolean;
+      readonly at: number;
+      readonly scraper: string;
+    }
   /** A scrape found no body recent enough and no render under way: the main thread renders. */
-  | { readonly kind: 'render'; readonly id: number; readonly openMetrics: boolean }
+  | {
+      readonly kind: 'render';
+      readonly id: number;
+      readonly openMetrics: boolean;
+      readonly scraper: string;
+    }
   /**
    * Each open connection: bytes written to it (what the kernel took plus what waits here),
    * and of those the bytes still waiting in this thread for the client to read: what a client
@@ -112,6 +123,7 @@ interface Helpers {
   readonly authorizes: typeof authorizes;
   readonly acceptsGzip: typeof acceptsGzip;
   readonly wantsOpenMetrics: typeof wantsOpenMetrics;
+  readonly scraperOf: typeof scraperOf;
 }
 
 type Load = (id: string) => unknown;
@@ -140,11 +152,15 @@ function metricsWorker(load: Load, helpers: Helpers): void {
   let lastId = 0;
   const post = (message: FromMetricsWorker): void => port.postMessage(message);
   const ignore = (): void => undefined;
+  const scraper = (request: NodeHttp.IncomingMessage): string =>
+    helpers.scraperOf(request.socket.remoteAddress, request.headers['user-agent']);
 
   const hopByHop = ['connection', 'keep-alive', 'transfer-encoding'];
   const forward = (request: NodeHttp.IncomingMessage, response: NodeHttp.ServerResponse): void => {
     const headers = { ...request.headers };
     for (const name of hopByHop) delete headers[name];
+    // the client's address, for the main thread's scraperOf (it sees only this thread's)
+    headers['x-forwarded-for'] = request.socket.remoteAddress ?? '';
     const upstream = http.request(
       {
         host: '127.0.0.1',
@@ -230,11 +246,12 @@ function metricsWorker(load: Load, helpers: Helpers): void {
     if ('render' in found) {
       const id = ++lastId;
       asked.set(id, () => answer(request, response, now, 'asked'));
-      post({ kind: 'render', id, openMetrics: found.openMetrics });
+      post({ kind: 'render', id, openMetrics: found.openMetrics, scraper: scraper(request) });
       return;
     }
     // the main thread records a scrape that asked it for a render itself
-    if (again !== 'asked') post({ kind: 'scraped', openMetrics: found.openMetrics, at: now });
+    if (again !== 'asked')
+      post({ kind: 'scraped', openMetrics: found.openMetrics, at: now, scraper: scraper(request) });
     response.writeHead(200, {
       'content-type': found.openMetrics ? data.contentTypes.openMetrics : data.contentTypes.text,
       'content-length': String(found.serve.length),
@@ -370,6 +387,7 @@ export function metricsWorkerSource(): string {
     `  authorizes: ${String(authorizes)},`,
     `  acceptsGzip: ${String(acceptsGzip)},`,
     `  wantsOpenMetrics: ${String(wantsOpenMetrics)},`,
+    `  scraperOf: ${String(scraperOf)},`,
     '});',
   ].join('\n');
 }

@@ -19,3 +19,12 @@ export function acceptsGzip(header: string | undefined): boolean {
     return q === undefined || Number(q.slice(2)) > 0;
   });
 }
+
+/**
+ * Which client scraped, as ExpositionCache plans its renders from each one's own period: its
+ * address and User-Agent (a Prometheus HA pair is two addresses; a curl has its own agent).
+ * Kept in memory only to plan renders, never logged or exported.
+ */
+export function scraperOf(address: string | undefined, userAgent: string | undefined): string {
+  return `${address ?? ''} ${userAgent ?? ''}`;
+}

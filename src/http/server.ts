@@ -29,7 +29,7 @@ import { ExpositionCache, type LargeGzipBody } from '../metrics/exposition.js';
 import { MetricsRenderer } from '../metrics/render.js';
 import { challenge, isAuthorized } from './auth.js';
 import type { FromMetricsWorker, ToMetricsWorker } from './metricsWorker.js';
-import { acceptsGzip, wantsOpenMetrics } from './negotiate.js';
+import { acceptsGzip, scraperOf, wantsOpenMetrics } from './negotiate.js';
 import { isStatusPath, statusPageFor } from './statusPage.js';
 import { MetricsWorkerSupervisor } from './workerSupervisor.js';
 
@@ -185,7 +185,11 @@ function createHttpHandler(options: HttpServerOptions, exposition: ExpositionCac
     try {
       const openMetrics = wantsOpenMetrics(request.headers.accept);
       const gzip = acceptsGzip(request.headers['accept-encoding']);
-      const body = await exposition.body(openMetrics, gzip);
+      // the worker passes every request on with its client's address (x-forwarded-for)
+      const forwarded = request.headers['x-forwarded-for'];
+      const from = typeof forwarded === 'string' ? forwarded : request.socket.remoteAddress;
+      const scraper = scraperOf(from, request.headers['user-agent']);
+      const body = await exposition.body(openMetrics, gzip, scraper);
       await stream(request, response, renderer.contentType(openMetrics), body, gzip);
     } catch (error) {
       logger.error({ err: error }, 'Rendering metrics failed');
@@ -299,14 +303,14 @@ export async function startHttpServer(
     expireStale(options.pollers);
     if (message.kind === 'scraped') {
       // the body served was rendered before: this only plans the next renders
-      exposition.scraped(message.openMetrics, message.at);
+      exposition.scraped(message.openMetrics, message.at, message.scraper);
       return;
     }
     // a render for a scrape that found none recent enough: the body goes to the worker
     // (onLargeGzip) before this settles, and the worker writes the answer
     const rendered = () => reply({ kind: 'rendered', id: message.id } satisfies ToMetricsWorker);
     // (a failed render: the worker passes the scrape on, whose own render logs and answers 500)
-    exposition.body(message.openMetrics, true).then(rendered, rendered);
+    exposition.body(message.openMetrics, true, message.scraper).then(rendered, rendered);
   };
   let supervisor: MetricsWorkerSupervisor;
   try {

@@ -19,7 +19,9 @@
  * a render (14 MB joined and gzipped) inside every scrape, hundreds of ms on a busy machine.
  * Such a scrape answers with the newest finished body if its render started at most
  * `maxStaleMs` ago, and the next render runs in the background just before the next scrape
- * is expected; a small exposition (tests, a few hundred portals) stays exactly fresh.
+ * is expected, from each scraping client's own period (a Prometheus HA pair is two clients
+ * scraping some seconds apart); a small exposition (tests, a few hundred portals) stays
+ * exactly fresh.
  *
  * The metrics worker (src/http/metricsWorker.ts) answers scrapes of a large exposition off
  * this thread: each large gzip body goes to it once compressed (`onLargeGzip`), it applies the
@@ -47,14 +49,38 @@ interface Entry {
   bytes: number;
 }
 
+/**
+ * One client that scrapes a format (an address and User-Agent, see `body()`): the renders
+ * ahead are planned from each one's own period, so that a Prometheus HA pair (two servers at
+ * the same interval, some seconds apart) or a person with curl does not pass for one scraper
+ * with a short gap.
+ */
+interface Scraper {
+  /** When it scraped last. */
+  last: number;
+  /** Between its last two scrapes; Infinity while not known. */
+  gap: number;
+  /** When the render ahead of its next scrape is planned; null when none is. */
+  due: number | null;
+  /** Its due came once already since its last scrape (see `#fire`). */
+  retried: boolean;
+  /** Renders every `maxStaleMs / 2` until its next scrape, up to this time (or -Infinity). */
+  warmUntil: number;
+}
+
 /** One format's bodies and scrapes. */
 interface State {
   /** The render started last (it may still be under way). */
   newest: Entry | null;
   /** The newest finished render. */
   done: Entry | null;
-  askedAt: number;
   gzipAskedAt: number;
+  /** At most `MAX_SCRAPERS`, none unseen for over `LONGEST_GAP_MS`. */
+  scrapers: Map<string, Scraper>;
+  /** `renderAhead()`'s renders every `maxStaleMs / 2`, up to this time or the first scrape. */
+  aheadUntil: number;
+  /** The next of those every-`maxStaleMs / 2` renders (`renderAhead`, `warmUntil`). */
+  tickAt: number;
   refresh: NodeJS.Timeout | null;
 }
 
@@ -104,6 +130,14 @@ const WARM_UP_MS = 60_000;
  * interval (1 min by default) of finding it, and finds it some seconds after it starts.
  */
 const FIRST_SCRAPE_MS = 120_000;
+/**
+ * Scrapers tracked per format: an HA pair, federation, a person or two. A new one beyond
+ * this replaces one seen only once (a curl), else the one seen longest ago, so a flood of
+ * clients cannot grow the map and seldom displaces a periodic scraper.
+ */
+const MAX_SCRAPERS = 8;
+/** A scraper's name is cut to this: a User-Agent can be as long as the headers allow. */
+const SCRAPER_NAME_CHARS = 200;
 
 export class ExpositionCache {
   readonly renderer: MetricsRenderer;
@@ -137,18 +171,17 @@ export class ExpositionCache {
   }
 
   /**
-   * Records a gzip scrape answered elsewhere at `at` (the metrics worker, from a body that
-   * `onLargeGzip` gave it), as `body()` records its own: the renders ahead are planned from
-   * these times. A scrape reported after a later one was recorded changes nothing.
+   * Records a gzip scrape by `scraper` answered elsewhere at `at` (the metrics worker, from a
+   * body that `onLargeGzip` gave it), as `body()` records its own: the renders ahead are
+   * planned from these times. A scrape reported after a later one of the same scraper was
+   * recorded changes nothing.
    */
-  scraped(openMetrics: boolean, at: number): void {
+  scraped(openMetrics: boolean, at: number, scraper = ''): void {
     const state = this.#state(openMetrics);
-    if (at <= state.askedAt) return;
-    const gap = at - state.askedAt;
-    state.askedAt = at;
-    state.gzipAskedAt = at;
-    // the next scrape is expected one gap after this one, not after the report arrived
-    this.#planRefresh(state, openMetrics, gap - Math.max(0, this.#now() - at), at);
+    const seen = state.scrapers.get(scraper.slice(0, SCRAPER_NAME_CHARS));
+    if (seen !== undefined && at <= seen.last) return;
+    this.#record(state, scraper, at, true);
+    this.#arm(state, openMetrics);
   }
 
   /** Bodies held now (plain and gzip, over both formats, rendering or kept). */
@@ -160,6 +193,13 @@ export class ExpositionCache {
     return held;
   }
 
+  /** Scrapers whose periods are kept now, over both formats (at most `MAX_SCRAPERS` each). */
+  trackedScrapers(): number {
+    let tracked = 0;
+    for (const { scrapers } of this.#states.values()) tracked += scrapers.size;
+    return tracked;
+  }
+
   /** Cancels the planned background renders (the cache stays usable). */
   close(): void {
     for (const state of this.#states.values()) {
@@ -168,18 +208,18 @@ export class ExpositionCache {
     }
   }
 
-  /** The exposition in the format asked, gzip-compressed when `gzip`. */
-  body(openMetrics: boolean, gzip: boolean): Promise<Buffer> {
+  /**
+   * The exposition in the format asked, gzip-compressed when `gzip`, for `scraper`: what
+   * tells one scraping client from another (server.ts: its address and User-Agent), kept
+   * only to plan renders, never logged or exported.
+   */
+  body(openMetrics: boolean, gzip: boolean, scraper = ''): Promise<Buffer> {
     const state = this.#state(openMetrics);
     const now = this.#now();
-    const gap = now - state.askedAt;
-    state.askedAt = now;
-    if (gzip) state.gzipAskedAt = now;
+    this.#record(state, scraper, now, gzip);
     const entry = this.#pick(state, openMetrics, now);
     const plan = (bytes: number) => {
-      // a later scrape has planned already
-      if (bytes > this.#staleAboveBytes && state.askedAt === now)
-        this.#planRefresh(state, openMetrics, gap, now);
+      if (bytes > this.#staleAboveBytes) this.#arm(state, openMetrics);
     };
     if (entry.bytes >= 0) plan(entry.bytes);
     else
@@ -196,8 +236,10 @@ export class ExpositionCache {
       state = {
         newest: null,
         done: null,
-        askedAt: -Infinity,
         gzipAskedAt: -Infinity,
+        scrapers: new Map(),
+        aheadUntil: -Infinity,
+        tickAt: Infinity,
         refresh: null,
       };
       this.#states.set(openMetrics, state);
@@ -293,47 +335,82 @@ export class ExpositionCache {
     const state = this.#state(openMetrics);
     const now = this.#now();
     if (gzip) state.gzipAskedAt = now;
-    this.#planRefresh(state, openMetrics, Infinity, state.askedAt, now + FIRST_SCRAPE_MS);
+    state.aheadUntil = now + FIRST_SCRAPE_MS;
+    state.tickAt = now + this.#maxStaleMs / 2;
+    this.#arm(state, openMetrics);
   }
 
   /**
-   * Plans the next background render of a large exposition so that it is done just before
-   * the next scrape, expected one gap (between the last two scrapes) later: a scrape then
-   * answers at once with a body at most `maxStaleMs` old, and a shard renders about once per
-   * scrape, as before. While the gap is not known (after the first scrape, or a long pause)
-   * it renders every `maxStaleMs / 2` until the next scrape, until `warmUpUntil` at most
-   * (`WARM_UP_MS` after the scrape). Nothing is planned once scrapes stop.
+   * Records a scrape by `name` at `at`. Its next scrape is expected one of its own gaps (between
+   * its last two scrapes) later: a render is planned for half the bound before then, so that
+   * the scrape answers at once with a body at most `maxStaleMs` old, and a shard renders about
+   * once per scrape of each scraper (a render that is recent enough serves several). While
+   * its gap is not known (its first scrape, or one after a long pause) and no other scraper's
+   * is, it renders every `maxStaleMs / 2` until its next scrape, for `WARM_UP_MS` at most; a
+   * new client among scrapers with known periods (a curl next to Prometheus) plans nothing.
    */
-  #planRefresh(
-    state: State,
-    openMetrics: boolean,
-    gapMs: number,
-    scrapedAt: number,
-    warmUpUntil = scrapedAt + WARM_UP_MS,
-  ): void {
-    if (state.refresh !== null) clearTimeout(state.refresh);
-    const known = gapMs <= LONGEST_GAP_MS;
+  #record(state: State, name: string, at: number, gzip: boolean): void {
+    const id = name.slice(0, SCRAPER_NAME_CHARS);
     const half = this.#maxStaleMs / 2;
-    state.refresh = setTimeout(
-      () => {
-        state.refresh = null;
-        // a small exposition is rendered fresh by each scrape: nothing to render ahead
-        if (state.done !== null && state.done.bytes <= this.#staleAboveBytes) return;
-        const wait = this.#refresh(state, openMetrics);
-        if (!known && state.askedAt === scrapedAt && this.#now() < warmUpUntil)
-          this.#planRefresh(state, openMetrics, gapMs, scrapedAt, warmUpUntil);
-        // scrapes less than half the bound apart: one more try once the newest body is that old
-        else if (known && wait !== null && state.askedAt === scrapedAt) {
-          state.refresh = setTimeout(() => {
-            state.refresh = null;
-            this.#refresh(state, openMetrics);
-          }, wait);
-          state.refresh.unref();
-        }
-      },
-      known ? Math.max(0, gapMs - half) : half,
+    for (const [other, seen] of state.scrapers)
+      if (other !== id && at - seen.last > LONGEST_GAP_MS) state.scrapers.delete(other);
+    let scraper = state.scrapers.get(id);
+    if (scraper === undefined) {
+      if (state.scrapers.size >= MAX_SCRAPERS) state.scrapers.delete(replaceable(state.scrapers));
+      scraper = { last: -Infinity, gap: Infinity, due: null, retried: false, warmUntil: -Infinity };
+      state.scrapers.set(id, scraper);
+    }
+    const gap = at - scraper.last;
+    const known = gap <= LONGEST_GAP_MS;
+    // a periodic scraper still keeping to its period: its renders ahead are planned already
+    const othersKnown = [...state.scrapers.values()].some(
+      (other) => other !== scraper && other.gap !== Infinity && at - other.last <= 2 * other.gap,
     );
+    scraper.last = at;
+    scraper.gap = known ? gap : Infinity;
+    scraper.due = known ? at + gap - half : null;
+    scraper.retried = false;
+    scraper.warmUntil = known || othersKnown ? -Infinity : at + WARM_UP_MS;
+    if (!known && !othersKnown) state.tickAt = at + half;
+    // renderAhead's renders wait for the first scrape only
+    state.aheadUntil = -Infinity;
+    if (gzip) state.gzipAskedAt = at;
+  }
+
+  /**
+   * Sets the timer for the next background render: the earliest scraper's due, or the next
+   * render every `maxStaleMs / 2` while one warms up (or `renderAhead` awaits a first
+   * scrape). Nothing is planned once scrapes stop.
+   */
+  #arm(state: State, openMetrics: boolean): void {
+    if (state.refresh !== null) clearTimeout(state.refresh);
+    state.refresh = null;
+    const now = this.#now();
+    let warming = state.aheadUntil > now;
+    for (const scraper of state.scrapers.values()) warming ||= scraper.warmUntil > now;
+    let at = warming ? state.tickAt : Infinity;
+    for (const { due } of state.scrapers.values()) if (due !== null && due < at) at = due;
+    if (at === Infinity) return;
+    state.refresh = setTimeout(() => this.#fire(state, openMetrics), Math.max(0, at - now));
     state.refresh.unref();
+  }
+
+  #fire(state: State, openMetrics: boolean): void {
+    state.refresh = null;
+    // a small exposition is rendered fresh by each scrape: nothing to render ahead
+    if (state.done !== null && state.done.bytes <= this.#staleAboveBytes) return;
+    const wait = this.#refresh(state, openMetrics);
+    const now = this.#now();
+    for (const scraper of state.scrapers.values())
+      if (scraper.due !== null && scraper.due <= now) {
+        // scrapes less than the bound apart: one more try once the newest body is half that old
+        // (a body rendered for another scraper less than half the bound ago serves this one)
+        const again = wait !== null && !scraper.retried && scraper.gap < this.#maxStaleMs;
+        scraper.due = again ? now + wait : null;
+        scraper.retried = true;
+      }
+    if (state.tickAt <= now) state.tickAt = now + this.#maxStaleMs / 2;
+    this.#arm(state, openMetrics);
   }
 
   /**
@@ -362,4 +439,20 @@ export class ExpositionCache {
     entry.plain.catch(() => undefined);
     return null;
   }
+}
+
+/** The scraper a new one replaces: one seen only once, else the one seen longest ago. */
+function replaceable(scrapers: Map<string, Scraper>): string {
+  let pick: [string, Scraper] | undefined;
+  for (const entry of scrapers) {
+    const [, scraper] = entry;
+    const once = scraper.gap === Infinity;
+    if (
+      pick === undefined ||
+      (once && pick[1].gap !== Infinity) ||
+      (once === (pick[1].gap === Infinity) && scraper.last < pick[1].last)
+    )
+      pick = entry;
+  }
+  return pick![0];
 }

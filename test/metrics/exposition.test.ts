@@ -387,3 +387,173 @@ describe('ExpositionCache feeding the metrics worker', () => {
     }
   });
 });
+
+describe('ExpositionCache with several scrapers', () => {
+  const PERIOD = 15_000;
+  /** Scrapes of a Prometheus HA pair: `a` at 0, 15 s, 30 s…, `b` `offset` ms after each. */
+  const pair = (periods: number, offset = 4_000) =>
+    Array.from({ length: periods }, (_, i) => [
+      { at: i * PERIOD, who: '10.0.0.1 Prometheus/3.0.1' },
+      { at: i * PERIOD + offset, who: '10.0.0.2 Prometheus/3.0.1' },
+    ]).flat();
+
+  /**
+   * A cache of a large exposition scraped by `scrapes` (ms from the start, rising), the
+   * values changed before each: which scrapes had to render (none found a body at most 2 s
+   * old), and the renders started by the time of each scrape.
+   */
+  async function run(scrapes: { at: number; who: string }[]) {
+    const metrics = createMetrics('0.0.0');
+    // every body counts as large here: a real one is over 1 MB (~170 portals)
+    const cache = new ExpositionCache(new MetricsRenderer(metrics), {
+      maxStaleMs: 2_000,
+      staleAboveBytes: 0,
+    });
+    const start = Date.now();
+    const renderedInScrape: string[] = [];
+    const rendersAt = new Map<number, number>();
+    for (const [i, { at, who }] of scrapes.entries()) {
+      metrics.queueDepth.set({ portal: 'a' }, i);
+      await vi.advanceTimersByTimeAsync(start + at - Date.now());
+      rendersAt.set(at, cache.renders);
+      // a scrape that renders itself starts it synchronously, before answering
+      const body = cache.body(true, true, who);
+      if (cache.renders > rendersAt.get(at)!) renderedInScrape.push(`${who} at ${at}`);
+      await body;
+    }
+    return { cache, renderedInScrape, rendersAt };
+  }
+
+  it('a Prometheus HA pair 4 s apart: every scrape after the first finds a body, two renders a period', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const { cache, renderedInScrape, rendersAt } = await run(pair(10));
+      cache.close();
+
+      // only the very first scrape waits for a render: the cache held nothing yet
+      expect(renderedInScrape).toEqual(['10.0.0.1 Prometheus/3.0.1 at 0']);
+      // from the second period on (both periods known): one render ahead of each scrape of
+      // each server, 1 s before it; the body rendered for `a` is 5 s old for `b`
+      const perPeriod = [];
+      for (let i = 2; i < 9; i++)
+        perPeriod.push(rendersAt.get((i + 1) * PERIOD)! - rendersAt.get(i * PERIOD)!);
+      expect(perPeriod).toEqual([2, 2, 2, 2, 2, 2, 2]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('an HA pair less than a second apart: one render a period serves both', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const { cache, renderedInScrape, rendersAt } = await run(pair(6, 700));
+      cache.close();
+
+      expect(renderedInScrape).toEqual(['10.0.0.1 Prometheus/3.0.1 at 0']);
+      // rendered 1 s before `a`'s scrape, the body is 1.7 s old at `b`'s
+      const perPeriod = [];
+      for (let i = 2; i < 5; i++)
+        perPeriod.push(rendersAt.get((i + 1) * PERIOD)! - rendersAt.get(i * PERIOD)!);
+      expect(perPeriod).toEqual([1, 1, 1]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('a one-off client (curl) between the pair’s scrapes costs its own render only', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const curl = { at: 3 * PERIOD + 9_000, who: '192.0.2.7 curl/8.11.1' };
+      const scrapes = [...pair(7), curl].sort((x, y) => x.at - y.at);
+      const withCurl = await run(scrapes);
+      withCurl.cache.close();
+      const without = await run(pair(7));
+      without.cache.close();
+
+      // the curl came 5 s after `b`'s scrape, the newest body older than 2 s: it rendered
+      expect(withCurl.renderedInScrape).toEqual([
+        '10.0.0.1 Prometheus/3.0.1 at 0',
+        '192.0.2.7 curl/8.11.1 at 54000',
+      ]);
+      // and nothing else changed: the same renders ahead of the pair's scrapes, plus its own
+      const pairTimes = pair(7).map(({ at }) => at);
+      expect(pairTimes.map((at) => withCurl.rendersAt.get(at)! - (at > curl.at ? 1 : 0))).toEqual(
+        pairTimes.map((at) => without.rendersAt.get(at)),
+      );
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('a flood of one-off clients keeps at most 8 scrapers and does not displace the pair', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const flood = Array.from({ length: 200 }, (_, i) => ({
+        at: 3 * PERIOD + 9_000,
+        who: `198.51.100.${i} curl/8.11.1`,
+      }));
+      const { cache, renderedInScrape, rendersAt } = await run(
+        [...pair(7), ...flood].sort((x, y) => x.at - y.at),
+      );
+      const tracked = cache.trackedScrapers();
+      cache.close();
+
+      // the first of the flood rendered; the 199 others (same ms) were answered with its body
+      expect(renderedInScrape).toEqual([
+        '10.0.0.1 Prometheus/3.0.1 at 0',
+        '198.51.100.0 curl/8.11.1 at 54000',
+      ]);
+      expect(rendersAt.get(4 * PERIOD)! - rendersAt.get(3 * PERIOD)!).toBe(2 + 1);
+      // still planned for after the flood: two renders a period, none in a scrape
+      expect(rendersAt.get(6 * PERIOD)! - rendersAt.get(5 * PERIOD)!).toBe(2);
+      expect(tracked).toBe(8);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('ExpositionCache feeding the metrics worker, scraped by an HA pair', () => {
+  it('each server’s reported scrapes find a body at most maxStaleMs old', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const metrics = createMetrics('0.0.0');
+      const pushed: LargeGzipBody[] = [];
+      const cache = new ExpositionCache(new MetricsRenderer(metrics), {
+        maxStaleMs: 2_000,
+        staleAboveBytes: 0,
+        onLargeGzip: (body) => pushed.push(body),
+      });
+      metrics.queueDepth.set({ portal: 'a' }, 0);
+      // the first scrape finds the worker empty-handed: the cache answers it
+      await cache.body(true, true, '10.0.0.1 Prometheus/3.0.1');
+      const start = Date.now();
+      // then each server every 15 s, the second 4 s after the first, answered by the worker
+      const tooOld: string[] = [];
+      const rendersAt: number[] = [];
+      for (let i = 0; i < 16; i++) {
+        const [who, at] =
+          i % 2 === 0
+            ? ['10.0.0.2 Prometheus/3.0.1', 4_000 + (i / 2) * 15_000]
+            : ['10.0.0.1 Prometheus/3.0.1', ((i + 1) / 2) * 15_000];
+        metrics.queueDepth.set({ portal: 'a' }, i + 1);
+        await vi.advanceTimersByTimeAsync(start + at - 500 - Date.now());
+        // gzip runs in zlib's thread pool, in real time: let the renders started above finish
+        for (let spins = 0; pushed.length < cache.renders && spins < 10_000; spins++)
+          await new Promise((resolve) => setImmediate(resolve));
+        await vi.advanceTimersByTimeAsync(500);
+        if (Date.now() - pushed.at(-1)!.startedAt > 2_000) tooOld.push(`${who} at ${at}`);
+        rendersAt.push(cache.renders);
+        cache.scraped(true, Date.now(), who);
+      }
+      cache.close();
+
+      // the second server's first scrape, too: renders every second until both periods are known
+      expect(tooOld).toEqual([]);
+      // then one render ahead of each scrape (the 12 after both servers' second scrapes)
+      expect(rendersAt.at(-1)! - rendersAt[3]!).toBe(12);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
