@@ -42,8 +42,9 @@ import type {
 } from './oauth.js';
 import { lowerKeys, phpString } from './params.js';
 import type { Params } from './params.js';
-import { OfflineQueue, idSequence } from './queue.js';
-import type { AddResult, IdSequence, QueueEvent } from './queue.js';
+import { OfflineQueue } from './queue.js';
+import { idSequence } from './queueTypes.js';
+import type { AddResult, IdSequence, QueueEvent } from './queueTypes.js';
 import type { Random } from './random.js';
 import { deriveSeed, randomHex, seededRandom } from './random.js';
 import { computeTruth } from './truth.js';
