@@ -4,10 +4,12 @@
  */
 export { SimServer } from './server.js';
 export type { SimServerOptions } from './server.js';
-export { SimPortal, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET } from './portal.js';
-export type { SimPortalOptions } from './portal.js';
-export { OfflineQueue, PROCESS_ID_LIFETIME_SEC } from './queue.js';
-export type { OfflineEventJson, OfflineRowJson } from './queue.js';
+export { SimPortal } from './portal.js';
+export { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET } from './portalOptions.js';
+export type { SimPortalOptions } from './portalOptions.js';
+export { OfflineQueue } from './queue.js';
+export { PROCESS_ID_LIFETIME_SEC } from './cleanupJob.js';
+export type { OfflineEventJson, OfflineRowJson } from './queueTypes.js';
 export { spreadCounts } from './fill.js';
 export type { FillSpec, StatusCounts } from './fill.js';
 export { parseFilter, parseOrder } from './filter.js';

@@ -5,7 +5,7 @@
  * the same either way; only the list's rows and total come from here.
  */
 import type { Filter, OrderKey } from './filter.js';
-import type { OfflineRowJson } from './queue.js';
+import type { OfflineRowJson } from './queueTypes.js';
 
 export interface OfflineListRequest {
   /** `auth_connector` of the request ('' = rows with no connector). */

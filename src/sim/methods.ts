@@ -16,7 +16,8 @@ import {
   parseOrder,
 } from './filter.js';
 import { phpEmpty, phpInt, phpString, valuesOf } from './params.js';
-import type { OfflineQueue, RowSelection } from './queue.js';
+import type { OfflineQueue } from './queue.js';
+import type { RowSelection } from './queueTypes.js';
 
 /** Rows per page of `event.offline.list`; fixed by the API. */
 const PAGE_SIZE = 50;

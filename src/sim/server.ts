@@ -16,7 +16,8 @@ import { OAuthServer } from './oauth.js';
 import type { OAuthReply } from './oauth.js';
 import { parseStr } from './phpQuery.js';
 import { SimPortal } from './portal.js';
-import type { RestReply, SimPortalOptions } from './portal.js';
+import type { SimPortalOptions } from './portalOptions.js';
+import type { RestReply } from './restPipeline.js';
 import type { Random } from './random.js';
 import { deriveSeed, seededRandom } from './random.js';
 

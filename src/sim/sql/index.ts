@@ -12,7 +12,8 @@
  * ```
  */
 import type { SimServer } from '../server.js';
-import type { SimPortal, SimPortalOptions } from '../portal.js';
+import type { SimPortal } from '../portal.js';
+import type { SimPortalOptions } from '../portalOptions.js';
 import { parseOffset } from '../dates.js';
 import type { OfflineQueue } from '../queue.js';
 import { SqlQueue } from './store.js';

@@ -10,7 +10,7 @@ import { createPool } from 'mysql2/promise';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { formatIso } from '../dates.js';
 import type { OfflineListBackend, OfflineListPage, OfflineListRequest } from '../listBackend.js';
-import type { EventPayload, OfflineRowJson } from '../queue.js';
+import type { EventPayload, OfflineRowJson } from '../queueTypes.js';
 import { CREATE_TABLE, SELECT_COLUMNS, TABLE } from './schema.js';
 import { orderSql, whereSql } from './where.js';
 import type { SqlValue } from './where.js';
