@@ -19,6 +19,7 @@ const REQUIRED_ALERTS = [
   'B24OfflinePollFailing', // the monitor is down (b24_offline_up == 0)
   'B24OfflineDataStale', // its data is stale
   'B24OfflineMonitorTargetDown', // Prometheus cannot scrape it
+  'B24OfflineMonitorWorkerRestarting', // its HTTP thread crash-loops while up flaps (worker review)
   'B24OfflinePollAuthFailing', // polls fail for auth
   'B24OfflinePollForbidden', // polls refused access: not an administrator, a webhook, a scope
   'B24OfflinePlanLacksFeature', // the plan lacks REST or connectors
