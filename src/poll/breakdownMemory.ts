@@ -15,7 +15,7 @@ import {
   type ByDifference,
   type OlderThan,
 } from './breakdown.js';
-import type { Arm } from './breakdownChoice.js';
+import type { Arm, Choice } from './breakdownChoice.js';
 import { pageRows, type Headline, type Planned } from './headline.js';
 import { NameBook } from './names.js';
 import {
@@ -147,18 +147,11 @@ export class BreakdownMemory {
   }
 
   /**
-   * The names counted in full (`every`: each known name one by one or by difference), with
-   * the names the gap commands found, and the old part measured when `armCutoff` is set.
+   * The names counted in full (`every`: each known name, one by one or by difference), with
+   * the names the gap commands found, and the old part when the choice also measured it.
    */
-  storeNames(
-    h: Headline,
-    counted: readonly string[],
-    every: boolean,
-    byDifference: ByDifference,
-    armCutoff: number | null,
-    answers: Answers,
-    now: number,
-  ): void {
+  storeNames(h: Headline, choice: Choice, every: boolean, answers: Answers, now: number): void {
+    const { names: counted, byDifference, armCutoff } = choice;
     this.#groups = readNames(h, counted, answers, byDifference);
     for (const key of Object.keys(answers)) {
       if (!key.startsWith('n:gap:')) continue;

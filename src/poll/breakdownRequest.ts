@@ -175,8 +175,7 @@ export class BreakdownRequest {
       this.#memory.storeTail(h, asked.tail, counted, answers);
     } else if (choice.namesIncluded) {
       const every = counted.length >= asked.wanted.ranked.length;
-      const { byDifference, armCutoff } = choice;
-      this.#memory.storeNames(h, counted, every, byDifference, armCutoff, answers, now);
+      this.#memory.storeNames(h, choice, every, answers, now);
     } else {
       return refreshed;
     }
