@@ -116,29 +116,40 @@ class Chooser {
 
   /** One section whole, or both, when that fits and is due; null when neither fits whole. */
   wholeSections(): Choice | null {
-    const { ages, arm } = this.#wanted;
-    const names = this.#names.planned;
+    return this.#dueSectionAlone() ?? this.#namesToArm() ?? this.#bothOrOneFirst();
+  }
+
+  /** The section due when only one is (sectionsDue), if it fits alone. */
+  #dueSectionAlone(): Choice | null {
     const { schedule, now, forced } = this.#timing;
     const due = schedule.sectionsDue(now, forced);
-    if (due.ages && !due.names && this.#fits(ages)) return this.#whole(true, false);
-    if (due.names && !due.ages && this.#fits(names)) return this.#whole(false, true);
-    // A full count of names that the ages would keep from measuring the queue's old part
-    // (tail.ts: 2 commands a name, past 50 commands or the request's cap) takes it alone
-    // when nothing forces both now; the ages follow at the next poll, and the names are
-    // counted from the tail from then on instead of in full every time (bench --sql, stuck).
-    if (
-      !forced &&
-      !this.#names.fromTail &&
-      arm !== null &&
-      !this.#fits([...ages, ...names, ...arm.planned]) &&
-      this.#fits([...names, ...arm.planned])
-    ) {
-      return this.#whole(false, true);
-    }
+    if (due.ages && !due.names && this.#fits(this.#wanted.ages)) return this.#whole(true, false);
+    if (due.names && !due.ages && this.#fits(this.#names.planned)) return this.#whole(false, true);
+    return null;
+  }
+
+  /**
+   * A full count of names that the ages would keep from measuring the queue's old part
+   * (tail.ts: 2 commands a name, past 50 commands or the request's cap) takes it alone when
+   * nothing forces both now; the ages follow at the next poll, and the names are counted from
+   * the tail from then on instead of in full every time (bench --sql, stuck).
+   */
+  #namesToArm(): Choice | null {
+    const { ages, arm } = this.#wanted;
+    const names = this.#names.planned;
+    if (this.#timing.forced || this.#names.fromTail || arm === null) return null;
+    const crowded =
+      !this.#fits([...ages, ...names, ...arm.planned]) && this.#fits([...names, ...arm.planned]);
+    return crowded ? this.#whole(false, true) : null;
+  }
+
+  /** Both sections when they fit; else, when the names fit alone, one now, the other next poll. */
+  #bothOrOneFirst(): Choice | null {
+    const { ages } = this.#wanted;
+    const names = this.#names.planned;
     if (this.#fits([...ages, ...names])) return this.#whole(true, true);
     if (!this.#fits(names)) return null;
-    // the names fit whole alone: one section now, the other at the next poll
-    if (schedule.namesOlder() || !this.#fits(ages)) return this.#whole(false, true);
+    if (this.#timing.schedule.namesOlder() || !this.#fits(ages)) return this.#whole(false, true);
     return this.#whole(true, false);
   }
 
