@@ -10,7 +10,7 @@ import type { BreakdownDecision, DatabaseBudget } from './budget.js';
 import { chooseBreakdown, type Choice, type Timing, type Wanted } from './breakdownChoice.js';
 import type { BreakdownMemory, TailPlan } from './breakdownMemory.js';
 import type { Estimator } from './estimator.js';
-import { queuedCommand, readHeadline, type Headline } from './headline.js';
+import { queuedCommand, readHeadline, type Headline, type Planned } from './headline.js';
 import type { HeadlineSent } from './headlineRequest.js';
 import type { ScanInput } from './offlineList.js';
 import type { RefreshSchedule, Section } from './refreshSchedule.js';
@@ -89,11 +89,12 @@ export class BreakdownRequest {
         ? Math.max(this.#budget.credit, this.#budget.breakdownAllowance(seconds))
         : Infinity;
     const choice = this.#choose(poll, asked.wanted, decision, requestsLeft, allowance);
-    const timedOut = await this.#sendBreakdown(poll, choice, requestsLeft);
+    const timedOut = await this.#send(poll, choice, requestsLeft);
     const refreshed = this.#store(poll, asked, choice);
     return { refreshed, counted: choice.names, timedOut };
   }
 
+  /** What to ask: within half the request timeout, or up to 90 % of it rather than nothing. */
   #choose(
     poll: Poll,
     wanted: Wanted,
@@ -121,41 +122,51 @@ export class BreakdownRequest {
   }
 
   /** Sends the breakdown's requests; true when one timed out (the rest is not sent). */
-  async #sendBreakdown(poll: Poll, choice: Choice, requestsLeft: number): Promise<boolean> {
-    const { input, answers, sent } = poll;
-    const size = poll.h.size;
+  async #send(poll: Poll, choice: Choice, requestsLeft: number): Promise<boolean> {
+    const { answers, sent } = poll;
     const queuedExtra = sent.needsQueued ? [queuedCommand()] : [];
     const packs = this.#estimator.pack(
       [...queuedExtra, ...choice.planned],
-      size,
+      poll.h.size,
       Math.max(1, requestsLeft),
       choice.capSeconds,
     );
     const before = poll.processing;
-    let lastTimeout: TimeoutError | null = null;
+    // A tail's request is mostly per-name ranges of the PROCESS_ID index, each row a lookup
+    // of the table (EVENT_NAME): slower per row than the passes the model learns from, it
+    // would make the next headline look too slow for one request.
+    const timeout = await this.#sendPacks(poll, packs, !choice.tail);
+    // The headline owes the oldest queued row: without it the poll fails.
+    if (sent.needsQueued && !('h:queued' in answers) && timeout !== null) throw timeout;
+    this.#budget.spend(poll.now, poll.processing - before);
+    if (sent.needsQueued) poll.h = readHeadline(answers, sent.byDifference);
+    return timeout !== null;
+  }
+
+  /**
+   * The requests in order, their answers added to the poll's, until one times out: that
+   * timeout (not retried in this poll: a busy server would only get the same work twice).
+   */
+  async #sendPacks(
+    poll: Poll,
+    packs: readonly (readonly Planned[])[],
+    learn: boolean,
+  ): Promise<TimeoutError | null> {
+    const size = poll.h.size;
     for (const pack of packs) {
       try {
-        const got = await sendPlanned(input, pack);
-        Object.assign(answers, got);
+        const got = await sendPlanned(poll.input, pack);
+        Object.assign(poll.answers, got);
         const seconds = processingOf(got);
-        // A tail's request is mostly per-name ranges of the PROCESS_ID index, each row a
-        // lookup of the table (EVENT_NAME): slower per row than the passes the model learns
-        // from, it would make the next headline look too slow for one request.
-        if (!choice.tail) this.#estimator.observe(pack, size, seconds);
+        if (learn) this.#estimator.observe(pack, size, seconds);
         poll.processing += seconds;
       } catch (error) {
         if (!(error instanceof TimeoutError)) throw error;
-        lastTimeout = error;
-        // Not retried in this poll: a busy server would only get the same work twice.
         this.#estimator.timedOut(pack, size);
-        break;
+        return error;
       }
     }
-    // The headline owes the oldest queued row: without it the poll fails.
-    if (sent.needsQueued && !('h:queued' in answers) && lastTimeout !== null) throw lastTimeout;
-    this.#budget.spend(poll.now, poll.processing - before);
-    if (sent.needsQueued) poll.h = readHeadline(answers, sent.byDifference);
-    return lastTimeout !== null;
+    return null;
   }
 
   /** Keeps the sections every command of which was answered; the sections it refreshed. */

@@ -23,14 +23,16 @@
  *
  * What the numbers imply is not asked: a status's total is the headline's, so with every name
  * of the queue counted one by one, its last name is the total minus the others (allowed for
- * an hour after a count one by one left no row to any other name: RECOUNT_NAMES_MS); an age
- * whose cutoff most rows are older than is the total minus the rows not older.
+ * an hour after a count one by one left no row to any other name: RECOUNT_NAMES_MS in
+ * breakdownMemory.ts); an age whose cutoff most rows are older than is the total minus the
+ * rows not older.
  *
- * This file runs a poll's requests in order; the parts with a name of their own are apart:
- * request 1 (headlineRequest.ts), what the breakdown asks (breakdownChoice.ts), when each of
- * its sections is due (refreshSchedule.ts), what is kept from poll to poll
- * (breakdownMemory.ts), what a command costs (estimator.ts, cost.ts) and what the portal's
- * database time allows (budget.ts).
+ * This file runs a poll in order (the headline, the decision, the breakdown, the oldest queued
+ * row if still owed, the outcome); the parts with a name of their own are apart: request 1
+ * (headlineRequest.ts), request 2 (breakdownRequest.ts), what the breakdown asks
+ * (breakdownChoice.ts), when each of its sections is due (refreshSchedule.ts), what is kept
+ * from poll to poll (breakdownMemory.ts), what a command costs (estimator.ts, cost.ts) and
+ * what the portal's database time allows (budget.ts).
  */
 import { PORTAL_DEFAULTS } from '../config/settings.js';
 import type { CallAnswer } from '../b24/types.js';
