@@ -27,7 +27,7 @@ import { processingOf, sendPlanned } from './sendPlanned.js';
 /** What the headline's requests answered. */
 export interface HeadlineSent {
   readonly h: Headline;
-  /** Requests it took (a third only when a slow server split it and the filter was distrusted). */
+  /** Requests it took: 2 when a slow server split it, one more when the filter was just distrusted. */
   readonly requests: number;
   /** Processing seconds the portal reported for them. */
   readonly seconds: number;
