@@ -20,6 +20,7 @@ import type { HttpAuthConfig } from '../../src/config/types.js';
 import type { FromMetricsWorker } from '../../src/http/metricsWorker.js';
 import { startHttpServer, type HttpLimits, type MonitorServer } from '../../src/http/server.js';
 import { createMetrics, type MonitorMetrics } from '../../src/metrics/definitions.js';
+import { metricsWith } from '../helpers/largeMetrics.js';
 
 const silent = pino({ level: 'silent' });
 const OPENMETRICS = 'application/openmetrics-text; version=1.0.0';
@@ -32,14 +33,6 @@ afterEach(async () => {
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   dir = undefined;
 });
-
-/** A registry of `series` event series (~100 bytes each): 20,000 make a large exposition. */
-function metricsWith(series: number): MonitorMetrics {
-  const metrics = createMetrics('0.0.0');
-  for (let i = 0; i < series; i++)
-    metrics.events.set({ portal: 'p', event_name: `ONEVENT${i}`, status: 'queued' }, i);
-  return metrics;
-}
 
 async function start(
   metrics: MonitorMetrics,

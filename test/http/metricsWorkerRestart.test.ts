@@ -11,7 +11,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { HttpAuthConfig } from '../../src/config/types.js';
 import { startHttpServer, type MonitorServer } from '../../src/http/server.js';
 import { restartDelayMs, safeError } from '../../src/http/workerSupervisor.js';
-import { createMetrics, type MonitorMetrics } from '../../src/metrics/definitions.js';
+import type { MonitorMetrics } from '../../src/metrics/definitions.js';
+import { metricsWith } from '../helpers/largeMetrics.js';
 
 const OPENMETRICS = 'application/openmetrics-text; version=1.0.0';
 const SECRET = 'restart-secret-5f1c9a';
@@ -24,14 +25,6 @@ afterEach(async () => {
   await new Promise((resolve) => (blocker ? blocker.close(resolve) : resolve(undefined)));
   blocker = undefined;
 });
-
-/** A registry of `series` event series (~100 bytes each): 20,000 make a large exposition. */
-function metricsWith(series: number): MonitorMetrics {
-  const metrics = createMetrics('0.0.0');
-  for (let i = 0; i < series; i++)
-    metrics.events.set({ portal: 'p', event_name: `ONEVENT${i}`, status: 'queued' }, i);
-  return metrics;
-}
 
 interface LogLine {
   readonly msg: string;

@@ -338,19 +338,25 @@ describe('ExpositionCache of a large exposition', () => {
   });
 });
 
+/** A cache that hands every body to a worker (`pushed`), with one queue gauge set. */
+function workerFedCache() {
+  const metrics = createMetrics('0.0.0');
+  const pushed: LargeGzipBody[] = [];
+  const cache = new ExpositionCache(new MetricsRenderer(metrics), {
+    maxStaleMs: 2_000,
+    // every body counts as large here: a real one is over 1 MB (~170 portals)
+    staleAboveBytes: 0,
+    onLargeGzip: (body) => pushed.push(body),
+  });
+  metrics.queueDepth.set({ portal: 'a' }, 0);
+  return { metrics, pushed, cache };
+}
+
 describe('ExpositionCache feeding the metrics worker', () => {
   it('hands each large gzip body on; scrapes reported by scraped() keep the renders just ahead of them', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     try {
-      const metrics = createMetrics('0.0.0');
-      const pushed: LargeGzipBody[] = [];
-      const cache = new ExpositionCache(new MetricsRenderer(metrics), {
-        maxStaleMs: 2_000,
-        // every body counts as large here: a real one is over 1 MB (~170 portals)
-        staleAboveBytes: 0,
-        onLargeGzip: (body) => pushed.push(body),
-      });
-      metrics.queueDepth.set({ portal: 'a' }, 0);
+      const { metrics, pushed, cache } = workerFedCache();
       // the first scrape finds the worker empty-handed: the cache answers it
       const first = await cache.body(true, true);
       const firstPushed = pushed.length;
@@ -517,14 +523,7 @@ describe('ExpositionCache feeding the metrics worker, scraped by an HA pair', ()
   it('each server’s reported scrapes find a body at most maxStaleMs old', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     try {
-      const metrics = createMetrics('0.0.0');
-      const pushed: LargeGzipBody[] = [];
-      const cache = new ExpositionCache(new MetricsRenderer(metrics), {
-        maxStaleMs: 2_000,
-        staleAboveBytes: 0,
-        onLargeGzip: (body) => pushed.push(body),
-      });
-      metrics.queueDepth.set({ portal: 'a' }, 0);
+      const { metrics, pushed, cache } = workerFedCache();
       // the first scrape finds the worker empty-handed: the cache answers it
       await cache.body(true, true, '10.0.0.1 Prometheus/3.0.1');
       const start = Date.now();
