@@ -1,4 +1,18 @@
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { defineConfig } from 'vitest/config';
+
+/**
+ * The end-to-end files (whole polls against the simulated portal, the longest files) first.
+ * A fresh clone has no durations cached, and the default order (larger files first) started
+ * an 8-s e2e file last, so that it alone made the run's last 8 seconds.
+ */
+class EndToEndFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    const e2e = (file: TestSpecification) => file.moduleId.includes('/test/e2e/');
+    return [...sorted.filter(e2e), ...sorted.filter((file) => !e2e(file))];
+  }
+}
 
 export default defineConfig({
   test: {
@@ -19,5 +33,6 @@ export default defineConfig({
     maxWorkers: 3,
     isolate: false,
     unstubEnvs: true,
+    sequence: { sequencer: EndToEndFirst },
   },
 });
