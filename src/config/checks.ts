@@ -39,11 +39,13 @@ export function fileNameOf(name: string): string {
 
 /** The closest candidate, when it is close enough to be a typo ("did you mean" hints). */
 export function closest(word: string, candidates: readonly string[]): string | undefined {
-  const far = (candidate: string) =>
-    candidate.toLowerCase() === word.toLowerCase() ? 0 : distance(word, candidate);
-  const best = [...candidates].sort((a, b) => far(a) - far(b))[0];
-  const near = best !== undefined && far(best) <= Math.max(2, Math.floor(word.length / 4));
-  return near ? best : undefined;
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    const d = candidate.toLowerCase() === word.toLowerCase() ? 0 : distance(word, candidate);
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return bestDistance <= Math.max(2, Math.floor(word.length / 4)) ? best : undefined;
 }
 
 /** A wrong value's "expected ..." text. */

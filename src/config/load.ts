@@ -70,7 +70,10 @@ export function loadConfig(input: LoadConfigInput): LoadConfigResult {
   const scrub = (text: string) => registry.scrub(text);
   if (ctx.problems.length > 0 || portals === undefined) {
     const problems = ctx.problems.map(({ field, value, expected, file }) => ({
-      ...{ field: scrub(field), value: value && scrub(value), expected: scrub(expected), file },
+      field: scrub(field),
+      value: value && scrub(value),
+      expected: scrub(expected),
+      file,
     }));
     return { ok: false, problems };
   }

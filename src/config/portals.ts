@@ -176,15 +176,16 @@ export function buildPortals(
   for (const key of ['name', 'tokenFile'] as const) {
     const seen = new Map<string, string>();
     for (const item of built.map((portal) => portal[key])) {
-      const first = item === undefined ? undefined : seen.get(item.value);
-      if (item !== undefined && first === undefined) seen.set(item.value, item.label);
-      if (item === undefined || first === undefined) continue;
-      const [field, value, expected] = [
-        item.label,
-        showValue(item.value),
-        NOT_UNIQUE[key](first, item),
-      ];
-      ctx.problems.push({ field, value, expected, file: file?.path });
+      if (item === undefined) continue;
+      const first = seen.get(item.value);
+      if (first === undefined) seen.set(item.value, item.label);
+      else
+        ctx.problems.push({
+          field: item.label,
+          value: showValue(item.value),
+          expected: NOT_UNIQUE[key](first, item),
+          file: file?.path,
+        });
     }
   }
   const portals = built.flatMap((portal) => (portal.config === undefined ? [] : [portal.config]));

@@ -12,6 +12,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { HttpAuthConfig } from '../config/types.js';
+import { SecretRegistry } from '../runtime/secrets.js';
 import {
   metricsWorkerSource,
   type FromMetricsWorker,
@@ -39,22 +40,19 @@ export function restartDelayMs(attempt: number, backoff: RestartBackoff = DEFAUL
 }
 
 /**
- * `text` with every credential of `auth` (and the header values made of them) replaced: the
- * thread holds them, so any text that comes out of it may carry one. The process's logger
- * scrubs config secrets too, but this module must not rely on what logger it is given.
+ * A scrubber of every credential of `auth` (and the header value made of them): the thread
+ * holds them, so any text that comes out of it may carry one. The process's logger scrubs
+ * config secrets too, but this module must not rely on what logger it is given.
  */
-function withoutCredentials(text: string, auth: HttpAuthConfig | undefined): string {
-  const secrets: string[] = [];
-  if (auth?.bearerToken !== undefined) secrets.push(auth.bearerToken);
+function credentialScrubber(auth: HttpAuthConfig | undefined): SecretRegistry {
+  const registry = new SecretRegistry();
+  registry.add(auth?.bearerToken);
   if (auth?.basic !== undefined) {
     const { username, password } = auth.basic;
-    secrets.push(Buffer.from(`${username}:${password}`).toString('base64'), password);
+    registry.add(Buffer.from(`${username}:${password}`).toString('base64'));
+    registry.add(password);
   }
-  let safe = text;
-  // longest first, so that a secret inside another is not left half-replaced
-  for (const secret of secrets.filter((s) => s !== '').sort((a, b) => b.length - a.length))
-    safe = safe.split(secret).join('[redacted]');
-  return safe;
+  return registry;
 }
 
 /**
@@ -62,7 +60,8 @@ function withoutCredentials(text: string, auth: HttpAuthConfig | undefined): str
  * `type`), with message and stack free of credentials, and only its `code` of the other fields.
  */
 export function safeError(error: unknown, auth: HttpAuthConfig | undefined): Error {
-  const clean = (text: string) => withoutCredentials(text, auth);
+  const scrubber = credentialScrubber(auth);
+  const clean = (text: string) => scrubber.scrub(text);
   if (!(error instanceof Error)) return new Error(clean(String(error)));
   const safe = Object.create(Object.getPrototypeOf(error) as object) as Error & { code?: string };
   const code = (error as NodeJS.ErrnoException).code;
